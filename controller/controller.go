@@ -1,0 +1,161 @@
+package controller
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/models"
+	"github.com/herd-project/herd/provider"
+	"github.com/herd-project/herd/store"
+	"github.com/herd-project/herd/users"
+)
+
+// AdminUser is the name of the controller owner that Bootstrap creates.
+const AdminUser = "admin"
+
+// DefaultModel is the model every controller starts with.
+const DefaultModel = "default"
+
+// Controller is a Herd controller. All its methods are safe for concurrent
+// use. Every operation other than Login and Register is a method of a
+// *Session, so authorization is decided in one place.
+type Controller struct {
+	opts   Options
+	st     *store.Store
+	prov   provider.Provider
+	info   store.Controller
+	closed atomic.Bool
+
+	dummyOnce sync.Once
+	dummyHash string
+}
+
+// Bootstrap creates a controller named name: the provider starts the
+// controller's machine, the store is initialised with the `admin`
+// superuser and the `default` model owned by admin. It returns the
+// controller and admin's generated secret, which is returned only here:
+// log in with it, then change it (the seed's step 2).
+func Bootstrap(ctx context.Context, name string, opts Options) (*Controller, string, error) {
+	if err := models.ValidateControllerName(name); err != nil {
+		return nil, "", err
+	}
+	opts = opts.withDefaults()
+	c := &Controller{opts: opts, st: opts.Store, prov: opts.Provider}
+	if n := len(store.List[store.Controller](c.st.Read(), store.TableController, store.IndexID)); n != 0 {
+		return nil, "", herd.Errorf(herd.ErrAlreadyExists, "store already holds a controller")
+	}
+	uuid, err := c.newUUID()
+	if err != nil {
+		return nil, "", err
+	}
+	secretBytes, err := c.random(18)
+	if err != nil {
+		return nil, "", err
+	}
+	secret := encodeSecret(secretBytes)
+	hash, err := opts.Hasher.Hash(secret)
+	if err != nil {
+		return nil, "", err
+	}
+	modelUUID, err := c.newUUID()
+	if err != nil {
+		return nil, "", err
+	}
+	cspec := provider.ControllerSpec{UUID: uuid, Name: name}
+	inst, err := c.prov.Bootstrap(ctx, cspec)
+	if err != nil {
+		return nil, "", herd.Wrap(herd.ErrFailedPrecondition, err, "cannot bootstrap controller "+name)
+	}
+	now := opts.Now()
+	c.info = store.Controller{ID: "controller", Name: name, UUID: uuid, Cloud: opts.Cloud, Region: opts.Region,
+		ProviderType: c.prov.Type(), Owner: AdminUser, Created: now, InstanceID: inst.ID}
+	def := models.Model{UUID: modelUUID, Name: DefaultModel, Owner: AdminUser, Cloud: opts.Cloud, Region: opts.Region,
+		Type: c.prov.Type(), Life: models.Alive, Status: models.Available, Created: now}
+	undo := func() { _ = c.prov.DestroyController(context.WithoutCancel(ctx), cspec) }
+	if err := c.prov.CreateModel(ctx, c.modelSpec(def)); err != nil {
+		undo()
+		return nil, "", herd.Wrap(herd.ErrFailedPrecondition, err, "cannot create default model")
+	}
+	txn := c.st.Write()
+	defer txn.Abort()
+	admin := store.User{User: users.User{Name: AdminUser, GivenName: AdminUser, DisplayName: AdminUser, CreatedBy: AdminUser, Created: now}, PasswordHash: hash}
+	for _, e := range []struct {
+		table string
+		row   any
+	}{
+		{store.TableController, c.info},
+		{store.TableUsers, admin},
+		{store.TableAccess, store.Access{User: AdminUser, Level: acl.Superuser}},
+		{store.TableModels, def},
+		{store.TableGrants, store.Grant{ModelUUID: modelUUID, User: AdminUser, Level: acl.Admin}},
+	} {
+		if err := txn.Insert(e.table, e.row); err != nil {
+			undo()
+			return nil, "", err
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		undo()
+		return nil, "", err
+	}
+	c.opts.Logger.Info("controller bootstrapped", "controller", name, "uuid", uuid, "cloud", opts.Cloud)
+	return c, secret, nil
+}
+
+// Open returns a controller over a store that already holds one (a durable
+// store reopened from its file). The provider must be the one it was
+// bootstrapped on.
+func Open(ctx context.Context, opts Options) (*Controller, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opts.Store == nil {
+		return nil, herd.Errorf(herd.ErrInvalid, "controller.Open needs a store that holds a controller")
+	}
+	opts = opts.withDefaults()
+	info, ok := store.Get[store.Controller](opts.Store.Read(), store.TableController, store.IndexID, "controller")
+	if !ok {
+		return nil, herd.Errorf(herd.ErrNotFound, "store holds no controller")
+	}
+	return &Controller{opts: opts, st: opts.Store, prov: opts.Provider, info: info}, nil
+}
+
+// Name returns the controller's name.
+func (c *Controller) Name() string { return c.info.Name }
+
+// UUID returns the controller's UUID.
+func (c *Controller) UUID() string { return c.info.UUID }
+
+// Cloud returns the cloud and region the controller runs on.
+func (c *Controller) Cloud() (cloud, region string) { return c.info.Cloud, c.info.Region }
+
+// Store returns the controller's store, for tools and tests that inspect
+// state (Dump) or share it.
+func (c *Controller) Store() *store.Store { return c.st }
+
+// Close releases the store. Sessions fail with herd.ErrClosed afterwards;
+// machines are left running (see Session.DestroyController).
+func (c *Controller) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	return c.st.Close()
+}
+
+func (c *Controller) check(ctx context.Context) error {
+	if c.closed.Load() {
+		return herd.Errorf(herd.ErrClosed, "controller %q is closed", c.info.Name)
+	}
+	return ctx.Err()
+}
+
+func (c *Controller) modelSpec(m models.Model) provider.ModelSpec {
+	return provider.ModelSpec{ControllerUUID: c.info.UUID, ModelUUID: m.UUID, ModelName: m.Owner + "-" + m.Name}
+}
+
+func (c *Controller) machineSpec(modelUUID, id string) provider.InstanceSpec {
+	return provider.InstanceSpec{ControllerUUID: c.info.UUID, ModelUUID: modelUUID, MachineID: id}
+}

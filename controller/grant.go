@@ -1,0 +1,211 @@
+package controller
+
+import (
+	"context"
+	"errors"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/models"
+	"github.com/herd-project/herd/store"
+)
+
+// Grant raises a user's access. A model level (read, write, admin) needs a
+// model and model admin (or superuser); a controller level (login,
+// add-model, superuser) takes model "" and needs superuser. Granting a
+// level the user already has or exceeds is herd.ErrAlreadyExists.
+func (s *Session) Grant(ctx context.Context, user string, level acl.Level, model string) error {
+	return s.changeAccess(ctx, user, level, model, true)
+}
+
+// Revoke lowers a user's access to the level just below the one named
+// (never raising it). The target is as for Grant. Anyone may revoke their
+// own model access, to leave a model. A user who does not hold the named
+// level is herd.ErrNotFound, and nothing changes. Revoking controller login
+// ends the user's sessions.
+func (s *Session) Revoke(ctx context.Context, user string, level acl.Level, model string) error {
+	return s.changeAccess(ctx, user, level, model, false)
+}
+
+func (s *Session) changeAccess(ctx context.Context, user string, level acl.Level, model string, grant bool) error {
+	t, w, err := s.write(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Abort()
+	id, err := canonicalUser(user)
+	if err != nil {
+		return err
+	}
+	if !level.Valid() {
+		return herd.Errorf(herd.ErrInvalid, "access level %d not valid", uint8(level))
+	}
+	if level.Kind() == acl.KindController {
+		if model != "" {
+			return herd.Errorf(herd.ErrInvalid, "%q controller access not valid on a model", level.String())
+		}
+		err = s.changeControllerAccess(t, w, id, level, grant)
+	} else {
+		if model == "" {
+			return herd.Errorf(herd.ErrInvalid, "%q model access needs a model", level.String())
+		}
+		err = s.changeModelAccess(t, w, id, level, model, grant)
+	}
+	if err != nil {
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return err
+	}
+	op := "revoke"
+	if grant {
+		op = "grant"
+	}
+	s.c.opts.Logger.Info("access "+op, "user", id, "level", level.String(), "model", model, "by", w.name)
+	return nil
+}
+
+func (s *Session) changeControllerAccess(t *store.Txn, w caller, id string, level acl.Level, grant bool) error {
+	if !w.superuser() {
+		return herd.Denied()
+	}
+	u, err := getUser(t, id)
+	if err != nil {
+		return err
+	}
+	cur := accessOf(t, id)
+	var next acl.Level
+	if grant {
+		next, err = acl.Grant(cur, level)
+	} else {
+		next, err = acl.Revoke(cur, level)
+		if errors.Is(err, herd.ErrNotFound) {
+			return herd.Errorf(herd.ErrNotFound, "user %q does not have %q access to controller %q", id, level.String(), s.c.info.Name)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	isSU := cur == acl.Superuser && !u.Disabled
+	if err := acl.CheckSuperusers(isSU, next == acl.Superuser, enabledSuperusers(t)); err != nil {
+		return err
+	}
+	if next == acl.None {
+		if _, err := t.DeleteAll(store.TableAccess, store.IndexID, id); err != nil {
+			return err
+		}
+		_, err := t.DeleteAll(store.TableSessions, store.IndexUser, id)
+		return err
+	}
+	return t.Insert(store.TableAccess, store.Access{User: id, Level: next})
+}
+
+func (s *Session) changeModelAccess(t *store.Txn, w caller, id string, level acl.Level, ref string, grant bool) error {
+	m, lvl, err := s.model(t, w, ref)
+	if err != nil {
+		return err
+	}
+	self := !grant && id == w.name
+	if lvl != acl.Admin && !self {
+		return herd.Denied()
+	}
+	if _, err := getUser(t, id); err != nil {
+		return err
+	}
+	if m.Life != models.Alive {
+		return herd.Errorf(herd.ErrFailedPrecondition, "model %q is %s", m.FullName(), m.Life)
+	}
+	cur := directLevel(t, m.UUID, id)
+	var next acl.Level
+	if grant {
+		next, err = acl.Grant(cur, level)
+	} else {
+		next, err = acl.Revoke(cur, level)
+		if errors.Is(err, herd.ErrNotFound) {
+			return herd.Errorf(herd.ErrNotFound, "user %q does not have %q access to model %q", id, level.String(), m.FullName())
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := acl.CheckModelAdmins(m.FullName(), cur, next, countAdmins(t, m.UUID)); err != nil {
+		return err
+	}
+	if next == acl.None {
+		_, err := t.DeleteAll(store.TableGrants, store.IndexID, m.UUID, id)
+		return err
+	}
+	return t.Insert(store.TableGrants, store.Grant{ModelUUID: m.UUID, User: id, Level: next})
+}
+
+// Explanation says why a user has the access to a model they have.
+type Explanation struct {
+	User   string
+	Model  string // owner/name
+	Access acl.Level
+	// Reason is the strongest source of the access; NoReason when none.
+	Reason acl.Reason
+	// Direct is the user's own grant on the model (None if none).
+	Direct acl.Level
+	// Controller is the user's controller access.
+	Controller acl.Level
+	// Owner reports whether the user owns the model.
+	Owner bool
+}
+
+// String reads as a sentence for test failures and tools.
+func (e Explanation) String() string {
+	switch e.Reason {
+	case acl.ControllerSuperuser:
+		return e.User + " has admin on " + e.Model + " as controller superuser"
+	case acl.Owner:
+		return e.User + " has " + e.Access.String() + " on " + e.Model + " as its owner"
+	case acl.DirectGrant:
+		return e.User + " has " + e.Access.String() + " on " + e.Model + " by direct grant"
+	}
+	why := "no grant on the model and not a controller superuser"
+	if e.Owner {
+		why = "owns the model but its admin grant was revoked"
+	}
+	return e.User + " has no access to " + e.Model + ": " + why
+}
+
+// Explain says why a user has the access to a model they have: direct
+// grant, model owner, or controller superuser, or why they have none.
+// Anyone may explain themselves; explaining someone else needs model admin
+// or superuser.
+func (s *Session) Explain(ctx context.Context, user, model string) (Explanation, error) {
+	t, w, err := s.read(ctx)
+	if err != nil {
+		return Explanation{}, err
+	}
+	id, err := s.targetUser(user)
+	if err != nil {
+		return Explanation{}, err
+	}
+	m, lvl, err := s.model(t, w, model)
+	if err != nil {
+		return Explanation{}, err
+	}
+	if id != w.name && lvl != acl.Admin {
+		return Explanation{}, herd.Denied()
+	}
+	if _, err := getUser(t, id); err != nil {
+		return Explanation{}, err
+	}
+	return explain(t, id, m), nil
+}
+
+func explain(t *store.Txn, id string, m models.Model) Explanation {
+	e := Explanation{User: id, Model: m.FullName(), Direct: directLevel(t, m.UUID, id), Controller: accessOf(t, id), Owner: m.Owner == id}
+	e.Access = acl.EffectiveModel(e.Controller, e.Direct)
+	switch {
+	case e.Controller == acl.Superuser:
+		e.Reason = acl.ControllerSuperuser
+	case e.Direct != acl.None && e.Owner:
+		e.Reason = acl.Owner
+	case e.Direct != acl.None:
+		e.Reason = acl.DirectGrant
+	}
+	return e
+}

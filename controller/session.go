@@ -1,0 +1,163 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/store"
+)
+
+// Session is a logged-in user. Every operation is a method of Session and
+// checks, on every call, that the session is still valid (not expired, not
+// logged out, its user enabled and still allowed to log in) and that the
+// user's access allows the operation. A Session is safe for concurrent use.
+type Session struct {
+	c       *Controller
+	token   string
+	hash    string
+	user    string
+	expires time.Time
+}
+
+// Token returns the session's opaque token. Keep it secret: whoever holds
+// it can Resume the session until it expires or is ended.
+func (s *Session) Token() string { return s.token }
+
+// User returns the canonical name of the session's user.
+func (s *Session) User() string { return s.user }
+
+// Expires returns when the session ends by itself.
+func (s *Session) Expires() time.Time { return s.expires }
+
+// Controller returns the controller the session belongs to.
+func (s *Session) Controller() *Controller { return s.c }
+
+// caller is who is calling, as read in the transaction of the call.
+type caller struct {
+	name   string
+	access acl.Level // controller access
+	owner  bool      // the controller owner
+}
+
+func (w caller) superuser() bool { return w.access == acl.Superuser }
+
+// caller validates the session inside t and returns who it is.
+func (s *Session) caller(t *store.Txn) (caller, error) {
+	sess, ok := store.Get[store.Session](t, store.TableSessions, store.IndexID, s.hash)
+	if !ok || !equalSecret(sess.TokenHash, s.hash) {
+		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "session ended: log in again")
+	}
+	if expiredAt(sess.Expires, s.c.opts.Now()) {
+		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "login expired")
+	}
+	u, ok := store.Get[store.User](t, store.TableUsers, store.IndexID, sess.User)
+	if !ok {
+		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "user %q removed", sess.User)
+	}
+	if u.Disabled {
+		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "user %q is disabled", sess.User)
+	}
+	acc, _ := store.Get[store.Access](t, store.TableAccess, store.IndexID, sess.User)
+	if acc.Level == acl.None {
+		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "user %q has no controller access", sess.User)
+	}
+	return caller{name: sess.User, access: acc.Level, owner: sess.User == s.c.info.Owner}, nil
+}
+
+// read starts a read transaction and validates the session in it.
+func (s *Session) read(ctx context.Context) (*store.Txn, caller, error) {
+	if err := s.c.check(ctx); err != nil {
+		return nil, caller{}, err
+	}
+	t := s.c.st.Read()
+	w, err := s.caller(t)
+	if err != nil {
+		return nil, caller{}, err
+	}
+	return t, w, nil
+}
+
+// write starts a write transaction and validates the session in it. The
+// caller must `defer t.Abort()`.
+func (s *Session) write(ctx context.Context) (*store.Txn, caller, error) {
+	if err := s.c.check(ctx); err != nil {
+		return nil, caller{}, err
+	}
+	t := s.c.st.Write()
+	w, err := s.caller(t)
+	if err != nil {
+		t.Abort()
+		return nil, caller{}, err
+	}
+	return t, w, nil
+}
+
+// Check reports whether the session is still valid.
+func (s *Session) Check(ctx context.Context) error {
+	_, _, err := s.read(ctx)
+	return err
+}
+
+// Logout ends the session on the controller; the token stops working.
+func (s *Session) Logout(ctx context.Context) error {
+	t, _, err := s.write(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Abort()
+	if _, err := t.DeleteAll(store.TableSessions, store.IndexID, s.hash); err != nil {
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return err
+	}
+	s.c.opts.Logger.Info("logout", "user", s.user)
+	return nil
+}
+
+// EndSessions ends every session of a user (a superuser's call; it ends
+// the caller's own session too when name is the caller).
+func (s *Session) EndSessions(ctx context.Context, name string) (int, error) {
+	t, w, err := s.write(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer t.Abort()
+	if !w.superuser() {
+		return 0, herd.Denied()
+	}
+	id, err := canonicalUser(name)
+	if err != nil {
+		return 0, err
+	}
+	if _, ok := store.Get[store.User](t, store.TableUsers, store.IndexID, id); !ok {
+		return 0, userNotFound(id)
+	}
+	n, err := t.DeleteAll(store.TableSessions, store.IndexUser, id)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.Commit(); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// WhoAmI is what Whoami reports.
+type WhoAmI struct {
+	Controller string
+	User       string
+	Access     acl.Level
+	Expires    time.Time
+}
+
+// Whoami returns the session's controller, user and controller access.
+func (s *Session) Whoami(ctx context.Context) (WhoAmI, error) {
+	_, w, err := s.read(ctx)
+	if err != nil {
+		return WhoAmI{}, err
+	}
+	return WhoAmI{Controller: s.c.info.Name, User: w.name, Access: w.access, Expires: s.expires}, nil
+}

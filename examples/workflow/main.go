@@ -1,0 +1,162 @@
+// Command workflow runs the seed's multi-user workflow
+// (shared/seed/juju-workflow-scenarios.txt) through Herd's library, step
+// by step, printing for each step the juju command it stands for and what
+// happened. By default it runs on the built-in defaults: a memory store
+// and the fake provider.
+//
+//	go run ./examples/workflow
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/provider"
+)
+
+func main() {
+	cloud := flag.String("cloud", "fake", "cloud to bootstrap on: fake")
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, *cloud); err != nil {
+		fmt.Fprintln(os.Stderr, "ERROR", err)
+		os.Exit(1)
+	}
+}
+
+func newProvider(cloud string) (provider.Provider, error) {
+	switch cloud {
+	case "fake", "":
+		return nil, nil // the controller's default
+	}
+	return nil, herd.Errorf(herd.ErrInvalid, "cloud %q not known: want fake", cloud)
+}
+
+func run(ctx context.Context, out io.Writer, cloud string) error {
+	prov, err := newProvider(cloud)
+	if err != nil {
+		return err
+	}
+	step := func(n int, cmd, format string, args ...any) {
+		fmt.Fprintf(out, "step %-2d $ %s\n        %s\n", n, cmd, fmt.Sprintf(format, args...))
+	}
+
+	// 1. juju bootstrap lxd-controller-1 lxd
+	ctrl, secret, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{Provider: prov})
+	if err != nil {
+		return err
+	}
+	defer ctrl.Close()
+	admin, err := ctrl.Login(ctx, "admin", secret)
+	if err != nil {
+		return err
+	}
+	c, r := ctrl.Cloud()
+	step(1, "juju bootstrap lxd-controller-1 lxd", "controller %q on %s/%s; admin (superuser) logged in with a generated secret", ctrl.Name(), c, r)
+
+	// 2. juju change-user-password
+	if err := admin.ChangePassword(ctx, "", "admin-S3cret!"); err != nil {
+		return err
+	}
+	if _, err := ctrl.Login(ctx, "admin", "admin-S3cret!"); err != nil {
+		return err
+	}
+	step(2, "juju change-user-password", "admin's password changed; admin logs in with it")
+
+	// 3. juju add-user tom
+	added, err := admin.AddUser(ctx, "tom", "Tom")
+	if err != nil {
+		return err
+	}
+	step(3, "juju add-user tom", "user %q added with controller access %q; registration token of %d characters", added.User.Name, added.User.Access, len(added.Token))
+
+	// 4. juju create-model lxd-model-1
+	m, err := admin.CreateModel(ctx, "lxd-model-1", controller.CreateModelOptions{})
+	if err != nil {
+		return err
+	}
+	step(4, "juju create-model lxd-model-1", "model %q created; admin has %q on it", m.FullName(), acl.Admin)
+
+	// 5. juju grant --acl=write tom lxd-model-1
+	if err := admin.Grant(ctx, "tom", acl.Write, "lxd-model-1"); err != nil {
+		return err
+	}
+	step(5, "juju grant --acl=write tom lxd-model-1", "tom has %q on %s", acl.Write, m.FullName())
+
+	// 6. juju register <token>
+	tom, err := ctrl.Register(ctx, added.Token, "tom-first-pw")
+	if err != nil {
+		return err
+	}
+	step(6, "juju register "+short(added.Token), "tom chose a password and is logged in")
+
+	// 7. juju list-controllers; juju list-models
+	who, err := tom.Whoami(ctx)
+	if err != nil {
+		return err
+	}
+	step(7, "juju list-controllers; juju list-models", "controller %q, user %s, access %s; tom's models:", who.Controller, who.User, who.Access)
+	if err := printModels(ctx, out, tom); err != nil {
+		return err
+	}
+
+	// 8. juju change-user-password (tom)
+	if err := tom.ChangePassword(ctx, "", "tom-second-pw"); err != nil {
+		return err
+	}
+	_, errOld := ctrl.Login(ctx, "tom", "tom-first-pw")
+	step(8, "juju change-user-password", "tom's password changed; the old one is refused (%v)", errOld)
+
+	// 9. juju deploy mysql mysql-staging
+	d, err := tom.Deploy(ctx, "admin/lxd-model-1", "mysql", controller.DeployOptions{Name: "mysql-staging"})
+	if err != nil {
+		return err
+	}
+	step(9, "juju deploy mysql mysql-staging", "application %q (charm %s): unit %s on machine %s (%s, instance %s)",
+		d.Application.Name, d.Application.Charm, d.Units[0].Name, d.Machines[0].ID, d.Machines[0].Status, d.Machines[0].InstanceID)
+	if err := printModels(ctx, out, tom); err != nil {
+		return err
+	}
+
+	// 10. juju logout
+	if err := tom.Logout(ctx); err != nil {
+		return err
+	}
+	_, errAfter := tom.Models(ctx, controller.ModelsOptions{})
+	if !errors.Is(errAfter, herd.ErrUnauthenticated) {
+		return fmt.Errorf("tom's session still works after logout: %v", errAfter)
+	}
+	step(10, "juju logout", "tom logged out; his session is refused (%v)", errAfter)
+	return nil
+}
+
+func short(token string) string {
+	if len(token) > 20 {
+		return token[:20] + "..."
+	}
+	return token
+}
+
+func printModels(ctx context.Context, out io.Writer, s *controller.Session) error {
+	ms, err := s.Models(ctx, controller.ModelsOptions{})
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "        Model\tCloud/Region\tStatus\tMachines\tUnits\tAccess")
+	for _, m := range ms {
+		name := m.Name
+		if m.Owner != s.User() {
+			name = m.FullName()
+		}
+		fmt.Fprintf(tw, "        %s\t%s/%s\t%s\t%d\t%d\t%s\n", name, m.Cloud, m.Region, m.Status, m.Machines, m.Units, m.Access)
+	}
+	return tw.Flush()
+}

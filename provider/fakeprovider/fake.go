@@ -1,0 +1,261 @@
+// Package fakeprovider is an in-memory provider.Provider for examples and
+// tests: deterministic instance names, instances that start at once, and
+// switches to make any operation fail or hang. It behaves like lxdprovider
+// as seen through the interface: the same errors and idempotent teardown.
+// It does not import testing, so programs may use it too.
+package fakeprovider
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/provider"
+)
+
+// Op names an operation for fault injection.
+type Op string
+
+const (
+	OpBootstrap         Op = "bootstrap"
+	OpDestroyController Op = "destroy-controller"
+	OpCreateModel       Op = "create-model"
+	OpDestroyModel      Op = "destroy-model"
+	OpStart             Op = "start"
+	OpStop              Op = "stop"
+	OpInstance          Op = "instance"
+	OpList              Op = "list"
+)
+
+type fault struct {
+	err   error
+	hang  bool
+	times int // <0: always
+}
+
+// Provider is the fake. The zero value is not usable: call New.
+type Provider struct {
+	mu        sync.Mutex
+	models    map[string]provider.ModelSpec // by model UUID
+	instances map[string]provider.Instance  // by model UUID (or controller UUID) + "/" + name
+	faults    map[Op]*fault
+	calls     map[Op]int
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+// New returns an empty fake provider.
+func New() *Provider {
+	return &Provider{
+		models:    map[string]provider.ModelSpec{},
+		instances: map[string]provider.Instance{},
+		faults:    map[Op]*fault{},
+		calls:     map[Op]int{},
+	}
+}
+
+// Type returns "fake".
+func (p *Provider) Type() string { return "fake" }
+
+// Fail makes every later call of op fail with err (wrapped so errors.Is
+// finds err). A nil err clears the fault.
+func (p *Provider) Fail(op Op, err error) { p.setFault(op, err, false, -1) }
+
+// FailNext makes the next n calls of op fail with err.
+func (p *Provider) FailNext(op Op, n int, err error) { p.setFault(op, err, false, n) }
+
+// Hang makes every later call of op block until its context is done, then
+// return the context's error. Clear it with Fail(op, nil).
+func (p *Provider) Hang(op Op) { p.setFault(op, nil, true, -1) }
+
+func (p *Provider) setFault(op Op, err error, hang bool, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil && !hang {
+		delete(p.faults, op)
+		return
+	}
+	p.faults[op] = &fault{err: err, hang: hang, times: n}
+}
+
+// Calls returns how many times op was called, failed calls included.
+func (p *Provider) Calls(op Op) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[op]
+}
+
+// enter counts the call and applies any fault. It is called with p.mu
+// held and may release it while hanging.
+func (p *Provider) enter(ctx context.Context, op Op) error {
+	p.calls[op]++
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f := p.faults[op]
+	if f == nil {
+		return nil
+	}
+	if f.times > 0 {
+		f.times--
+		if f.times == 0 {
+			delete(p.faults, op)
+		}
+	}
+	if f.hang {
+		p.mu.Unlock()
+		<-ctx.Done()
+		p.mu.Lock()
+		return ctx.Err()
+	}
+	return herd.Wrap(herd.ErrFailedPrecondition, f.err, "fake provider: "+string(op))
+}
+
+func key(space, name string) string { return space + "/" + name }
+
+// Bootstrap starts the controller's machine, juju-<uuid[:6]>-0.
+func (p *Provider) Bootstrap(ctx context.Context, c provider.ControllerSpec) (provider.Instance, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.enter(ctx, OpBootstrap); err != nil {
+		return provider.Instance{}, err
+	}
+	if c.UUID == "" {
+		return provider.Instance{}, herd.Errorf(herd.ErrInvalid, "controller uuid must not be empty")
+	}
+	inst := provider.Instance{ID: provider.InstanceName(c.UUID, "0"), ControllerUUID: c.UUID, MachineID: "0", Status: provider.Running}
+	k := key("", inst.ID)
+	if _, ok := p.instances[k]; ok {
+		return provider.Instance{}, herd.Errorf(herd.ErrAlreadyExists, "controller %q already bootstrapped", c.Name)
+	}
+	p.instances[k] = inst
+	return inst, nil
+}
+
+// DestroyController removes everything tagged with the controller.
+func (p *Provider) DestroyController(ctx context.Context, c provider.ControllerSpec) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.enter(ctx, OpDestroyController); err != nil {
+		return err
+	}
+	for k, inst := range p.instances {
+		if inst.ControllerUUID == c.UUID {
+			delete(p.instances, k)
+		}
+	}
+	for k, m := range p.models {
+		if m.ControllerUUID == c.UUID {
+			delete(p.models, k)
+		}
+	}
+	return nil
+}
+
+// CreateModel records the model's space.
+func (p *Provider) CreateModel(ctx context.Context, m provider.ModelSpec) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.enter(ctx, OpCreateModel); err != nil {
+		return err
+	}
+	if m.ModelUUID == "" {
+		return herd.Errorf(herd.ErrInvalid, "model uuid must not be empty")
+	}
+	if _, ok := p.models[m.ModelUUID]; ok {
+		return herd.Errorf(herd.ErrAlreadyExists, "model space %q already exists", m.ModelUUID)
+	}
+	p.models[m.ModelUUID] = m
+	return nil
+}
+
+// DestroyModel removes the model's space. It refuses while instances remain,
+// as LXD refuses to delete a project that is in use.
+func (p *Provider) DestroyModel(ctx context.Context, m provider.ModelSpec) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.enter(ctx, OpDestroyModel); err != nil {
+		return err
+	}
+	for _, inst := range p.instances {
+		if inst.ModelUUID == m.ModelUUID && m.ModelUUID != "" {
+			return herd.Errorf(herd.ErrFailedPrecondition, "model space %q still has instance %q", m.ModelUUID, inst.ID)
+		}
+	}
+	delete(p.models, m.ModelUUID)
+	return nil
+}
+
+// StartInstance creates and starts a machine named juju-<uuid[:6]>-<id>.
+func (p *Provider) StartInstance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.enter(ctx, OpStart); err != nil {
+		return provider.Instance{}, err
+	}
+	if _, ok := p.models[s.ModelUUID]; !ok {
+		return provider.Instance{}, herd.Errorf(herd.ErrNotFound, "model space %q not found", s.ModelUUID)
+	}
+	inst := provider.Instance{ID: s.Name(), ControllerUUID: s.ControllerUUID,
+		ModelUUID: s.ModelUUID, MachineID: s.MachineID, Status: provider.Running}
+	k := key(s.ModelUUID, inst.ID)
+	if _, ok := p.instances[k]; ok {
+		return provider.Instance{}, herd.Errorf(herd.ErrAlreadyExists, "instance %q already exists", inst.ID)
+	}
+	p.instances[k] = inst
+	return inst, nil
+}
+
+// StopInstance deletes a machine; one already gone is not an error.
+func (p *Provider) StopInstance(ctx context.Context, s provider.InstanceSpec) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.enter(ctx, OpStop); err != nil {
+		return err
+	}
+	delete(p.instances, key(s.ModelUUID, s.Name()))
+	return nil
+}
+
+// Instance reports one machine, or herd.ErrNotFound.
+func (p *Provider) Instance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.enter(ctx, OpInstance); err != nil {
+		return provider.Instance{}, err
+	}
+	name := s.Name()
+	inst, ok := p.instances[key(s.ModelUUID, name)]
+	if !ok {
+		return provider.Instance{}, herd.Errorf(herd.ErrNotFound, "instance %q not found", name)
+	}
+	return inst, nil
+}
+
+// Instances lists machines matching f, sorted by model then ID.
+func (p *Provider) Instances(ctx context.Context, f provider.Filter) ([]provider.Instance, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.enter(ctx, OpList); err != nil {
+		return nil, err
+	}
+	var out []provider.Instance
+	for _, inst := range p.instances {
+		if f.ControllerUUID != "" && inst.ControllerUUID != f.ControllerUUID {
+			continue
+		}
+		if f.ModelUUID != "" && inst.ModelUUID != f.ModelUUID {
+			continue
+		}
+		out = append(out, inst)
+	}
+	slices.SortFunc(out, func(a, b provider.Instance) int {
+		if c := strings.Compare(a.ModelUUID, b.ModelUUID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
