@@ -259,3 +259,6 @@ func (p *Provider) Instances(ctx context.Context, f provider.Filter) ([]provider
 	})
 	return out, nil
 }
+
+// AnyFilter matches every instance.
+func AnyFilter() provider.Filter { return provider.Filter{} }
