@@ -20,30 +20,44 @@ import (
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/provider"
+	"github.com/herd-project/herd/provider/fakeprovider"
+	"github.com/herd-project/herd/provider/lxdprovider"
 )
 
 func main() {
-	cloud := flag.String("cloud", "fake", "cloud to bootstrap on: fake")
+	cloud := flag.String("cloud", "fake", "cloud to bootstrap on: fake (in memory) or lxd (the local LXD daemon)")
+	keep := flag.Bool("keep", false, "leave the controller's machines running at the end")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *cloud); err != nil {
+	if _, err := run(context.Background(), os.Stdout, *cloud, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "ERROR", err)
 		os.Exit(1)
 	}
 }
 
-func newProvider(cloud string) (provider.Provider, error) {
+func newProvider(ctx context.Context, cloud string) (provider.Provider, error) {
 	switch cloud {
 	case "fake", "":
-		return nil, nil // the controller's default
+		return fakeprovider.New(), nil
+	case "lxd":
+		return lxdprovider.New(ctx, lxdprovider.Options{})
 	}
-	return nil, herd.Errorf(herd.ErrInvalid, "cloud %q not known: want fake", cloud)
+	return nil, herd.Errorf(herd.ErrInvalid, "cloud %q not known: want fake or lxd", cloud)
 }
 
-func run(ctx context.Context, out io.Writer, cloud string) error {
-	prov, err := newProvider(cloud)
+// run performs the workflow and returns the controller's UUID.
+func run(ctx context.Context, out io.Writer, cloud string, keep bool) (uuid string, err error) {
+	prov, err := newProvider(ctx, cloud)
 	if err != nil {
-		return err
+		return "", err
 	}
+	uuid, err = workflow(ctx, out, prov, keep)
+	if c, ok := prov.(interface{ Close() }); ok {
+		c.Close()
+	}
+	return uuid, err
+}
+
+func workflow(ctx context.Context, out io.Writer, prov provider.Provider, keep bool) (uuid string, err error) {
 	step := func(n int, cmd, format string, args ...any) {
 		fmt.Fprintf(out, "step %-2d $ %s\n        %s\n", n, cmd, fmt.Sprintf(format, args...))
 	}
@@ -51,65 +65,77 @@ func run(ctx context.Context, out io.Writer, cloud string) error {
 	// 1. juju bootstrap lxd-controller-1 lxd
 	ctrl, secret, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{Provider: prov})
 	if err != nil {
-		return err
+		return uuid, err
 	}
 	defer ctrl.Close()
+	uuid = ctrl.UUID()
 	admin, err := ctrl.Login(ctx, "admin", secret)
 	if err != nil {
-		return err
+		return uuid, err
+	}
+	if !keep {
+		// Clean up even when a step fails: every machine, model space and
+		// the controller's own machine.
+		defer func() {
+			if derr := admin.DestroyController(context.WithoutCancel(ctx)); derr != nil && err == nil {
+				err = derr
+			} else if derr == nil {
+				fmt.Fprintf(out, "cleanup  controller destroyed: no machines or model spaces left\n")
+			}
+		}()
 	}
 	c, r := ctrl.Cloud()
 	step(1, "juju bootstrap lxd-controller-1 lxd", "controller %q on %s/%s; admin (superuser) logged in with a generated secret", ctrl.Name(), c, r)
 
 	// 2. juju change-user-password
 	if err := admin.ChangePassword(ctx, "", "admin-S3cret!"); err != nil {
-		return err
+		return uuid, err
 	}
 	if _, err := ctrl.Login(ctx, "admin", "admin-S3cret!"); err != nil {
-		return err
+		return uuid, err
 	}
 	step(2, "juju change-user-password", "admin's password changed; admin logs in with it")
 
 	// 3. juju add-user tom
 	added, err := admin.AddUser(ctx, "tom", "Tom")
 	if err != nil {
-		return err
+		return uuid, err
 	}
 	step(3, "juju add-user tom", "user %q added with controller access %q; registration token of %d characters", added.User.Name, added.User.Access, len(added.Token))
 
 	// 4. juju create-model lxd-model-1
 	m, err := admin.CreateModel(ctx, "lxd-model-1", controller.CreateModelOptions{})
 	if err != nil {
-		return err
+		return uuid, err
 	}
 	step(4, "juju create-model lxd-model-1", "model %q created; admin has %q on it", m.FullName(), acl.Admin)
 
 	// 5. juju grant --acl=write tom lxd-model-1
 	if err := admin.Grant(ctx, "tom", acl.Write, "lxd-model-1"); err != nil {
-		return err
+		return uuid, err
 	}
 	step(5, "juju grant --acl=write tom lxd-model-1", "tom has %q on %s", acl.Write, m.FullName())
 
 	// 6. juju register <token>
 	tom, err := ctrl.Register(ctx, added.Token, "tom-first-pw")
 	if err != nil {
-		return err
+		return uuid, err
 	}
 	step(6, "juju register "+short(added.Token), "tom chose a password and is logged in")
 
 	// 7. juju list-controllers; juju list-models
 	who, err := tom.Whoami(ctx)
 	if err != nil {
-		return err
+		return uuid, err
 	}
 	step(7, "juju list-controllers; juju list-models", "controller %q, user %s, access %s; tom's models:", who.Controller, who.User, who.Access)
 	if err := printModels(ctx, out, tom); err != nil {
-		return err
+		return uuid, err
 	}
 
 	// 8. juju change-user-password (tom)
 	if err := tom.ChangePassword(ctx, "", "tom-second-pw"); err != nil {
-		return err
+		return uuid, err
 	}
 	_, errOld := ctrl.Login(ctx, "tom", "tom-first-pw")
 	step(8, "juju change-user-password", "tom's password changed; the old one is refused (%v)", errOld)
@@ -117,23 +143,40 @@ func run(ctx context.Context, out io.Writer, cloud string) error {
 	// 9. juju deploy mysql mysql-staging
 	d, err := tom.Deploy(ctx, "admin/lxd-model-1", "mysql", controller.DeployOptions{Name: "mysql-staging"})
 	if err != nil {
-		return err
+		return uuid, err
 	}
 	step(9, "juju deploy mysql mysql-staging", "application %q (charm %s): unit %s on machine %s (%s, instance %s)",
 		d.Application.Name, d.Application.Charm, d.Units[0].Name, d.Machines[0].ID, d.Machines[0].Status, d.Machines[0].InstanceID)
 	if err := printModels(ctx, out, tom); err != nil {
-		return err
+		return uuid, err
 	}
 
 	// 10. juju logout
 	if err := tom.Logout(ctx); err != nil {
-		return err
+		return uuid, err
 	}
 	_, errAfter := tom.Models(ctx, controller.ModelsOptions{})
 	if !errors.Is(errAfter, herd.ErrUnauthenticated) {
-		return fmt.Errorf("tom's session still works after logout: %v", errAfter)
+		return uuid, fmt.Errorf("tom's session still works after logout: %v", errAfter)
 	}
 	step(10, "juju logout", "tom logged out; his session is refused (%v)", errAfter)
+	return uuid, showMachines(ctx, out, prov, uuid)
+}
+
+// showMachines lists what the provider itself runs for the controller.
+func showMachines(ctx context.Context, out io.Writer, prov provider.Provider, uuid string) error {
+	insts, err := prov.Instances(ctx, provider.Filter{ControllerUUID: uuid})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s provider runs %d instance(s):\n", prov.Type(), len(insts))
+	for _, inst := range insts {
+		role := "controller"
+		if inst.ModelUUID != "" {
+			role = "model machine " + inst.MachineID
+		}
+		fmt.Fprintf(out, "        %s  %s  (%s)\n", inst.ID, inst.Status, role)
+	}
 	return nil
 }
 
