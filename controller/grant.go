@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
@@ -74,15 +75,7 @@ func (s *Session) changeControllerAccess(t *store.Txn, w caller, id string, leve
 		return err
 	}
 	cur := accessOf(t, id)
-	var next acl.Level
-	if grant {
-		next, err = acl.Grant(cur, level)
-	} else {
-		next, err = acl.Revoke(cur, level)
-		if errors.Is(err, herd.ErrNotFound) {
-			return herd.Errorf(herd.ErrNotFound, "user %q does not have %q access to controller %q", id, level.String(), s.c.info.Name)
-		}
-	}
+	next, err := nextLevel(cur, level, grant, id, "controller "+strconv.Quote(s.c.info.Name))
 	if err != nil {
 		return err
 	}
@@ -116,15 +109,7 @@ func (s *Session) changeModelAccess(t *store.Txn, w caller, id string, level acl
 		return herd.Errorf(herd.ErrFailedPrecondition, "model %q is %s", m.FullName(), m.Life)
 	}
 	cur := directLevel(t, m.UUID, id)
-	var next acl.Level
-	if grant {
-		next, err = acl.Grant(cur, level)
-	} else {
-		next, err = acl.Revoke(cur, level)
-		if errors.Is(err, herd.ErrNotFound) {
-			return herd.Errorf(herd.ErrNotFound, "user %q does not have %q access to model %q", id, level.String(), m.FullName())
-		}
-	}
+	next, err := nextLevel(cur, level, grant, id, "model "+strconv.Quote(m.FullName()))
 	if err != nil {
 		return err
 	}
@@ -136,6 +121,19 @@ func (s *Session) changeModelAccess(t *store.Txn, w caller, id string, level acl
 		return err
 	}
 	return t.Insert(store.TableGrants, store.Grant{ModelUUID: m.UUID, User: id, Level: next})
+}
+
+// nextLevel applies acl.Grant or acl.Revoke, naming the user and target
+// in a revoke's not-found message.
+func nextLevel(cur, level acl.Level, grant bool, user, target string) (acl.Level, error) {
+	if grant {
+		return acl.Grant(cur, level)
+	}
+	next, err := acl.Revoke(cur, level)
+	if errors.Is(err, herd.ErrNotFound) {
+		return cur, herd.Errorf(herd.ErrNotFound, "user %q does not have %q access to %s", user, level.String(), target)
+	}
+	return next, err
 }
 
 // Explanation says why a user has the access to a model they have.

@@ -120,22 +120,12 @@ func (s *Session) Logout(ctx context.Context) error {
 // EndSessions ends every session of a user (a superuser's call; it ends
 // the caller's own session too when name is the caller).
 func (s *Session) EndSessions(ctx context.Context, name string) (int, error) {
-	t, w, err := s.write(ctx)
+	t, _, u, err := s.superuserOn(ctx, name)
 	if err != nil {
 		return 0, err
 	}
 	defer t.Abort()
-	if !w.superuser() {
-		return 0, herd.Denied()
-	}
-	id, err := canonicalUser(name)
-	if err != nil {
-		return 0, err
-	}
-	if _, ok := store.Get[store.User](t, store.TableUsers, store.IndexID, id); !ok {
-		return 0, userNotFound(id)
-	}
-	n, err := t.DeleteAll(store.TableSessions, store.IndexUser, id)
+	n, err := t.DeleteAll(store.TableSessions, store.IndexUser, u.Name)
 	if err != nil {
 		return 0, err
 	}

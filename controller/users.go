@@ -59,6 +59,32 @@ func enabledSuperusers(t *store.Txn) int {
 	return n
 }
 
+// superuserOn starts a write for a superuser's operation on user name and
+// returns the transaction, the caller and the user's current row. On error
+// the transaction is already aborted.
+func (s *Session) superuserOn(ctx context.Context, name string) (*store.Txn, caller, store.User, error) {
+	t, w, err := s.write(ctx)
+	if err != nil {
+		return nil, caller{}, store.User{}, err
+	}
+	fail := func(err error) (*store.Txn, caller, store.User, error) {
+		t.Abort()
+		return nil, caller{}, store.User{}, err
+	}
+	if !w.superuser() {
+		return fail(herd.Denied())
+	}
+	id, err := canonicalUser(name)
+	if err != nil {
+		return fail(err)
+	}
+	u, err := getUser(t, id)
+	if err != nil {
+		return fail(err)
+	}
+	return t, w, u, nil
+}
+
 // issueSecret writes a fresh registration secret for id and returns its token.
 func (s *Session) issueSecret(t *store.Txn, u users.User) (string, error) {
 	key, err := s.c.random(users.SecretKeyLen)
@@ -186,24 +212,14 @@ func endSessionsExcept(t *store.Txn, id, keep string) error {
 // registration token; earlier tokens and all their sessions stop working
 // (superuser only; not on oneself, not on a disabled user).
 func (s *Session) ResetPassword(ctx context.Context, name string) (string, error) {
-	t, w, err := s.write(ctx)
+	t, w, u, err := s.superuserOn(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	defer t.Abort()
-	if !w.superuser() {
-		return "", herd.Denied()
-	}
-	id, err := canonicalUser(name)
-	if err != nil {
-		return "", err
-	}
+	id := u.Name
 	if id == w.name {
 		return "", herd.Errorf(herd.ErrInvalid, "You cannot reset your own password")
-	}
-	u, err := getUser(t, id)
-	if err != nil {
-		return "", err
 	}
 	if u.Disabled {
 		return "", herd.Errorf(herd.ErrFailedPrecondition, "cannot reset password of disabled user %q", id)
@@ -238,22 +254,12 @@ func (s *Session) EnableUser(ctx context.Context, name string) error {
 }
 
 func (s *Session) setDisabled(ctx context.Context, name string, disable bool) error {
-	t, w, err := s.write(ctx)
+	t, w, u, err := s.superuserOn(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer t.Abort()
-	if !w.superuser() {
-		return herd.Denied()
-	}
-	id, err := canonicalUser(name)
-	if err != nil {
-		return err
-	}
-	u, err := getUser(t, id)
-	if err != nil {
-		return err
-	}
+	id := u.Name
 	if u.Disabled == disable {
 		return nil
 	}
@@ -287,22 +293,12 @@ func (s *Session) setDisabled(ctx context.Context, name string, disable bool) er
 // (herd.ErrFailedPrecondition): destroy those models or grant admin to
 // another user first.
 func (s *Session) RemoveUser(ctx context.Context, name string) error {
-	t, w, err := s.write(ctx)
+	t, w, u, err := s.superuserOn(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer t.Abort()
-	if !w.superuser() {
-		return herd.Denied()
-	}
-	id, err := canonicalUser(name)
-	if err != nil {
-		return err
-	}
-	u, err := getUser(t, id)
-	if err != nil {
-		return err
-	}
+	id := u.Name
 	if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.OpRemove); err != nil {
 		return err
 	}
