@@ -7,8 +7,8 @@
 // The type you hold is *controller.Controller. Bootstrap one, log in, and
 // do everything else through the returned *controller.Session:
 //
-//	ctrl, secret, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{})
-//	admin, err := ctrl.Login(ctx, "admin", secret)
+//	b, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{})
+//	ctrl, admin := b.Controller, b.Admin // admin is logged in; b.Secret is its generated password
 //	added, err := admin.AddUser(ctx, "tom", "Tom")
 //	tom, err := ctrl.Register(ctx, added.Token, "a password")
 //
@@ -44,7 +44,11 @@
 //
 // # Testing
 //
-// The zero controller.Options gives a memory store and the fake provider,
+// Package controller/controllertest gives each test its own bootstrapped
+// controller with builders, a clock to move, a fast test-only password
+// hasher, declarative scenarios and an access-matrix assertion.
+//
+// Without it, the zero controller.Options gives a memory store and the fake provider,
 // so a test can bootstrap a controller in-process. Set Options.Now to move
 // time (sessions expire after Options.SessionTTL, 24 hours by default) and
 // Options.PasswordCost (bcrypt.MinCost) or Options.Hasher to make password

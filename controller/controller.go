@@ -33,41 +33,59 @@ type Controller struct {
 	dummyHash string
 }
 
+// Bootstrapped is what Bootstrap returns.
+type Bootstrapped struct {
+	Controller *Controller
+	// Admin is the bootstrap admin, logged in, as `juju bootstrap` leaves
+	// its caller.
+	Admin *Session
+	// Secret is admin's generated password. It is returned only here: keep
+	// it to log in again, or set a real password (the seed's step 2).
+	Secret string
+}
+
 // Bootstrap creates a controller named name: the provider starts the
 // controller's machine, the store is initialised with the `admin`
-// superuser and the `default` model owned by admin. It returns the
-// controller and admin's generated secret, which is returned only here:
-// log in with it, then change it (the seed's step 2).
-func Bootstrap(ctx context.Context, name string, opts Options) (*Controller, string, error) {
+// superuser and the `default` model owned by admin, and admin is logged in
+// with a generated secret.
+func Bootstrap(ctx context.Context, name string, opts Options) (*Bootstrapped, error) {
+	c, admin, secret, err := bootstrap(ctx, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Bootstrapped{Controller: c, Admin: admin, Secret: secret}, nil
+}
+
+func bootstrap(ctx context.Context, name string, opts Options) (*Controller, *Session, string, error) {
 	if err := models.ValidateControllerName(name); err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	opts = opts.withDefaults()
 	c := &Controller{opts: opts, st: opts.Store, prov: opts.Provider}
 	if n := len(store.List[store.Controller](c.st.Read(), store.TableController, store.IndexID)); n != 0 {
-		return nil, "", herd.Errorf(herd.ErrAlreadyExists, "store already holds a controller")
+		return nil, nil, "", herd.Errorf(herd.ErrAlreadyExists, "store already holds a controller")
 	}
 	uuid, err := c.newUUID()
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	secretBytes, err := c.random(18)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	secret := encodeSecret(secretBytes)
 	hash, err := opts.Hasher.Hash(secret)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	modelUUID, err := c.newUUID()
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	cspec := provider.ControllerSpec{UUID: uuid, Name: name}
 	inst, err := c.prov.Bootstrap(ctx, cspec)
 	if err != nil {
-		return nil, "", herd.Wrap(herd.ErrFailedPrecondition, err, "cannot bootstrap controller "+name)
+		return nil, nil, "", herd.Wrap(herd.ErrFailedPrecondition, err, "cannot bootstrap controller "+name)
 	}
 	now := opts.Now()
 	c.info = store.Controller{ID: "controller", Name: name, UUID: uuid, Cloud: opts.Cloud, Region: opts.Region,
@@ -77,32 +95,37 @@ func Bootstrap(ctx context.Context, name string, opts Options) (*Controller, str
 	undo := func() { _ = c.prov.DestroyController(context.WithoutCancel(ctx), cspec) }
 	if err := c.prov.CreateModel(ctx, c.modelSpec(def)); err != nil {
 		undo()
-		return nil, "", herd.Wrap(herd.ErrFailedPrecondition, err, "cannot create default model")
+		return nil, nil, "", herd.Wrap(herd.ErrFailedPrecondition, err, "cannot create default model")
 	}
 	txn := c.st.Write()
 	defer txn.Abort()
-	admin := store.User{User: users.User{Name: AdminUser, GivenName: AdminUser, DisplayName: AdminUser, CreatedBy: AdminUser, Created: now}, PasswordHash: hash}
+	adminRow := store.User{User: users.User{Name: AdminUser, GivenName: AdminUser, DisplayName: AdminUser, CreatedBy: AdminUser, Created: now},
+		Access: acl.Superuser, PasswordHash: hash}
 	for _, e := range []struct {
 		table string
 		row   any
 	}{
 		{store.TableController, c.info},
-		{store.TableUsers, admin},
-		{store.TableAccess, store.Access{User: AdminUser, Level: acl.Superuser}},
+		{store.TableUsers, adminRow},
 		{store.TableModels, def},
 		{store.TableGrants, store.Grant{ModelUUID: modelUUID, User: AdminUser, Level: acl.Admin}},
 	} {
 		if err := txn.Insert(e.table, e.row); err != nil {
 			undo()
-			return nil, "", err
+			return nil, nil, "", err
 		}
+	}
+	admin, err := c.openSession(txn, AdminUser, func(store.User) bool { return true }, nil)
+	if err != nil {
+		undo()
+		return nil, nil, "", err
 	}
 	if err := txn.Commit(); err != nil {
 		undo()
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	c.opts.Logger.Info("controller bootstrapped", "controller", name, "uuid", uuid, "cloud", opts.Cloud)
-	return c, secret, nil
+	return c, admin, secret, nil
 }
 
 // Open returns a controller over a store that already holds one (a durable

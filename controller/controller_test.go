@@ -44,15 +44,15 @@ func newEnv(t *testing.T) *env {
 	ck := &clock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
 	prov := fakeprovider.New()
 	ctx := context.Background()
-	ctrl, secret, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{
+	b, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{
 		Provider: prov, Now: ck.Now, PasswordCost: bcrypt.MinCost,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctrl, admin, secret := b.Controller, b.Admin, b.Secret
 	t.Cleanup(func() { ctrl.Close() })
-	admin, err := ctrl.Login(ctx, "admin", secret)
-	if err != nil {
+	if _, err := ctrl.Login(ctx, "admin", secret); err != nil {
 		t.Fatal(err)
 	}
 	return &env{t: t, ctx: ctx, ctrl: ctrl, admin: admin, clock: ck, prov: prov, secret: secret}
@@ -110,11 +110,11 @@ func TestBootstrap(t *testing.T) {
 		t.Errorf("provider bootstrapped %d times", n)
 	}
 	for _, bad := range []string{"", "Bad", "a_b", "-x"} {
-		if _, _, err := controller.Bootstrap(e.ctx, bad, controller.Options{}); !errors.Is(err, herd.ErrInvalid) {
+		if _, err := controller.Bootstrap(e.ctx, bad, controller.Options{}); !errors.Is(err, herd.ErrInvalid) {
 			t.Errorf("Bootstrap(%q) = %v", bad, err)
 		}
 	}
-	if _, _, err := controller.Bootstrap(e.ctx, "again", controller.Options{Store: e.ctrl.Store()}); !errors.Is(err, herd.ErrAlreadyExists) {
+	if _, err := controller.Bootstrap(e.ctx, "again", controller.Options{Store: e.ctrl.Store()}); !errors.Is(err, herd.ErrAlreadyExists) {
 		t.Errorf("second bootstrap on one store: %v", err)
 	}
 }
@@ -123,12 +123,12 @@ func TestBootstrapProviderFailure(t *testing.T) {
 	prov := fakeprovider.New()
 	boom := errors.New("boom")
 	prov.Fail(fakeprovider.OpBootstrap, boom)
-	if _, _, err := controller.Bootstrap(context.Background(), "c", controller.Options{Provider: prov, PasswordCost: bcrypt.MinCost}); !errors.Is(err, boom) {
+	if _, err := controller.Bootstrap(context.Background(), "c", controller.Options{Provider: prov, PasswordCost: bcrypt.MinCost}); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
 	prov.Fail(fakeprovider.OpBootstrap, nil)
 	prov.Fail(fakeprovider.OpCreateModel, boom)
-	if _, _, err := controller.Bootstrap(context.Background(), "c", controller.Options{Provider: prov, PasswordCost: bcrypt.MinCost}); !errors.Is(err, boom) {
+	if _, err := controller.Bootstrap(context.Background(), "c", controller.Options{Provider: prov, PasswordCost: bcrypt.MinCost}); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
 	if insts, _ := prov.Instances(context.Background(), fakeprovider.AnyFilter()); len(insts) != 0 {

@@ -22,11 +22,10 @@ func Example() {
 		}
 	}
 	// 1. juju bootstrap lxd-controller-1 lxd
-	ctrl, secret, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{PasswordCost: bcrypt.MinCost})
+	b, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{PasswordCost: bcrypt.MinCost})
 	check(err)
+	ctrl, admin := b.Controller, b.Admin // admin is logged in with a generated secret
 	defer ctrl.Close()
-	admin, err := ctrl.Login(ctx, "admin", secret)
-	check(err)
 	// 2. juju change-user-password
 	check(admin.ChangePassword(ctx, "", "admin-pw"))
 	// 3. juju add-user tom

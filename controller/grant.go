@@ -29,11 +29,11 @@ func (s *Session) Revoke(ctx context.Context, user string, level acl.Level, mode
 }
 
 func (s *Session) changeAccess(ctx context.Context, user string, level acl.Level, model string, grant bool) error {
-	t, w, err := s.write(ctx)
-	if err != nil {
-		return err
-	}
-	defer t.Abort()
+	return s.update(ctx, func(t *store.Txn, w caller) error { return s.access(t, w, user, level, model, grant) })
+}
+
+// access grants or revokes inside t.
+func (s *Session) access(t *store.Txn, w caller, user string, level acl.Level, model string, grant bool) error {
 	id, err := canonicalUser(user)
 	if err != nil {
 		return err
@@ -55,9 +55,6 @@ func (s *Session) changeAccess(ctx context.Context, user string, level acl.Level
 	if err != nil {
 		return err
 	}
-	if err := t.Commit(); err != nil {
-		return err
-	}
 	op := "revoke"
 	if grant {
 		op = "grant"
@@ -74,7 +71,7 @@ func (s *Session) changeControllerAccess(t *store.Txn, w caller, id string, leve
 	if err != nil {
 		return err
 	}
-	cur := accessOf(t, id)
+	cur := u.Access
 	next, err := nextLevel(cur, level, grant, id, "controller "+strconv.Quote(s.c.info.Name))
 	if err != nil {
 		return err
@@ -83,14 +80,15 @@ func (s *Session) changeControllerAccess(t *store.Txn, w caller, id string, leve
 	if err := acl.CheckSuperusers(isSU, next == acl.Superuser, enabledSuperusers(t)); err != nil {
 		return err
 	}
+	u.Access = next
+	if err := t.Insert(store.TableUsers, u); err != nil {
+		return err
+	}
 	if next == acl.None {
-		if _, err := t.DeleteAll(store.TableAccess, store.IndexID, id); err != nil {
-			return err
-		}
 		_, err := t.DeleteAll(store.TableSessions, store.IndexUser, id)
 		return err
 	}
-	return t.Insert(store.TableAccess, store.Access{User: id, Level: next})
+	return nil
 }
 
 func (s *Session) changeModelAccess(t *store.Txn, w caller, id string, level acl.Level, ref string, grant bool) error {

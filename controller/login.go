@@ -41,8 +41,7 @@ func (c *Controller) Login(ctx context.Context, name, password string) (*Session
 	}
 	r := c.st.Read()
 	u, ok := store.Get[store.User](r, store.TableUsers, store.IndexID, id)
-	acc, _ := store.Get[store.Access](r, store.TableAccess, store.IndexID, id)
-	if !ok || u.PasswordHash == "" || u.Disabled || acc.Level == acl.None {
+	if !ok || u.PasswordHash == "" || u.Disabled || u.Access == acl.None {
 		_ = c.opts.Hasher.Compare(c.dummy(), password)
 		c.opts.Logger.Info("login failed", "user", id)
 		return nil, badLogin()
@@ -61,16 +60,27 @@ func (c *Controller) newSession(ctx context.Context, id string, still func(store
 	if err := c.check(ctx); err != nil {
 		return nil, err
 	}
+	txn := c.st.Write()
+	defer txn.Abort()
+	s, err := c.openSession(txn, id, still, extra)
+	if err != nil {
+		return nil, err
+	}
+	if err := txn.Commit(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openSession is newSession inside a transaction the caller commits.
+func (c *Controller) openSession(txn *store.Txn, id string, still func(store.User) bool, extra func(*store.Txn, *store.User) error) (*Session, error) {
 	token, hash, err := c.newToken()
 	if err != nil {
 		return nil, err
 	}
 	now := c.opts.Now()
-	txn := c.st.Write()
-	defer txn.Abort()
 	u, ok := store.Get[store.User](txn, store.TableUsers, store.IndexID, id)
-	acc, _ := store.Get[store.Access](txn, store.TableAccess, store.IndexID, id)
-	if !ok || u.Disabled || acc.Level == acl.None || !still(u) {
+	if !ok || u.Disabled || u.Access == acl.None || !still(u) {
 		return nil, badLogin()
 	}
 	if extra != nil {
@@ -84,9 +94,6 @@ func (c *Controller) newSession(ctx context.Context, id string, still func(store
 		return nil, err
 	}
 	if err := txn.Insert(store.TableSessions, sess); err != nil {
-		return nil, err
-	}
-	if err := txn.Commit(); err != nil {
 		return nil, err
 	}
 	c.opts.Logger.Info("login", "user", id)

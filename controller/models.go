@@ -127,32 +127,35 @@ func (s *Session) CreateModel(ctx context.Context, name string, opts CreateModel
 	if err := s.c.prov.CreateModel(ctx, s.c.modelSpec(m)); err != nil {
 		return models.Model{}, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot create model "+m.FullName())
 	}
-	undo := func() { _ = s.c.prov.DestroyModel(context.WithoutCancel(ctx), s.c.modelSpec(m)) }
-	t, w, err := s.write(ctx)
+	err = s.update(ctx, func(t *store.Txn, w caller) error { return s.insertModel(t, w, m) })
 	if err != nil {
-		undo()
+		s.c.undoModelSpace(ctx, m)
 		return models.Model{}, err
 	}
-	defer t.Abort()
-	// Checked again: the world may have changed while the provider worked.
-	if err := s.canCreateModel(t, w, m.Owner, name); err != nil {
-		undo()
-		return models.Model{}, err
+	return m, nil
+}
+
+func (c *Controller) undoModelSpace(ctx context.Context, m models.Model) {
+	if err := c.prov.DestroyModel(context.WithoutCancel(ctx), c.modelSpec(m)); err != nil {
+		c.opts.Logger.Warn("cannot remove model space after a failed create", "model", m.FullName(), "err", err)
+	}
+}
+
+// insertModel records a model whose space the provider has made, after
+// checking again that it may be created (the world may have changed while
+// the provider worked).
+func (s *Session) insertModel(t *store.Txn, w caller, m models.Model) error {
+	if err := s.canCreateModel(t, w, m.Owner, m.Name); err != nil {
+		return err
 	}
 	if err := t.Insert(store.TableModels, m); err != nil {
-		undo()
-		return models.Model{}, err
+		return err
 	}
 	if err := t.Insert(store.TableGrants, store.Grant{ModelUUID: m.UUID, User: m.Owner, Level: acl.Admin}); err != nil {
-		undo()
-		return models.Model{}, err
-	}
-	if err := t.Commit(); err != nil {
-		undo()
-		return models.Model{}, err
+		return err
 	}
 	s.c.opts.Logger.Info("model created", "model", m.FullName(), "by", w.name)
-	return m, nil
+	return nil
 }
 
 func (s *Session) checkCreateModel(ctx context.Context, name string, opts CreateModelOptions) (models.Model, error) {
@@ -160,6 +163,12 @@ func (s *Session) checkCreateModel(ctx context.Context, name string, opts Create
 	if err != nil {
 		return models.Model{}, err
 	}
+	return s.newModel(t, w, name, opts)
+}
+
+// newModel authorizes and validates a model creation and returns the
+// model to create.
+func (s *Session) newModel(t *store.Txn, w caller, name string, opts CreateModelOptions) (models.Model, error) {
 	if !w.access.Implies(acl.AddModel) {
 		return models.Model{}, herd.Denied()
 	}
@@ -168,6 +177,7 @@ func (s *Session) checkCreateModel(ctx context.Context, name string, opts Create
 	}
 	owner := w.name
 	if opts.Owner != "" {
+		var err error
 		if owner, err = canonicalUser(opts.Owner); err != nil {
 			return models.Model{}, err
 		}

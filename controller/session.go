@@ -59,11 +59,10 @@ func (s *Session) caller(t *store.Txn) (caller, error) {
 	if u.Disabled {
 		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "user %q is disabled", sess.User)
 	}
-	acc, _ := store.Get[store.Access](t, store.TableAccess, store.IndexID, sess.User)
-	if acc.Level == acl.None {
+	if u.Access == acl.None {
 		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "user %q has no controller access", sess.User)
 	}
-	return caller{name: sess.User, access: acc.Level, owner: sess.User == s.c.info.Owner}, nil
+	return caller{name: sess.User, access: u.Access, owner: sess.User == s.c.info.Owner}, nil
 }
 
 // read starts a read transaction and validates the session in it.
@@ -92,6 +91,20 @@ func (s *Session) write(ctx context.Context) (*store.Txn, caller, error) {
 		return nil, caller{}, err
 	}
 	return t, w, nil
+}
+
+// update runs fn in a write transaction in which the session has been
+// checked, and commits when fn succeeds. Nothing is written when it fails.
+func (s *Session) update(ctx context.Context, fn func(*store.Txn, caller) error) error {
+	t, w, err := s.write(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Abort()
+	if err := fn(t, w); err != nil {
+		return err
+	}
+	return t.Commit()
 }
 
 // Check reports whether the session is still valid.

@@ -41,18 +41,15 @@ func getUser(t *store.Txn, id string) (store.User, error) {
 }
 
 func accessOf(t *store.Txn, id string) acl.Level {
-	a, _ := store.Get[store.Access](t, store.TableAccess, store.IndexID, id)
-	return a.Level
+	u, _ := store.Get[store.User](t, store.TableUsers, store.IndexID, id)
+	return u.Access
 }
 
 // enabledSuperusers counts enabled users with superuser access.
 func enabledSuperusers(t *store.Txn) int {
 	n := 0
-	for _, a := range store.List[store.Access](t, store.TableAccess, store.IndexID) {
-		if a.Level != acl.Superuser {
-			continue
-		}
-		if u, ok := store.Get[store.User](t, store.TableUsers, store.IndexID, a.User); ok && !u.Disabled {
+	for _, u := range store.List[store.User](t, store.TableUsers, store.IndexID) {
+		if u.Access == acl.Superuser && !u.Disabled {
 			n++
 		}
 	}
@@ -105,11 +102,15 @@ func (s *Session) issueSecret(t *store.Txn, u users.User) (string, error) {
 // AddUser creates a user with controller access `login` and no password,
 // and returns the one-time registration token (superuser only).
 func (s *Session) AddUser(ctx context.Context, name, displayName string) (AddedUser, error) {
-	t, w, err := s.write(ctx)
-	if err != nil {
-		return AddedUser{}, err
-	}
-	defer t.Abort()
+	var out AddedUser
+	err := s.update(ctx, func(t *store.Txn, w caller) (err error) {
+		out, err = s.addUser(t, w, name, displayName)
+		return err
+	})
+	return out, err
+}
+
+func (s *Session) addUser(t *store.Txn, w caller, name, displayName string) (AddedUser, error) {
 	if !w.superuser() {
 		return AddedUser{}, herd.Denied()
 	}
@@ -121,17 +122,11 @@ func (s *Session) AddUser(ctx context.Context, name, displayName string) (AddedU
 		return AddedUser{}, herd.Errorf(herd.ErrAlreadyExists, "failed to create user: user %q already exists", id)
 	}
 	u := users.User{Name: id, GivenName: name, DisplayName: displayName, CreatedBy: w.name, Created: s.c.opts.Now()}
-	if err := t.Insert(store.TableUsers, store.User{User: u}); err != nil {
-		return AddedUser{}, err
-	}
-	if err := t.Insert(store.TableAccess, store.Access{User: id, Level: acl.Login}); err != nil {
+	if err := t.Insert(store.TableUsers, store.User{User: u, Access: acl.Login}); err != nil {
 		return AddedUser{}, err
 	}
 	token, err := s.issueSecret(t, u)
 	if err != nil {
-		return AddedUser{}, err
-	}
-	if err := t.Commit(); err != nil {
 		return AddedUser{}, err
 	}
 	s.c.opts.Logger.Info("user added", "user", id, "by", w.name)
@@ -159,11 +154,12 @@ func (s *Session) ChangePassword(ctx context.Context, name, password string) err
 	if err != nil {
 		return err
 	}
-	t, w, err := s.write(ctx)
-	if err != nil {
-		return err
-	}
-	defer t.Abort()
+	return s.update(ctx, func(t *store.Txn, w caller) error { return s.setPassword(t, w, id, hash) })
+}
+
+// setPassword stores a password hash for id, drops any registration
+// secret and ends id's sessions other than the caller's.
+func (s *Session) setPassword(t *store.Txn, w caller, id, hash string) error {
 	if id != w.name && !w.superuser() {
 		return herd.Denied()
 	}
@@ -179,9 +175,6 @@ func (s *Session) ChangePassword(ctx context.Context, name, password string) err
 		return err
 	}
 	if err := endSessionsExcept(t, id, s.hash); err != nil {
-		return err
-	}
-	if err := t.Commit(); err != nil {
 		return err
 	}
 	s.c.opts.Logger.Info("password changed", "user", id, "by", w.name)
@@ -322,7 +315,7 @@ func (s *Session) RemoveUser(ctx context.Context, name string) error {
 		return err
 	}
 	for _, del := range []struct{ table, index string }{
-		{store.TableUsers, store.IndexID}, {store.TableAccess, store.IndexID}, {store.TableSecrets, store.IndexID},
+		{store.TableUsers, store.IndexID}, {store.TableSecrets, store.IndexID},
 		{store.TableSessions, store.IndexUser}, {store.TableGrants, store.IndexUser},
 	} {
 		if _, err := t.DeleteAll(del.table, del.index, id); err != nil {
@@ -337,7 +330,7 @@ func (s *Session) RemoveUser(ctx context.Context, name string) error {
 }
 
 func (s *Session) userInfo(t *store.Txn, u store.User) UserInfo {
-	return UserInfo{User: u.User, Access: accessOf(t, u.Name), Pending: u.PasswordHash == ""}
+	return UserInfo{User: u.User, Access: u.Access, Pending: u.PasswordHash == ""}
 }
 
 // Users lists users, sorted by name. A superuser sees every user (disabled

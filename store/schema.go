@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -25,14 +26,15 @@ const (
 	TableSecrets      = "registration_secrets"
 )
 
-// Index names.
+// Index names. IndexModel and IndexOwner are prefix scans of compound
+// indexes (rows of a model are keyed model uuid first; models owner
+// first), so they cost no index of their own to maintain.
 const (
 	IndexID        = "id"
-	IndexOwner     = "owner"
 	IndexOwnerName = "owner_name"
-	IndexModel     = "model"
 	IndexUser      = "user"
-	IndexApp       = "application"
+	IndexModel     = "id_prefix"
+	IndexOwner     = "owner_name_prefix"
 )
 
 // Controller is the controller's own record; there is one.
@@ -48,10 +50,12 @@ type Controller struct {
 	InstanceID   string // the controller machine's provider id
 }
 
-// User is a user's row: the public value plus the password hash (bcrypt;
-// empty until the user registers or has a password set).
+// User is a user's row: the public value, the controller access (None once
+// login is revoked) and the password hash (bcrypt; empty until the user
+// registers or has a password set).
 type User struct {
 	users.User
+	Access       acl.Level
 	PasswordHash string
 }
 
@@ -62,12 +66,6 @@ type RemovedUser struct {
 	User      users.User
 	Removed   time.Time
 	RemovedBy string
-}
-
-// Access is a user's controller access.
-type Access struct {
-	User  string
-	Level acl.Level
 }
 
 // Grant is a user's direct access to a model.
@@ -93,14 +91,54 @@ type Secret struct {
 	Expires time.Time // zero: never
 }
 
-func str(field string) memdb.Indexer { return &memdb.StringFieldIndex{Field: field} }
+// fieldIndex indexes a string field read by a plain function rather than
+// by reflection (memdb.StringFieldIndex looks fields up by name on every
+// insert, which is most of a small write's cost). Keys are the value plus
+// a NUL, as memdb.StringFieldIndex makes them, so prefixes do not collide.
+type fieldIndex func(obj any) (string, bool)
 
-func compound(fields ...string) memdb.Indexer {
-	ix := make([]memdb.Indexer, len(fields))
-	for i, f := range fields {
-		ix[i] = str(f)
+func (f fieldIndex) FromObject(obj any) (bool, []byte, error) {
+	v, ok := f(obj)
+	if !ok || v == "" {
+		return false, nil, nil
 	}
-	return &memdb.CompoundIndex{Indexes: ix}
+	b := make([]byte, len(v)+1)
+	copy(b, v)
+	return true, b, nil
+}
+
+// PrefixFromArgs makes the key of a whole value: as the last argument of a
+// compound index's prefix scan it matches that component exactly.
+func (f fieldIndex) PrefixFromArgs(args ...any) ([]byte, error) { return f.FromArgs(args...) }
+
+func (f fieldIndex) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("index takes one argument, got %d", len(args))
+	}
+	v, ok := args[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("index argument is %T, want string", args[0])
+	}
+	b := make([]byte, len(v)+1)
+	copy(b, v)
+	return b, nil
+}
+
+// field returns the indexer of one string field of row type T.
+func field[T any](get func(T) string) fieldIndex {
+	return func(obj any) (string, bool) {
+		switch r := obj.(type) {
+		case T:
+			return get(r), true
+		case *T:
+			return get(*r), true
+		}
+		return "", false
+	}
+}
+
+func compound(fields ...memdb.Indexer) memdb.Indexer {
+	return &memdb.CompoundIndex{Indexes: fields}
 }
 
 func table(name string, id memdb.Indexer, extra map[string]memdb.Indexer) *memdb.TableSchema {
@@ -116,27 +154,26 @@ func table(name string, id memdb.Indexer, extra map[string]memdb.Indexer) *memdb
 // Schema returns the go-memdb schema: a table per kind of row, with an
 // index for every listing and check the controller makes.
 func Schema() *memdb.DBSchema {
+	var (
+		grantModel = field(func(g Grant) string { return g.ModelUUID })
+		grantUser  = field(func(g Grant) string { return g.User })
+		appModel   = field(func(a models.Application) string { return a.ModelUUID })
+		unitModel  = field(func(u models.Unit) string { return u.ModelUUID })
+		machModel  = field(func(m models.Machine) string { return m.ModelUUID })
+	)
 	ts := []*memdb.TableSchema{
-		table(TableController, str("ID"), nil),
-		table(TableUsers, str("Name"), nil),
-		table(TableRemovedUsers, str("ID"), nil),
-		table(TableAccess, str("User"), nil),
-		table(TableModels, str("UUID"), map[string]memdb.Indexer{
-			IndexOwner:     str("Owner"),
-			IndexOwnerName: compound("Owner", "Name"),
+		table(TableController, field(func(c Controller) string { return c.ID }), nil),
+		table(TableUsers, field(func(u User) string { return u.Name }), nil),
+		table(TableRemovedUsers, field(func(r RemovedUser) string { return r.ID }), nil),
+		table(TableModels, field(func(m models.Model) string { return m.UUID }), map[string]memdb.Indexer{
+			IndexOwnerName: compound(field(func(m models.Model) string { return m.Owner }), field(func(m models.Model) string { return m.Name })),
 		}),
-		table(TableGrants, compound("ModelUUID", "User"), map[string]memdb.Indexer{
-			IndexModel: str("ModelUUID"),
-			IndexUser:  str("User"),
-		}),
-		table(TableApplications, compound("ModelUUID", "Name"), map[string]memdb.Indexer{IndexModel: str("ModelUUID")}),
-		table(TableUnits, compound("ModelUUID", "Name"), map[string]memdb.Indexer{
-			IndexModel: str("ModelUUID"),
-			IndexApp:   compound("ModelUUID", "Application"),
-		}),
-		table(TableMachines, compound("ModelUUID", "ID"), map[string]memdb.Indexer{IndexModel: str("ModelUUID")}),
-		table(TableSessions, str("TokenHash"), map[string]memdb.Indexer{IndexUser: str("User")}),
-		table(TableSecrets, str("User"), nil),
+		table(TableGrants, compound(grantModel, grantUser), map[string]memdb.Indexer{IndexUser: grantUser}),
+		table(TableApplications, compound(appModel, field(func(a models.Application) string { return a.Name })), nil),
+		table(TableUnits, compound(unitModel, field(func(u models.Unit) string { return u.Name })), nil),
+		table(TableMachines, compound(machModel, field(func(m models.Machine) string { return m.ID })), nil),
+		table(TableSessions, field(func(s Session) string { return s.TokenHash }), map[string]memdb.Indexer{IndexUser: field(func(s Session) string { return s.User })}),
+		table(TableSecrets, field(func(s Secret) string { return s.User }), nil),
 	}
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
 	for _, t := range ts {
@@ -147,8 +184,6 @@ func Schema() *memdb.DBSchema {
 
 // Tables lists the table names in a fixed order.
 func Tables() []string {
-	return []string{TableController, TableUsers, TableRemovedUsers, TableAccess, TableModels, TableGrants,
+	return []string{TableController, TableUsers, TableRemovedUsers, TableModels, TableGrants,
 		TableApplications, TableUnits, TableMachines, TableSessions, TableSecrets}
 }
-
-var _ = models.Model{}

@@ -106,9 +106,9 @@ func TestSchemaIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		store.TableModels:   {store.IndexID, store.IndexOwner, store.IndexOwnerName},
-		store.TableGrants:   {store.IndexID, store.IndexModel, store.IndexUser},
-		store.TableUnits:    {store.IndexID, store.IndexModel, store.IndexApp},
+		store.TableModels:   {store.IndexID, store.IndexOwnerName},
+		store.TableGrants:   {store.IndexID, store.IndexUser},
+		store.TableUnits:    {store.IndexID},
 		store.TableSessions: {store.IndexID, store.IndexUser},
 	}
 	for table, idx := range want {

@@ -63,16 +63,13 @@ func workflow(ctx context.Context, out io.Writer, prov provider.Provider, keep b
 	}
 
 	// 1. juju bootstrap lxd-controller-1 lxd
-	ctrl, secret, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{Provider: prov})
+	b, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{Provider: prov})
 	if err != nil {
 		return uuid, err
 	}
+	ctrl, admin := b.Controller, b.Admin
 	defer ctrl.Close()
 	uuid = ctrl.UUID()
-	admin, err := ctrl.Login(ctx, "admin", secret)
-	if err != nil {
-		return uuid, err
-	}
 	if !keep {
 		// Clean up even when a step fails: every machine, model space and
 		// the controller's own machine.

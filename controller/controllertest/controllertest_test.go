@@ -1,0 +1,288 @@
+package controllertest_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/provider/fakeprovider"
+	"github.com/herd-project/herd/store"
+)
+
+// Two fixtures in parallel tests share nothing: same names, different
+// controllers, and what one does is not seen by the other.
+func TestIsolation(t *testing.T) {
+	var mu sync.Mutex
+	uuids := map[string]bool{}
+	for i := range 2 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			f := controllertest.New(t, nil)
+			f.AddUser(t, "tom")
+			f.CreateModel(t, "admin", fmt.Sprintf("only-in-%d", i))
+			mu.Lock()
+			uuids[f.Controller.UUID()] = true
+			mu.Unlock()
+			ms, err := f.Admin.Models(f.Context(), controller.ModelsOptions{All: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := []string{}
+			for _, m := range ms {
+				names = append(names, m.Name)
+			}
+			if want := fmt.Sprintf("default,only-in-%d", i); strings.Join(names, ",") != want {
+				t.Errorf("models = %v, want %s", names, want)
+			}
+			if n := len(f.Controller.Store().Dump()[store.TableUsers]); n != 2 {
+				t.Errorf("%d users", n)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if len(uuids) != 2 {
+			t.Errorf("controllers shared a UUID: %v", uuids)
+		}
+	})
+}
+
+func TestClockExpiresSessions(t *testing.T) {
+	f := controllertest.New(t, nil)
+	tom := f.AddUser(t, "tom")
+	f.Advance(23 * time.Hour)
+	if err := tom.Check(f.Context()); err != nil {
+		t.Fatalf("after 23h: %v", err)
+	}
+	f.Advance(2 * time.Hour)
+	if err := tom.Check(f.Context()); !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Fatalf("after 25h: %v", err)
+	}
+	// Login still works with the fixture's password, and gives a fresh session.
+	again := f.LoginAs(t, "tom")
+	if err := again.Check(f.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if f.Session(t, "tom") != again {
+		t.Error("Session does not return the latest session")
+	}
+	if _, err := f.Controller.Login(f.Context(), "tom", "wrong"); !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("wrong password: %v", err)
+	}
+}
+
+func TestFailureInjectionReachesDeploy(t *testing.T) {
+	f := controllertest.New(t, nil)
+	tom := f.AddUser(t, "tom")
+	f.CreateModel(t, "admin", "m")
+	f.Grant(t, "tom", acl.Write, "admin/m")
+	boom := errors.New("out of capacity")
+	f.Provider.FailNext(fakeprovider.OpStart, 1, boom)
+	if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{}); !errors.Is(err, boom) {
+		t.Fatalf("deploy: %v", err)
+	}
+	if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{}); err != nil {
+		t.Fatalf("deploy after the fault: %v", err)
+	}
+}
+
+func TestScenarioAndMatrix(t *testing.T) {
+	f := controllertest.New(t, nil)
+	f.BuildText(t, `
+		user tom
+		user alice add-model   # may create models
+		user bob
+		model admin/lxd-model-1
+		model alice/shop
+		grant tom write admin/lxd-model-1
+		grant bob read alice/shop
+	`)
+	f.AssertAccess(t, []controllertest.Cell{
+		{"tom", "admin/lxd-model-1", controllertest.Status, true},
+		{"tom", "admin/lxd-model-1", controllertest.Deploy, true},
+		{"tom", "admin/lxd-model-1", controllertest.GrantOn, false},
+		{"tom", "alice/shop", controllertest.Status, false},
+		{"alice", "alice/shop", controllertest.Destroy, true},
+		{"bob", "alice/shop", controllertest.Status, true},
+		{"bob", "alice/shop", controllertest.Deploy, false},
+		{"admin", "alice/shop", controllertest.Destroy, true},
+	})
+	if _, err := f.Session(t, "alice").CreateModel(f.Context(), "more", controller.CreateModelOptions{}); err != nil {
+		t.Errorf("alice with add-model: %v", err)
+	}
+}
+
+// fakeTB records failures instead of failing the test.
+type fakeTB struct {
+	testing.TB
+	errors []string
+	fatal  bool
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Errorf(format string, args ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, args...))
+}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.Errorf(format, args...)
+	f.fatal = true
+}
+
+func TestMatrixFailureIsReadable(t *testing.T) {
+	f := controllertest.New(t, nil)
+	f.AddUser(t, "tom")
+	f.CreateModel(t, "admin", "m")
+	f.Grant(t, "tom", acl.Read, "admin/m")
+	tb := &fakeTB{TB: t}
+	f.AssertAccess(tb, []controllertest.Cell{
+		{"tom", "admin/m", controllertest.Status, true},
+		{"tom", "admin/m", controllertest.Deploy, true}, // wrong: tom has read
+		{"admin", "admin/m", controllertest.Destroy, true},
+	})
+	if len(tb.errors) != 1 {
+		t.Fatalf("want one failure, got %q", tb.errors)
+	}
+	msg := tb.errors[0]
+	for _, want := range []string{
+		"access matrix: 1 of 3 cells differ",
+		"user  model    op      want     got     why",
+		"tom   admin/m  deploy  allowed  denied  tom has read on admin/m by direct grant",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "status") || strings.Contains(msg, "destroy") {
+		t.Errorf("message shows cells that agree:\n%s", msg)
+	}
+	// And a correct matrix passes.
+	ok := &fakeTB{TB: t}
+	f.AssertAccess(ok, []controllertest.Cell{{"tom", "admin/m", controllertest.Deploy, false}})
+	if len(ok.errors) != 0 {
+		t.Errorf("correct matrix failed: %v", ok.errors)
+	}
+}
+
+func TestHelpersFailTheTest(t *testing.T) {
+	f := controllertest.New(t, nil)
+	tb := &fakeTB{TB: t}
+	f.Grant(tb, "ghost", acl.Read, "admin/default")
+	if !tb.fatal || !strings.Contains(tb.errors[0], `user "ghost" not found`) {
+		t.Errorf("Grant to a ghost: %v", tb.errors)
+	}
+}
+
+func TestParseScenarioErrors(t *testing.T) {
+	for _, text := range []string{
+		"user",
+		"user tom superuser extra",
+		"user tom write",      // a model level for a user
+		"grant tom login a/b", // a controller level on a model
+		"grant tom write m",   // unqualified model
+		"model m",
+		"frobnicate tom",
+	} {
+		if _, err := controllertest.ParseScenario(text); !errors.Is(err, herd.ErrInvalid) || !strings.Contains(err.Error(), "line 1") {
+			t.Errorf("ParseScenario(%q) = %v", text, err)
+		}
+	}
+	s, err := controllertest.ParseScenario("# nothing\n\nuser tom superuser\n")
+	if err != nil || len(s.Users) != 1 || s.Users[0].Access != acl.Superuser {
+		t.Errorf("got %+v, %v", s, err)
+	}
+}
+
+func FuzzParseScenario(f *testing.F) {
+	f.Add("user tom\nmodel admin/m\ngrant tom write admin/m\n")
+	f.Add("user alice add-model # x\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		s, err := controllertest.ParseScenario(text)
+		if err != nil {
+			if !errors.Is(err, herd.ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		for _, g := range s.Grants {
+			if g.Level.Kind() != acl.KindModel {
+				t.Fatalf("grant of %v accepted", g.Level)
+			}
+		}
+	})
+}
+
+func TestTestHasher(t *testing.T) {
+	h := controllertest.TestHasher{}
+	hash, err := h.Hash("pw")
+	if err != nil || !strings.HasPrefix(hash, "test-only-") {
+		t.Fatalf("%q, %v", hash, err)
+	}
+	if h.Compare(hash, "pw") != nil || h.Compare(hash, "pX") == nil {
+		t.Error("compare")
+	}
+	if _, err := h.Hash(strings.Repeat("x", 73)); !errors.Is(err, herd.ErrInvalid) {
+		t.Error("73 bytes accepted")
+	}
+}
+
+// loopTB runs cleanups at the end of each iteration, so a benchmark does
+// not keep b.N controllers alive.
+type loopTB struct {
+	testing.TB
+	cleanups []func()
+}
+
+func (l *loopTB) Cleanup(f func()) { l.cleanups = append(l.cleanups, f) }
+func (l *loopTB) done() {
+	for i := len(l.cleanups) - 1; i >= 0; i-- {
+		l.cleanups[i]()
+	}
+	l.cleanups = l.cleanups[:0]
+}
+
+var benchScenario = controllertest.Scenario{
+	Users:  []controllertest.User{{Name: "tom"}, {Name: "alice", Access: acl.AddModel}, {Name: "bob"}},
+	Models: []controllertest.Model{{Owner: "admin", Name: "lxd-model-1"}, {Owner: "alice", Name: "shop"}},
+	Grants: []controllertest.Grant{
+		{User: "tom", Level: acl.Write, Model: "admin/lxd-model-1"},
+		{User: "bob", Level: acl.Read, Model: "admin/lxd-model-1"},
+		{User: "tom", Level: acl.Read, Model: "alice/shop"},
+	},
+}
+
+// BenchmarkFixture: a new controller (admin logged in), 3 users with
+// passwords, each logged in with it, 2 models, 3 grants.
+func BenchmarkFixture(b *testing.B) {
+	b.ReportAllocs()
+	tb := &loopTB{TB: b}
+	for b.Loop() {
+		f := controllertest.New(tb, nil)
+		f.Build(tb, benchScenario)
+		tb.done()
+	}
+}
+
+// BenchmarkFixtureStepByStep is the same scenario with one call (one store
+// transaction) per step, for comparison.
+func BenchmarkFixtureStepByStep(b *testing.B) {
+	b.ReportAllocs()
+	tb := &loopTB{TB: b}
+	for b.Loop() {
+		f := controllertest.New(tb, nil)
+		f.AddUser(tb, "tom")
+		f.AddUser(tb, "alice", acl.AddModel)
+		f.AddUser(tb, "bob")
+		f.CreateModel(tb, "admin", "lxd-model-1")
+		f.CreateModel(tb, "alice", "shop")
+		for _, g := range benchScenario.Grants {
+			f.Grant(tb, g.User, g.Level, g.Model)
+		}
+		tb.done()
+	}
+}

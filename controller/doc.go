@@ -1,0 +1,43 @@
+// Package controller is Herd's controller: Controller, Session and
+// Options. Bootstrap creates a controller (and logs its admin in), Login
+// and Register open sessions, and every other operation is a method of
+// *Session, authorized on every call against the session and the acl
+// rules, so authorization lives in one place.
+//
+// # Behaviour
+//
+// The behaviour follows Herd's spec (Juju 2.x/3.x's multi-user model).
+// Where the spec is silent, these are the choices made:
+//
+//   - Model references are "owner/name", or "name" for one of the caller's
+//     own models or, failing that, the one model of that name the caller
+//     can access (ambiguous names are herd.ErrInvalid).
+//   - A model the caller may not see is herd.ErrPermissionDenied whether or
+//     not it exists; inside the caller's own namespace (or for a
+//     superuser) a missing model is herd.ErrNotFound.
+//   - A model always keeps at least one user with a direct admin grant
+//     (its owner's, unless given to another); superusers' implied admin
+//     does not count, so the invariant means something.
+//   - A user who owns models, or is the last admin of one, cannot be
+//     removed (herd.ErrFailedPrecondition): models never lose their owner.
+//   - Changing a password ends every other session of that user; the
+//     session that changed its own password stays.
+//   - Revoking controller login ends the user's sessions.
+//   - Listings hide disabled users unless asked for all; Models lists the
+//     models the user holds a grant on (ModelsOptions.All: every model,
+//     for a superuser).
+//   - Options.TokenTTL zero means the 7-day default and negative means
+//     never (the zero Options must be the safe default).
+//   - Deploy is synchronous towards the provider: machines are recorded
+//     pending, started, and marked started; if any start fails, everything
+//     the call made is removed again. Adding and removing single units and
+//     removing an application are not built yet.
+//   - A model being destroyed is `dying`; deploys and grants on it are
+//     refused, and destroying it again resumes after a provider failure.
+//
+// # Transactions
+//
+// Each operation is one store write transaction (plus provider calls
+// outside it). Batch puts many operations in one transaction, all or
+// nothing; test fixtures use it to build scenarios quickly.
+package controller
