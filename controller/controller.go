@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -60,6 +61,21 @@ func bootstrap(ctx context.Context, name string, opts Options) (*Controller, *Se
 	if err := models.ValidateControllerName(name); err != nil {
 		return nil, nil, "", err
 	}
+	st, err := opts.openStore(true)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	c, admin, secret, err := bootstrapInto(ctx, name, st, opts)
+	if err != nil && opts.Store == nil && opts.Path != "" {
+		// The file was made for this controller: leave nothing behind.
+		st.Close()
+		os.Remove(opts.Path)
+	}
+	return c, admin, secret, err
+}
+
+func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Options) (*Controller, *Session, string, error) {
+	opts.Store = st
 	opts = opts.withDefaults()
 	c := &Controller{opts: opts, st: opts.Store, prov: opts.Provider}
 	if n := len(store.List[store.Controller](c.st.Read(), store.TableController, store.IndexID)); n != 0 {
@@ -128,22 +144,31 @@ func bootstrap(ctx context.Context, name string, opts Options) (*Controller, *Se
 	return c, admin, secret, nil
 }
 
-// Open returns a controller over a store that already holds one (a durable
-// store reopened from its file). The provider must be the one it was
-// bootstrapped on.
-func Open(ctx context.Context, opts Options) (*Controller, error) {
+// Open reopens a controller from the file at path (or, with path "", from
+// opts.Store), with its users, sessions, registration tokens, models and
+// machines as they were. The provider must be the one it was bootstrapped
+// on. Close the controller to release the file for other processes.
+func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if opts.Store == nil {
-		return nil, herd.Errorf(herd.ErrInvalid, "controller.Open needs a store that holds a controller")
+	if path != "" {
+		opts.Path = path
 	}
+	st, err := opts.openStore(false)
+	if err != nil {
+		return nil, err
+	}
+	opts.Store = st
 	opts = opts.withDefaults()
-	info, ok := store.Get[store.Controller](opts.Store.Read(), store.TableController, store.IndexID, "controller")
+	info, ok := store.Get[store.Controller](st.Read(), store.TableController, store.IndexID, "controller")
 	if !ok {
+		if opts.Path != "" {
+			st.Close()
+		}
 		return nil, herd.Errorf(herd.ErrNotFound, "store holds no controller")
 	}
-	return &Controller{opts: opts, st: opts.Store, prov: opts.Provider, info: info}, nil
+	return &Controller{opts: opts, st: st, prov: opts.Provider, info: info}, nil
 }
 
 // Name returns the controller's name.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/provider"
 	"github.com/herd-project/herd/provider/fakeprovider"
 	"github.com/herd-project/herd/store"
@@ -21,8 +22,15 @@ const (
 // store, the fake provider, the wall clock, bcrypt at its default cost,
 // 24-hour sessions and 7-day registration tokens.
 type Options struct {
-	// Store holds the state; nil means a new in-memory store.
+	// Store holds the state; nil means a new in-memory store, or the file
+	// at Path.
 	Store *store.Store
+	// Path, when set (and Store is nil), keeps the state in a bbolt file:
+	// Bootstrap creates it (mode 0600; it must not exist), Open reopens it.
+	Path string
+	// LockTimeout is how long opening Path waits for another process that
+	// has it open; 0 means store.DefaultLockTimeout.
+	LockTimeout time.Duration
 	// Provider supplies machines; nil means a new fakeprovider.
 	Provider provider.Provider
 	// Now is the clock; nil means time.Now. Tests move it to expire sessions.
@@ -53,10 +61,22 @@ type Options struct {
 	Rand io.Reader
 }
 
-func (o Options) withDefaults() Options {
-	if o.Store == nil {
-		o.Store = store.NewMemory()
+// openStore resolves Store and Path.
+func (o Options) openStore(create bool) (*store.Store, error) {
+	switch {
+	case o.Store != nil && o.Path != "":
+		return nil, herd.Errorf(herd.ErrInvalid, "set Options.Store or Options.Path, not both")
+	case o.Store != nil:
+		return o.Store, nil
+	case o.Path != "":
+		return store.OpenFile(o.Path, store.FileOptions{Create: create, LockTimeout: o.LockTimeout})
+	case create:
+		return store.NewMemory(), nil
 	}
+	return nil, herd.Errorf(herd.ErrInvalid, "controller.Open needs a path or a store that holds a controller")
+}
+
+func (o Options) withDefaults() Options {
 	if o.Provider == nil {
 		o.Provider = fakeprovider.New()
 	}

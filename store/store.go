@@ -10,7 +10,14 @@
 // memdb commit; if it fails, the transaction is aborted and Commit returns
 // its error, so memory never holds what the backend did not take.
 //
-// No public signature exposes a go-memdb type.
+// OpenFile gives a store whose backend is a bbolt file: one file, ACID,
+// fsync'd on every commit, locked against a second process, with a format
+// version. Rows are stored as JSON, one bbolt bucket a table, keyed by the
+// row's primary index key; opening decodes them on one goroutine while
+// another inserts them into go-memdb. Another durable backend (a networked
+// one) implements Backend and sits in the same place.
+//
+// No public signature exposes a go-memdb or bbolt type.
 package store
 
 import (
