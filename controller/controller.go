@@ -29,6 +29,11 @@ type Controller struct {
 	prov   provider.Provider
 	info   store.Controller
 	closed atomic.Bool
+	auth   authz
+	// wall is true when Options.Now was left to the wall clock; the
+	// authorization fast path then reads coarse instead (see coarseClock).
+	wall   bool
+	coarse coarseClock
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -76,8 +81,10 @@ func bootstrap(ctx context.Context, name string, opts Options) (*Controller, *Se
 
 func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Options) (*Controller, *Session, string, error) {
 	opts.Store = st
+	wall := opts.Now == nil
 	opts = opts.withDefaults()
-	c := &Controller{opts: opts, st: opts.Store, prov: opts.Provider}
+	c := &Controller{opts: opts, st: opts.Store, prov: opts.Provider, wall: wall}
+	c.auth.attach(c.st)
 	if n := len(store.List[store.Controller](c.st.Read(), store.TableController, store.IndexID)); n != 0 {
 		return nil, nil, "", herd.Errorf(herd.ErrAlreadyExists, "store already holds a controller")
 	}
@@ -160,6 +167,7 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 		return nil, err
 	}
 	opts.Store = st
+	wall := opts.Now == nil
 	opts = opts.withDefaults()
 	info, ok := store.Get[store.Controller](st.Read(), store.TableController, store.IndexID, "controller")
 	if !ok {
@@ -168,7 +176,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 		}
 		return nil, herd.Errorf(herd.ErrNotFound, "store holds no controller")
 	}
-	return &Controller{opts: opts, st: st, prov: opts.Provider, info: info}, nil
+	c := &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
+	c.auth.attach(st)
+	return c, nil
 }
 
 // Name returns the controller's name.

@@ -97,7 +97,7 @@ func (c *Controller) openSession(txn *store.Txn, id string, still func(store.Use
 		return nil, err
 	}
 	c.opts.Logger.Info("login", "user", id)
-	return &Session{c: c, token: token, hash: hash, user: id, expires: sess.Expires}, nil
+	return newSessionValue(c, token, hash, id, sess.Expires), nil
 }
 
 // Register redeems a registration token: the user it names chooses a
@@ -166,7 +166,7 @@ func (c *Controller) Resume(ctx context.Context, token string) (*Session, error)
 	if !ok {
 		return nil, herd.Errorf(herd.ErrUnauthenticated, "session not valid: log in again")
 	}
-	s := &Session{c: c, token: token, hash: hash, user: sess.User, expires: sess.Expires}
+	s := newSessionValue(c, token, hash, sess.User, sess.Expires)
 	if _, err := s.caller(c.st.Read()); err != nil {
 		return nil, err
 	}

@@ -217,51 +217,70 @@ type ModelsOptions struct {
 // Models lists the models the caller (or opts.User) holds a grant on,
 // with the effective access, sorted by owner/name.
 func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummary, error) {
-	t, w, err := s.read(ctx)
+	if err := s.c.check(ctx); err != nil {
+		return nil, err
+	}
+	// One authorization snapshot answers the whole listing, consistently.
+	snap := s.c.auth.cur.Load()
+	me, err := s.fastCaller(snap)
 	if err != nil {
 		return nil, err
 	}
-	who, access := w.name, w.access
+	who, access := s.user, me.access
 	if opts.User != "" {
 		id, err := canonicalUser(opts.User)
 		if err != nil {
 			return nil, err
 		}
-		if id != w.name {
-			if !w.superuser() {
+		if id != s.user {
+			if me.access != acl.Superuser {
 				return nil, herd.Denied()
 			}
-			if _, err := getUser(t, id); err != nil {
-				return nil, err
+			u, ok := snap.users.get(id, hs(id))
+			if !ok {
+				return nil, userNotFound(id)
 			}
-			who, access = id, accessOf(t, id)
+			who, access = id, u.access
 		}
+	}
+	summary := func(m models.Model, lvl acl.Level) ModelSummary {
+		c, _ := snap.counts.get(m.UUID, hs(m.UUID))
+		return ModelSummary{Model: m, Access: lvl, Machines: c.machines, Units: c.units}
+	}
+	grants, _ := snap.byUser.get(who, hs(who))
+	if !opts.All {
+		// The user's grants are kept sorted by owner and name.
+		out := make([]ModelSummary, 0, len(grants))
+		for _, g := range grants {
+			if m, ok := snap.models.get(g.uuid, hs(g.uuid)); ok && g.level != acl.None {
+				out = append(out, summary(m, acl.EffectiveModel(access, g.level)))
+			}
+		}
+		return out, nil
+	}
+	if me.access != acl.Superuser {
+		return nil, herd.Denied()
+	}
+	direct := make(map[string]acl.Level, len(grants))
+	for _, g := range grants {
+		direct[g.uuid] = g.level
 	}
 	var out []ModelSummary
-	add := func(m models.Model, direct acl.Level) {
-		lvl := acl.EffectiveModel(access, direct)
-		if lvl == acl.None {
-			return
-		}
-		out = append(out, ModelSummary{Model: m, Access: lvl,
-			Machines: len(store.List[models.Machine](t, store.TableMachines, store.IndexModel, m.UUID)),
-			Units:    len(store.List[models.Unit](t, store.TableUnits, store.IndexModel, m.UUID))})
-	}
-	if opts.All {
-		if !w.superuser() {
-			return nil, herd.Denied()
-		}
-		for _, m := range store.List[models.Model](t, store.TableModels, store.IndexID) {
-			add(m, directLevel(t, m.UUID, who))
-		}
-	} else {
-		for _, g := range store.List[store.Grant](t, store.TableGrants, store.IndexUser, who) {
-			if m, ok := store.Get[models.Model](t, store.TableModels, store.IndexID, g.ModelUUID); ok {
-				add(m, g.Level)
+	if snap.models.shards != nil {
+		for _, shard := range snap.models.shards {
+			for _, m := range shard {
+				if lvl := acl.EffectiveModel(access, direct[m.UUID]); lvl != acl.None {
+					out = append(out, summary(m, lvl))
+				}
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b ModelSummary) int { return strings.Compare(a.FullName(), b.FullName()) })
+	slices.SortFunc(out, func(a, b ModelSummary) int {
+		if c := strings.Compare(a.Owner, b.Owner); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 	return out, nil
 }
 

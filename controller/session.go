@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/herd-project/herd"
@@ -19,6 +20,14 @@ type Session struct {
 	hash    string
 	user    string
 	expires time.Time
+	// hashH and userH are hash and user through hs, and memo the last
+	// validation, for the authorization fast path.
+	hashH, userH uint64
+	memo         atomic.Pointer[sessionMemo]
+}
+
+func newSessionValue(c *Controller, token, hash, user string, expires time.Time) *Session {
+	return &Session{c: c, token: token, hash: hash, user: user, expires: expires, hashH: hs(hash), userH: hs(user)}
 }
 
 // Token returns the session's opaque token. Keep it secret: whoever holds
@@ -107,9 +116,14 @@ func (s *Session) update(ctx context.Context, fn func(*store.Txn, caller) error)
 	return t.Commit()
 }
 
-// Check reports whether the session is still valid.
+// Check reports whether the session is still valid: not expired, not
+// ended, its user enabled and allowed to log in. It reads the
+// authorization snapshot (see Authorize) and does not allocate.
 func (s *Session) Check(ctx context.Context) error {
-	_, _, err := s.read(ctx)
+	if err := s.c.check(ctx); err != nil {
+		return err
+	}
+	_, err := s.fastCaller(s.c.auth.cur.Load())
 	return err
 }
 

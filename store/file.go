@@ -276,6 +276,9 @@ func (b *fileBackend) Apply(changes []Change) error {
 				return err
 			}
 			if c.After == nil {
+				if c.Before == nil {
+					continue // made and removed in the same transaction
+				}
 				k, err := b.key(c.Table, c.Before)
 				if err != nil {
 					return err

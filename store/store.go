@@ -52,7 +52,7 @@ type Store struct {
 	mu       sync.Mutex
 	commitMu sync.Mutex // held from the memdb commit through the hooks, so hooks see commits in order
 	closed   bool
-	onCommit []func(*Txn)
+	onCommit []func(*Txn, []Change)
 }
 
 // NewMemory returns an empty in-memory store.
@@ -81,10 +81,12 @@ func New(b Backend) (*Store, error) {
 }
 
 // OnCommit registers fn to run after every committed write transaction,
-// with a read transaction on the state just committed. Writes are
-// serialised, so fn sees commits in order. It is how derived views (such as
-// the controller's authorization snapshot) stay exactly consistent.
-func (s *Store) OnCommit(fn func(*Txn)) {
+// before Commit returns, with a read transaction on the state just
+// committed and the transaction's net changes. Hooks run one commit at a
+// time, in commit order. It is how derived views (such as the controller's
+// authorization snapshot) stay exactly consistent with the store. Register
+// hooks before the store is used; fn must not write.
+func (s *Store) OnCommit(fn func(r *Txn, changes []Change)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.onCommit = append(s.onCommit, fn)
@@ -120,7 +122,10 @@ func (s *Store) Read() *Txn {
 // Write starts a write transaction. Only one runs at a time; the next waits.
 func (s *Store) Write() *Txn {
 	t := s.db.Txn(true)
-	if s.backend != nil {
+	s.mu.Lock()
+	track := s.backend != nil || len(s.onCommit) > 0
+	s.mu.Unlock()
+	if track {
 		t.TrackChanges()
 	}
 	return &Txn{s: s, t: t, write: true}
@@ -153,17 +158,17 @@ func (t *Txn) Commit() error {
 		t.Abort()
 		return herd.Errorf(herd.ErrClosed, "store closed")
 	}
-	if backend != nil {
-		mc := t.t.Changes()
-		changes := make([]Change, len(mc))
+	var changes []Change
+	if mc := t.t.Changes(); len(mc) > 0 {
+		changes = make([]Change, len(mc))
 		for i, c := range mc {
 			changes[i] = Change{Table: c.Table, Before: c.Before, After: c.After}
 		}
-		if len(changes) > 0 {
-			if err := backend.Apply(changes); err != nil {
-				t.Abort()
-				return err
-			}
+	}
+	if backend != nil && len(changes) > 0 {
+		if err := backend.Apply(changes); err != nil {
+			t.Abort()
+			return err
 		}
 	}
 	t.done = true
@@ -173,7 +178,7 @@ func (t *Txn) Commit() error {
 	if len(hooks) > 0 {
 		r := s.Read()
 		for _, fn := range hooks {
-			fn(r)
+			fn(r, changes)
 		}
 	}
 	return nil

@@ -75,7 +75,7 @@ func TestBackendSeesChangesAndHooksRun(t *testing.T) {
 	rec := &recording{}
 	s, _ := store.New(rec)
 	var seen int
-	s.OnCommit(func(r *store.Txn) {
+	s.OnCommit(func(r *store.Txn, _ []store.Change) {
 		seen = len(store.List[store.Grant](r, store.TableGrants, store.IndexUser, "tom"))
 	})
 	w := s.Write()

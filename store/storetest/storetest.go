@@ -156,7 +156,7 @@ func testEveryTable(t *testing.T, s *store.Store) {
 
 func testHooks(t *testing.T, s *store.Store) {
 	var seen []int
-	s.OnCommit(func(r *store.Txn) {
+	s.OnCommit(func(r *store.Txn, _ []store.Change) {
 		seen = append(seen, len(store.List[store.Grant](r, store.TableGrants, store.IndexID)))
 	})
 	write(t, s, store.TableGrants, store.Grant{ModelUUID: "a", User: "x1", Level: acl.Read})

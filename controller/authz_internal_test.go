@@ -1,0 +1,235 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/models"
+	"github.com/herd-project/herd/store"
+)
+
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func kind(err error) string {
+	for _, k := range []error{herd.ErrPermissionDenied, herd.ErrUnauthenticated, herd.ErrNotFound, herd.ErrInvalid, herd.ErrClosed} {
+		if errors.Is(err, k) {
+			return k.Error()
+		}
+	}
+	if err != nil {
+		return "other: " + err.Error()
+	}
+	return "ok"
+}
+
+// slowModels is the reference for Models: grants read from the store.
+func slowModels(t *testing.T, s *Session) []string {
+	r := s.c.st.Read()
+	w, err := s.caller(r)
+	if err != nil {
+		return []string{kind(err)}
+	}
+	var out []string
+	for _, g := range store.List[store.Grant](r, store.TableGrants, store.IndexUser, w.name) {
+		m, ok := store.Get[models.Model](r, store.TableModels, store.IndexID, g.ModelUUID)
+		if ok {
+			out = append(out, fmt.Sprintf("%s:%s", m.FullName(), acl.EffectiveModel(w.access, g.Level)))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func fastModels(s *Session) []string {
+	ms, err := s.Models(context.Background(), ModelsOptions{})
+	if err != nil {
+		return []string{kind(err)}
+	}
+	var out []string
+	for _, m := range ms {
+		out = append(out, fmt.Sprintf("%s:%s", m.FullName(), m.Access))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestAuthorizeMatchesSlowPath runs thousands of random grants, revokes,
+// disables, removals, logouts, model creations and destructions and clock
+// moves, and after each compares the fast path (Authorize, Check, Models)
+// with the slow evaluation through the store, for every session, model and
+// level.
+func TestAuthorizeMatchesSlowPath(t *testing.T) {
+	steps := 2000
+	if testing.Short() {
+		steps = 300
+	}
+	ctx := context.Background()
+	ck := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b, err := Bootstrap(ctx, "c", Options{Now: ck.Now, PasswordCost: bcrypt.MinCost, SessionTTL: 3 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, admin := b.Controller, b.Admin
+	rng := rand.New(rand.NewPCG(1, 2))
+	names := []string{"u1", "u2", "u3", "u4", "u5"}
+	sessions := map[string]*Session{"admin": admin}
+	pw := "pw"
+	addUser := func(n string) {
+		if err := admin.Batch(ctx, func(bt *Batch) error {
+			if _, err := bt.AddUser(n, ""); err != nil {
+				return err
+			}
+			return bt.SetPassword(n, pw)
+		}); err == nil {
+			sessions[n], _ = c.Login(ctx, n, pw)
+		}
+	}
+	for _, n := range names {
+		addUser(n)
+	}
+	refs := []string{"admin/m1", "admin/m2", "u1/m3", "u2/m4", "admin/ghost", "m1", "U1/m3"}
+	levels := []acl.Level{acl.Read, acl.Write, acl.Admin, acl.Login, acl.AddModel, acl.Superuser}
+	pick := func(s []string) string { return s[rng.IntN(len(s))] }
+	checks, mismatches := 0, 0
+	for step := range steps {
+		actor := admin
+		if rng.IntN(4) == 0 {
+			if s, ok := sessions[pick(names)]; ok && s != nil {
+				actor = s
+			}
+		}
+		switch op := rng.IntN(12); op {
+		case 0, 1, 2:
+			_ = actor.Grant(ctx, pick(names), levels[rng.IntN(3)], pick(refs[:4]))
+		case 3, 4:
+			_ = actor.Revoke(ctx, pick(names), levels[rng.IntN(3)], pick(refs[:4]))
+		case 5:
+			l := levels[3+rng.IntN(3)]
+			if rng.IntN(2) == 0 {
+				_ = actor.Grant(ctx, pick(names), l, "")
+			} else {
+				_ = actor.Revoke(ctx, pick(names), l, "")
+			}
+		case 6:
+			n := pick(names)
+			if rng.IntN(2) == 0 {
+				_ = admin.DisableUser(ctx, n)
+			} else {
+				_ = admin.EnableUser(ctx, n)
+			}
+		case 7:
+			n := pick(names)
+			if s := sessions[n]; s != nil && rng.IntN(2) == 0 {
+				_ = s.Logout(ctx)
+			} else {
+				sessions[n], _ = c.Login(ctx, n, pw)
+			}
+		case 8:
+			ref := pick(refs[:4])
+			owner, name := ref[:2], ref[len(ref)-2:]
+			if ref[:5] == "admin" {
+				owner, name = "admin", ref[6:]
+			}
+			if rng.IntN(2) == 0 {
+				_, _ = admin.CreateModel(ctx, name, CreateModelOptions{Owner: owner})
+			} else {
+				_ = admin.DestroyModel(ctx, ref)
+			}
+		case 9:
+			n := pick(names)
+			if rng.IntN(3) == 0 {
+				_ = admin.RemoveUser(ctx, n)
+				delete(sessions, n)
+			} else {
+				addUser(n)
+			}
+		case 10:
+			ck.advance(time.Duration(rng.IntN(90)) * time.Minute)
+			admin, _ = c.Login(ctx, "admin", b.Secret)
+			sessions["admin"] = admin
+		case 11:
+			_, _ = actor.Deploy(ctx, pick(refs[:4]), "app", DeployOptions{Name: fmt.Sprintf("a%d", step)})
+		}
+		for n, s := range sessions {
+			if s == nil {
+				continue
+			}
+			if fast, slow := kind(s.Check(ctx)), kind(s.read2()); fast != slow {
+				mismatches++
+				t.Errorf("step %d: %s Check: fast %s, slow %s", step, n, fast, slow)
+			}
+			for _, ref := range refs {
+				for _, l := range levels {
+					target := ref
+					if l.Kind() == acl.KindController {
+						target = ""
+					}
+					fast, slow := kind(s.Authorize(target, l)), kind(s.authorizeSlow(target, l))
+					checks++
+					if fast != slow {
+						mismatches++
+						t.Errorf("step %d: %s %s on %q: fast %s, slow %s", step, n, l, target, fast, slow)
+					}
+				}
+			}
+			if f, sl := fastModels(s), slowModels(t, s); !slices.Equal(f, sl) {
+				mismatches++
+				t.Errorf("step %d: %s Models: fast %v, slow %v", step, n, f, sl)
+			}
+		}
+		if mismatches > 10 {
+			t.Fatal("too many mismatches")
+		}
+	}
+	t.Logf("%d steps, %d authorization checks compared, %d mismatches", steps, checks, mismatches)
+}
+
+// read2 validates the session through the store, as operations do.
+func (s *Session) read2() error {
+	_, _, err := s.read(context.Background())
+	return err
+}
+
+// With the wall clock, the fast path reads the coarse clock: a session is
+// refused within about a millisecond of its expiry.
+func TestAuthorizeWallClockExpiry(t *testing.T) {
+	ctx := context.Background()
+	b, err := Bootstrap(ctx, "c", Options{PasswordCost: bcrypt.MinCost, SessionTTL: 80 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Controller.Close()
+	if err := b.Admin.Authorize("admin/default", acl.Admin); err != nil {
+		t.Fatalf("fresh session: %v", err)
+	}
+	if err := b.Admin.Check(ctx); err != nil {
+		t.Fatalf("fresh session: %v", err)
+	}
+	time.Sleep(time.Until(b.Admin.Expires()) + 20*time.Millisecond)
+	if err := b.Admin.Authorize("admin/default", acl.Admin); !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("expired session: %v", err)
+	}
+	if err := b.Admin.Check(ctx); !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("expired session Check: %v", err)
+	}
+}
