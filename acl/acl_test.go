@@ -205,3 +205,25 @@ func ExampleRevoke() {
 	// read
 	// does not have "admin" access
 }
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"read", "write", "admin", "login", "add-model", "superuser", "", "Admin", "add_model"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := acl.Parse(s)
+		if err != nil {
+			if !errors.Is(err, herd.ErrInvalid) || l != acl.None {
+				t.Fatalf("Parse(%q) = %v, %v", s, l, err)
+			}
+			return
+		}
+		if !l.Valid() || l.String() != s {
+			t.Fatalf("Parse(%q) = %v, which prints as %q", s, l, l.String())
+		}
+		var back acl.Level
+		if err := back.UnmarshalText([]byte(s)); err != nil || back != l {
+			t.Fatalf("UnmarshalText(%q) = %v, %v", s, back, err)
+		}
+	})
+}

@@ -101,7 +101,24 @@ type userAuth struct {
 	disabled bool
 }
 
-type grantKey struct{ model, user string } // model is "owner/name"
+// modelAuth is a model as the fast path sees it: its grants by user. It is
+// immutable; a change to its grants makes a new one.
+type modelAuth struct {
+	uuid   string
+	grants map[string]acl.Level
+}
+
+// shardOf spreads model names over shards from their last 8 bytes, which
+// is cheaper than hashing the whole name; a poor spread only makes writes
+// copy more, never changes an answer.
+func shardOf(s string) uint64 {
+	var x uint64
+	n := len(s)
+	for i := max(0, n-8); i < n; i++ {
+		x = x<<8 | uint64(s[i])
+	}
+	return (x*0x9E3779B97F4A7C15 + uint64(n)) >> 56
+}
 
 type modelCounts struct{ machines, units int }
 
@@ -115,9 +132,8 @@ type userGrant struct {
 type authSnap struct {
 	sessions cow[string, sessionAuth]  // token hash →
 	users    cow[string, userAuth]     // user →
-	byName   cow[string, string]       // "owner/name" → model uuid
+	byModel  cow[string, *modelAuth]   // "owner/name" →, sharded by shardOf
 	models   cow[string, models.Model] // uuid →
-	grants   cow[grantKey, acl.Level]  // (uuid, user) →, hashed by user
 	byUser   cow[string, []userGrant]  // user → grants sorted by owner, name (copied on write)
 	counts   cow[string, modelCounts]  // uuid →
 }
@@ -144,17 +160,15 @@ func (a *authz) apply(changes []store.Change) {
 	var (
 		sessions edit[string, sessionAuth]
 		usersE   edit[string, userAuth]
-		byName   edit[string, string]
+		byModel  edit[string, *modelAuth]
 		modelsE  edit[string, models.Model]
-		grants   edit[grantKey, acl.Level]
 		byUser   edit[string, []userGrant]
 		counts   edit[string, modelCounts]
 	)
 	sessions.begin(old.sessions)
 	usersE.begin(old.users)
-	byName.begin(old.byName)
+	byModel.begin(old.byModel)
 	modelsE.begin(old.models)
-	grants.begin(old.grants)
 	byUser.begin(old.byUser)
 	counts.begin(old.counts)
 	// A user's grants are edited in a map made once per apply, then put
@@ -195,11 +209,15 @@ func (a *authz) apply(changes []store.Change) {
 			}
 		case store.TableModels:
 			if m, ok := c.Before.(models.Model); ok {
-				byName.del(m.FullName(), hs(m.FullName()))
+				if a, ok := c.After.(models.Model); !ok || a.FullName() != m.FullName() {
+					byModel.del(m.FullName(), shardOf(m.FullName()))
+				}
 				modelsE.del(m.UUID, hs(m.UUID))
 			}
 			if m, ok := c.After.(models.Model); ok {
-				byName.set(m.FullName(), hs(m.FullName()), m.UUID)
+				if prev, ok := byModel.peek(m.FullName(), shardOf(m.FullName())); !ok || prev.uuid != m.UUID {
+					byModel.set(m.FullName(), shardOf(m.FullName()), &modelAuth{uuid: m.UUID, grants: map[string]acl.Level{}})
+				}
 				modelsE.set(m.UUID, hs(m.UUID), m)
 			}
 		case store.TableMachines:
@@ -219,6 +237,25 @@ func (a *authz) apply(changes []store.Change) {
 	// Grants second, once every model of the transaction is known: they
 	// are keyed by the model's full name. A removed grant's name is the one
 	// its user's list recorded when it was made.
+	// modelGrants returns a model's grants map for editing, copied once per
+	// apply (and its modelAuth with it).
+	freshModels := map[string]*modelAuth{}
+	modelGrants := func(full string) map[string]acl.Level {
+		if ma, ok := freshModels[full]; ok {
+			return ma.grants
+		}
+		prev, ok := byModel.peek(full, shardOf(full))
+		if !ok {
+			return map[string]acl.Level{} // model gone: edits go nowhere
+		}
+		ma := &modelAuth{uuid: prev.uuid, grants: make(map[string]acl.Level, len(prev.grants)+1)}
+		for u, l := range prev.grants {
+			ma.grants[u] = l
+		}
+		byModel.set(full, shardOf(full), ma)
+		freshModels[full] = ma
+		return ma.grants
+	}
 	for _, c := range changes {
 		if c.Table != store.TableGrants {
 			continue
@@ -226,13 +263,13 @@ func (a *authz) apply(changes []store.Change) {
 		if g, ok := c.Before.(store.Grant); ok {
 			ug := userGrants(g.User)
 			if prev, ok := ug[g.ModelUUID]; ok {
-				grants.del(grantKey{prev.owner + "/" + prev.name, g.User}, hs(g.User))
+				delete(modelGrants(prev.owner+"/"+prev.name), g.User)
 			}
 			delete(ug, g.ModelUUID)
 		}
 		if g, ok := c.After.(store.Grant); ok {
 			m, _ := modelsE.peek(g.ModelUUID, hs(g.ModelUUID))
-			grants.set(grantKey{m.FullName(), g.User}, hs(g.User), g.Level)
+			modelGrants(m.FullName())[g.User] = g.Level
 			userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level}
 		}
 	}
@@ -250,8 +287,8 @@ func (a *authz) apply(changes []store.Change) {
 		byUser.set(u, hs(u), list)
 	}
 	a.cur.Store(&authSnap{
-		sessions: sessions.done(), users: usersE.done(), byName: byName.done(), models: modelsE.done(),
-		grants: grants.done(), byUser: byUser.done(), counts: counts.done(),
+		sessions: sessions.done(), users: usersE.done(), byModel: byModel.done(), models: modelsE.done(),
+		byUser: byUser.done(), counts: counts.done(),
 	})
 }
 
@@ -330,17 +367,16 @@ func (s *Session) Authorize(model string, want acl.Level) error {
 	case acl.KindNone:
 		return herd.Errorf(herd.ErrInvalid, "access level %d not valid", uint8(want))
 	}
-	// Allowed takes one lookup; anything else checks that the model exists
-	// (a missing or oddly spelt one goes the slow way, for its message).
-	if u.access != acl.Superuser {
-		if lvl, ok := snap.grants.get(grantKey{model, s.user}, s.userH); ok && lvl.Implies(want) {
-			return nil
-		}
-	}
-	if _, ok := snap.byName.get(model, hs(model)); !ok {
+	ma, ok := snap.byModel.get(model, shardOf(model))
+	if !ok {
+		// A missing model, or one not spelt canonically: the slow path
+		// answers, with the right message.
 		return s.authorizeSlow(model, want)
 	}
 	if u.access == acl.Superuser {
+		return nil
+	}
+	if lvl := ma.grants[s.user]; lvl != acl.None && lvl.Implies(want) {
 		return nil
 	}
 	return errDenied

@@ -111,6 +111,17 @@ func OpenFile(path string, opts FileOptions) (s *Store, err error) {
 		db.Close()
 		return nil, err
 	}
+	if !opts.Create {
+		// Now that the file is locked, walk its pages before bbolt's
+		// cursors do: they follow whatever the file says.
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fail(herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read store file "+path))
+		}
+		if err := checkBolt(data); err != nil {
+			return fail(herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("store file %s is corrupt", path)))
+		}
+	}
 	if opts.Create {
 		if err := b.init(); err != nil {
 			return fail(herd.Wrap(herd.ErrFailedPrecondition, err, "cannot initialise store file "+path))

@@ -33,6 +33,7 @@ type fault struct {
 	err   error
 	hang  bool
 	times int // <0: always
+	skip  int // calls that pass before the fault applies
 }
 
 // Provider is the fake. The zero value is not usable: call New.
@@ -66,6 +67,14 @@ func (p *Provider) Fail(op Op, err error) { p.setFault(op, err, false, -1) }
 // FailNext makes the next n calls of op fail with err.
 func (p *Provider) FailNext(op Op, n int, err error) { p.setFault(op, err, false, n) }
 
+// FailAt makes the n-th next call of op (1 for the next) fail with err,
+// once; the calls before it succeed.
+func (p *Provider) FailAt(op Op, n int, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults[op] = &fault{err: err, times: 1, skip: n - 1}
+}
+
 // Hang makes every later call of op block until its context is done, then
 // return the context's error. Clear it with Fail(op, nil).
 func (p *Provider) Hang(op Op) { p.setFault(op, nil, true, -1) }
@@ -96,6 +105,10 @@ func (p *Provider) enter(ctx context.Context, op Op) error {
 	}
 	f := p.faults[op]
 	if f == nil {
+		return nil
+	}
+	if f.skip > 0 {
+		f.skip--
 		return nil
 	}
 	if f.times > 0 {

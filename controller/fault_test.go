@@ -1,0 +1,166 @@
+package controller_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/models"
+	"github.com/herd-project/herd/provider"
+	"github.com/herd-project/herd/provider/fakeprovider"
+)
+
+var errBoom = errors.New("provider exploded")
+
+func faultWorld(t *testing.T) (*controllertest.Fixture, *controller.Session, models.Model) {
+	f := controllertest.New(t, nil)
+	tom := f.AddUser(t, "tom")
+	m := f.CreateModel(t, "admin", "m")
+	f.Grant(t, "tom", acl.Write, "admin/m")
+	return f, tom, m
+}
+
+// noOrphans checks that neither the store nor the provider holds anything
+// of the model's but what want says.
+func noOrphans(t *testing.T, f *controllertest.Fixture, m models.Model, wantMachines int) {
+	t.Helper()
+	st, err := f.Admin.Status(f.Context(), m.FullName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Machines) != wantMachines || len(st.Units) != wantMachines {
+		t.Errorf("store: %d machines, %d units, %d applications; want %d", len(st.Machines), len(st.Units), len(st.Applications), wantMachines)
+	}
+	insts, err := f.Provider.Instances(f.Context(), provider.Filter{ModelUUID: m.UUID})
+	if err != nil || len(insts) != wantMachines {
+		t.Errorf("provider: %d instances (%v); want %d", len(insts), err, wantMachines)
+	}
+}
+
+func TestDeployFaults(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		inject func(p *fakeprovider.Provider)
+		ctx    func() (context.Context, context.CancelFunc)
+		want   error
+	}{
+		{"first start fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStart, 1, errBoom) }, nil, errBoom},
+		{"third start fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStart, 3, errBoom) }, nil, errBoom},
+		{"start hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.OpStart) },
+			func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.Background(), 30*time.Millisecond)
+			},
+			context.DeadlineExceeded},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, tom, m := faultWorld(t)
+			c.inject(f.Provider)
+			ctx := context.Background()
+			if c.ctx != nil {
+				var cancel context.CancelFunc
+				ctx, cancel = c.ctx()
+				defer cancel()
+			}
+			_, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{NumUnits: 3})
+			if !errors.Is(err, c.want) {
+				t.Fatalf("deploy: %v, want %v", err, c.want)
+			}
+			noOrphans(t, f, m, 0)
+		})
+	}
+}
+
+// A start that fails after others succeeded: those are stopped again, and
+// what an earlier deploy made is left alone.
+func TestDeployPartialFailureStopsWhatStarted(t *testing.T) {
+	f, tom, m := faultWorld(t)
+	if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{NumUnits: 2}); err != nil {
+		t.Fatal(err)
+	}
+	f.Provider.FailAt(fakeprovider.OpStart, 3, errBoom)
+	if _, err := tom.Deploy(f.Context(), "admin/m", "redis", controller.DeployOptions{NumUnits: 3}); !errors.Is(err, errBoom) {
+		t.Fatalf("deploy: %v", err)
+	}
+	noOrphans(t, f, m, 2) // mysql's two machines only
+	if n := f.Provider.Calls(fakeprovider.OpStop); n != 2 {
+		t.Errorf("%d stops after a deploy whose third start failed, want 2", n)
+	}
+}
+
+func TestDestroyFaults(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		inject func(p *fakeprovider.Provider)
+		ctx    func() (context.Context, context.CancelFunc)
+		want   error
+	}{
+		{"stop fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStop, 1, errBoom) }, nil, errBoom},
+		{"second stop fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStop, 2, errBoom) }, nil, errBoom},
+		{"space removal fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpDestroyModel, 1, errBoom) }, nil, errBoom},
+		{"stop hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.OpStop) },
+			func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.Background(), 30*time.Millisecond)
+			},
+			context.DeadlineExceeded},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, tom, m := faultWorld(t)
+			if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{NumUnits: 2}); err != nil {
+				t.Fatal(err)
+			}
+			c.inject(f.Provider)
+			ctx := context.Background()
+			if c.ctx != nil {
+				var cancel context.CancelFunc
+				ctx, cancel = c.ctx()
+				defer cancel()
+			}
+			err := f.Admin.DestroyModel(ctx, "admin/m")
+			if !errors.Is(err, c.want) {
+				t.Fatalf("destroy: %v, want %v", err, c.want)
+			}
+			st, err := f.Admin.Status(f.Context(), "admin/m")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Life != models.Dying || st.StatusMessage == "" {
+				t.Errorf("after a failed destroy: life %s, message %q", st.Life, st.StatusMessage)
+			}
+			if _, err := tom.Deploy(f.Context(), "admin/m", "redis", controller.DeployOptions{}); err == nil {
+				t.Error("deploy into a dying model succeeded")
+			}
+			f.Provider.Fail(fakeprovider.OpStop, nil)
+			if err := f.Admin.DestroyModel(f.Context(), "admin/m"); err != nil {
+				t.Fatalf("second destroy: %v", err)
+			}
+			if insts, _ := f.Provider.Instances(f.Context(), provider.Filter{ModelUUID: m.UUID}); len(insts) != 0 {
+				t.Errorf("instances left: %v", insts)
+			}
+			if _, err := f.Admin.Status(f.Context(), "admin/m"); err == nil {
+				t.Error("the model survived the second destroy")
+			}
+		})
+	}
+}
+
+func TestCreateModelFaults(t *testing.T) {
+	f := controllertest.New(t, nil)
+	before := f.Controller.Store().Dump()
+	f.Provider.FailNext(fakeprovider.OpCreateModel, 1, errBoom)
+	if _, err := f.Admin.CreateModel(f.Context(), "m", controller.CreateModelOptions{}); !errors.Is(err, errBoom) {
+		t.Fatalf("create: %v", err)
+	}
+	f.Provider.Hang(fakeprovider.OpCreateModel)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := f.Admin.CreateModel(ctx, "m", controller.CreateModelOptions{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("create: %v", err)
+	}
+	if len(before[`models`]) != len(f.Controller.Store().Dump()[`models`]) {
+		t.Error("a failed create left a model")
+	}
+}

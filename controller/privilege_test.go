@@ -1,0 +1,303 @@
+package controller_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/controller/controllertest"
+)
+
+// The privilege-escalation matrix: every public operation of *Session, by
+// every kind of actor, against the targets that matter. What is expected
+// comes from spec §4, written out below as data, not from the code under
+// test. Each cell runs on a fresh fixture; a refused cell must leave the
+// whole store unchanged.
+
+// Actors.
+const (
+	aSuperuser = "superuser"  // controller superuser (not the owner)
+	aAddModel  = "add-model"  // controller add-model
+	aLogin     = "login-only" // controller login, no model access
+	aMAdmin    = "model-admin"
+	aMWriter   = "model-writer"
+	aMReader   = "model-reader"
+	aNoAccess  = "no-access" // controller login revoked
+	aDisabled  = "disabled"
+	aRemoved   = "removed"
+	aExpired   = "expired"
+	aLoggedOut = "logged-out"
+)
+
+var actors = []string{aSuperuser, aAddModel, aLogin, aMAdmin, aMWriter, aMReader, aNoAccess, aDisabled, aRemoved, aExpired, aLoggedOut}
+
+// valid reports whether an actor's session is still good.
+func valid(actor string) bool {
+	switch actor {
+	case aNoAccess, aDisabled, aRemoved, aExpired, aLoggedOut:
+		return false
+	}
+	return true
+}
+
+// Who may, by spec §4. Each returns whether a (valid) actor is allowed.
+var (
+	superOnly  = func(a string) bool { return a == aSuperuser }
+	anyone     = func(a string) bool { return true }
+	addModel   = func(a string) bool { return a == aSuperuser || a == aAddModel }
+	modelRead  = func(a string) bool { return a == aSuperuser || a == aMAdmin || a == aMWriter || a == aMReader }
+	modelWrite = func(a string) bool { return a == aSuperuser || a == aMAdmin || a == aMWriter }
+	modelAdmin = func(a string) bool { return a == aSuperuser || a == aMAdmin }
+	holdsModel = func(a string) bool { return a == aMAdmin || a == aMWriter || a == aMReader }
+)
+
+const shared = "owner/shared" // the model the model-* actors hold grants on
+
+type op struct {
+	name   string
+	target string // what it acts on, for the report
+	allow  func(actor string) bool
+	run    func(ctx context.Context, s *controller.Session, actor string) error
+}
+
+// refusals override, by "name target" and actor, the error a refused
+// valid actor gets (by default herd.ErrPermissionDenied).
+var refusals = map[string]map[string]error{
+	// A superuser may leave a model, but holds no grant on it to revoke.
+	"Revoke oneself, leaving another's model": {aSuperuser: herd.ErrNotFound},
+}
+
+var ops = []op{
+	{"AddUser", "new user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.AddUser(ctx, "newbie", "")
+		return err
+	}},
+	{"ChangePassword", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.ChangePassword(ctx, "victim", "new-password")
+	}},
+	{"ChangePassword", "the controller owner", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.ChangePassword(ctx, "admin", "new-password")
+	}},
+	{"ChangePassword", "oneself", anyone, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.ChangePassword(ctx, "", "new-password")
+	}},
+	{"ResetPassword", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.ResetPassword(ctx, "victim")
+		return err
+	}},
+	{"DisableUser", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.DisableUser(ctx, "victim")
+	}},
+	{"EnableUser", "a disabled user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.EnableUser(ctx, "sleeper")
+	}},
+	{"RemoveUser", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.RemoveUser(ctx, "victim")
+	}},
+	{"EndSessions", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.EndSessions(ctx, "victim")
+		return err
+	}},
+	{"Users", "all", anyone, func(ctx context.Context, s *controller.Session, a string) error {
+		us, err := s.Users(ctx, true)
+		if err == nil && a != aSuperuser && len(us) != 1 {
+			return fmt.Errorf("a non-superuser sees %d users", len(us))
+		}
+		return err
+	}},
+	{"ShowUser", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.ShowUser(ctx, "victim")
+		return err
+	}},
+	{"ShowUser", "oneself", anyone, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.ShowUser(ctx, "")
+		return err
+	}},
+	{"Whoami", "oneself", anyone, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.Whoami(ctx)
+		return err
+	}},
+	{"CreateModel", "own model", addModel, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.CreateModel(ctx, "fresh", controller.CreateModelOptions{})
+		return err
+	}},
+	{"CreateModel", "another's model", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.CreateModel(ctx, "fresh", controller.CreateModelOptions{Owner: "victim"})
+		return err
+	}},
+	{"Models", "own", anyone, func(ctx context.Context, s *controller.Session, a string) error {
+		ms, err := s.Models(ctx, controller.ModelsOptions{})
+		if err == nil && holdsModel(a) != containsModel(ms, shared) {
+			return fmt.Errorf("listing wrong: %v", ms)
+		}
+		return err
+	}},
+	{"Models", "all", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.Models(ctx, controller.ModelsOptions{All: true})
+		return err
+	}},
+	{"Models", "another user's", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.Models(ctx, controller.ModelsOptions{User: "victim"})
+		return err
+	}},
+	{"Status", "another's model", modelRead, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.Status(ctx, shared)
+		return err
+	}},
+	{"ModelUsers", "another's model", modelRead, func(ctx context.Context, s *controller.Session, a string) error {
+		us, err := s.ModelUsers(ctx, shared)
+		if err == nil && !modelAdmin(a) && len(us) != 1 {
+			return fmt.Errorf("a non-admin sees %d model users", len(us))
+		}
+		return err
+	}},
+	{"Explain", "another user", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.Explain(ctx, "victim", shared)
+		return err
+	}},
+	{"Deploy", "another's model", modelWrite, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.Deploy(ctx, shared, "mysql", controller.DeployOptions{})
+		return err
+	}},
+	{"Grant", "another's model", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.Grant(ctx, "victim", acl.Read, shared)
+	}},
+	{"Revoke", "another user on another's model", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.Revoke(ctx, "bystander", acl.Read, shared)
+	}},
+	{"Revoke", "oneself, leaving another's model", holdsModel, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.Revoke(ctx, s.User(), acl.Read, shared)
+	}},
+	{"Grant", "controller superuser to oneself", superOnly, func(ctx context.Context, s *controller.Session, a string) error {
+		if a == aSuperuser {
+			return s.Grant(ctx, "victim", acl.Superuser, "")
+		}
+		return s.Grant(ctx, s.User(), acl.Superuser, "")
+	}},
+	{"Revoke", "the controller owner's superuser", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.Revoke(ctx, "admin", acl.Superuser, "")
+	}},
+	{"DestroyModel", "another's model", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.DestroyModel(ctx, shared)
+	}},
+	{"Batch", "add a user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.Batch(ctx, func(b *controller.Batch) error { _, err := b.AddUser("newbie", ""); return err })
+	}},
+	{"Authorize", "admin on another's model", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.Authorize(shared, acl.Admin)
+	}},
+	{"Logout", "oneself", anyone, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.Logout(ctx)
+	}},
+}
+
+func containsModel(ms []controller.ModelSummary, full string) bool {
+	for _, m := range ms {
+		if m.FullName() == full {
+			return true
+		}
+	}
+	return false
+}
+
+// privWorld builds a fixture and returns the actor's session.
+func privWorld(t *testing.T, actor string) (*controllertest.Fixture, *controller.Session) {
+	f := controllertest.New(t, nil)
+	f.BuildText(t, `
+		user owner add-model
+		user victim
+		user sleeper
+		user bystander
+		model owner/shared
+		grant bystander read owner/shared
+	`)
+	ctx := f.Context()
+	if err := f.Admin.DisableUser(ctx, "sleeper"); err != nil {
+		t.Fatal(err)
+	}
+	name := "actor"
+	switch actor {
+	case aSuperuser:
+		f.AddUser(t, name, acl.Superuser)
+	case aAddModel:
+		f.AddUser(t, name, acl.AddModel)
+	case aMAdmin, aMWriter, aMReader:
+		f.AddUser(t, name)
+		f.Grant(t, name, map[string]acl.Level{aMAdmin: acl.Admin, aMWriter: acl.Write, aMReader: acl.Read}[actor], shared)
+	default:
+		f.AddUser(t, name)
+	}
+	s := f.Session(t, name)
+	var err error
+	switch actor {
+	case aNoAccess:
+		err = f.Admin.Revoke(ctx, name, acl.Login, "")
+	case aDisabled:
+		err = f.Admin.DisableUser(ctx, name)
+	case aRemoved:
+		err = f.Admin.RemoveUser(ctx, name)
+	case aExpired:
+		f.Advance(25 * time.Hour)
+	case aLoggedOut:
+		err = s.Logout(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, s
+}
+
+func TestPrivilegeMatrix(t *testing.T) {
+	cells, allowed, denied, unexpectedAllow, unexpectedDeny, changedOnDenial := 0, 0, 0, 0, 0, 0
+	var report []string
+	for _, o := range ops {
+		for _, actor := range actors {
+			cells++
+			f, s := privWorld(t, actor)
+			want := valid(actor) && o.allow(actor)
+			before := f.Controller.Store().Dump()
+			err := o.run(f.Context(), s, actor)
+			switch {
+			case want && err != nil:
+				unexpectedDeny++
+				report = append(report, fmt.Sprintf("%s %s by %s: want allowed, got %v", o.name, o.target, actor, err))
+			case !want && err == nil:
+				unexpectedAllow++
+				report = append(report, fmt.Sprintf("%s %s by %s: want refused, it was ALLOWED", o.name, o.target, actor))
+			case !want:
+				denied++
+				wantErr := herd.ErrPermissionDenied
+				if e, ok := refusals[o.name+" "+o.target][actor]; ok {
+					wantErr = e
+				}
+				if !valid(actor) {
+					wantErr = herd.ErrUnauthenticated
+				}
+				if !errors.Is(err, wantErr) {
+					report = append(report, fmt.Sprintf("%s %s by %s: refused with %v, want %v", o.name, o.target, actor, err, wantErr))
+					unexpectedDeny++
+				}
+				if !reflect.DeepEqual(before, f.Controller.Store().Dump()) {
+					changedOnDenial++
+					report = append(report, fmt.Sprintf("%s %s by %s: refused but the store changed", o.name, o.target, actor))
+				}
+			default:
+				allowed++
+			}
+		}
+	}
+	sort.Strings(report)
+	if len(report) > 0 {
+		t.Errorf("privilege matrix:\n%s", strings.Join(report, "\n"))
+	}
+	t.Logf("privilege matrix: %d operations × %d actors = %d cells; %d allowed, %d refused; %d unexpected allows, %d unexpected refusals, %d state changes on refusal",
+		len(ops), len(actors), cells, allowed, denied, unexpectedAllow, unexpectedDeny, changedOnDenial)
+}

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+)
+
+// checkBolt walks a bbolt file's page tree before bbolt reads it, so that
+// a corrupt or hostile file is refused with an error instead of sending
+// bbolt's cursors round a cycle or out of the file. It follows bbolt's
+// documented on-disk layout (v1.3 to v1.5, format version 2, native byte
+// order): it picks the valid meta page with the highest transaction id, as
+// bbolt does, then visits every branch and leaf page reachable from the
+// root bucket, and every sub-bucket, checking that each page lies inside
+// the file and below the high-water mark, that no page is reached twice,
+// and that every element lies inside its page.
+func checkBolt(data []byte) error {
+	const (
+		pageHeader   = 16
+		elemSize     = 16
+		metaOffset   = pageHeader
+		branchFlag   = 0x01
+		leafFlag     = 0x02
+		bucketFlag   = 0x01
+		boltMagic    = 0xED0CDAED
+		boltVersion  = 2
+		minPageSize  = 512
+		maxPageSize  = 1 << 20
+		inBucketSize = 16
+	)
+	le := binary.NativeEndian
+	type meta struct {
+		pageSize        uint64
+		root, hwm, txid uint64
+	}
+	readMeta := func(off int) (meta, bool) {
+		if off < 0 || off+metaOffset+64 > len(data) {
+			return meta{}, false
+		}
+		m := data[off+metaOffset : off+metaOffset+64]
+		h := fnv.New64a()
+		h.Write(m[:56])
+		if le.Uint32(m[0:]) != boltMagic || le.Uint32(m[4:]) != boltVersion || h.Sum64() != le.Uint64(m[56:]) {
+			return meta{}, false
+		}
+		ps := uint64(le.Uint32(m[8:]))
+		if ps < minPageSize || ps > maxPageSize || ps&(ps-1) != 0 {
+			return meta{}, false
+		}
+		return meta{pageSize: ps, root: le.Uint64(m[16:]), hwm: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, true
+	}
+	m0, ok0 := readMeta(0)
+	var m meta
+	switch {
+	case ok0:
+		m = m0
+		if m1, ok1 := readMeta(int(m0.pageSize)); ok1 && m1.txid > m0.txid {
+			m = m1
+		}
+	default:
+		// Meta 0 is bad: bbolt then looks for meta 1 at each possible page size.
+		found := false
+		for ps := minPageSize; ps <= maxPageSize; ps *= 2 {
+			if m1, ok := readMeta(ps); ok && int(m1.pageSize) == ps {
+				m, found = m1, true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("no valid meta page")
+		}
+	}
+	ps := m.pageSize
+	if m.hwm > uint64(len(data))/ps {
+		return fmt.Errorf("high-water mark %d is past the end of the file (%d pages)", m.hwm, uint64(len(data))/ps)
+	}
+	visited := make(map[uint64]bool)
+
+	var walkPage func(id uint64, depth int) error
+	// walkLeaf checks a leaf page's elements, held in p (page header
+	// first), and descends into sub-buckets.
+	var walkLeaf func(p []byte, count int, depth int) error
+	walkLeaf = func(p []byte, count int, depth int) error {
+		if pageHeader+count*elemSize > len(p) {
+			return fmt.Errorf("leaf elements past the end of their page")
+		}
+		for i := range count {
+			e := pageHeader + i*elemSize
+			flags, pos := le.Uint32(p[e:]), uint64(le.Uint32(p[e+4:]))
+			ksize, vsize := uint64(le.Uint32(p[e+8:])), uint64(le.Uint32(p[e+12:]))
+			start := uint64(e) + pos
+			if start+ksize+vsize > uint64(len(p)) {
+				return fmt.Errorf("leaf element %d past the end of its page", i)
+			}
+			if flags&bucketFlag == 0 {
+				continue
+			}
+			if vsize < inBucketSize {
+				return fmt.Errorf("bucket value of %d bytes", vsize)
+			}
+			v := p[start+ksize : start+ksize+vsize]
+			root := le.Uint64(v)
+			if root != 0 {
+				if err := walkPage(root, depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			// An inline bucket: a leaf page inside the value.
+			inline := v[inBucketSize:]
+			if len(inline) < pageHeader {
+				return fmt.Errorf("inline bucket too short")
+			}
+			if le.Uint16(inline[8:])&leafFlag == 0 {
+				return fmt.Errorf("inline bucket is not a leaf page")
+			}
+			if depth > 64 {
+				return fmt.Errorf("buckets nested too deep")
+			}
+			if err := walkLeaf(inline, int(le.Uint16(inline[10:])), depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	walkPage = func(id uint64, depth int) error {
+		if id < 2 || id >= m.hwm {
+			return fmt.Errorf("page %d out of range (2 to %d)", id, m.hwm)
+		}
+		if visited[id] {
+			return fmt.Errorf("page %d is reached twice", id)
+		}
+		off := id * ps
+		if off+pageHeader > uint64(len(data)) {
+			return fmt.Errorf("page %d past the end of the file", id)
+		}
+		hdr := data[off:]
+		flags, count, overflow := le.Uint16(hdr[8:]), int(le.Uint16(hdr[10:])), uint64(le.Uint32(hdr[12:]))
+		span := (overflow + 1) * ps
+		if id+overflow >= m.hwm || off+span > uint64(len(data)) {
+			return fmt.Errorf("page %d with %d overflow pages past the end", id, overflow)
+		}
+		for o := range overflow + 1 {
+			if visited[id+o] {
+				return fmt.Errorf("page %d is reached twice", id+o)
+			}
+			visited[id+o] = true
+		}
+		p := data[off : off+span]
+		switch {
+		case flags&branchFlag != 0:
+			if pageHeader+count*elemSize > len(p) {
+				return fmt.Errorf("branch page %d: elements past its end", id)
+			}
+			for i := range count {
+				e := pageHeader + i*elemSize
+				pos, ksize := uint64(le.Uint32(p[e:])), uint64(le.Uint32(p[e+4:]))
+				if uint64(e)+pos+ksize > uint64(len(p)) {
+					return fmt.Errorf("branch page %d: key %d past its end", id, i)
+				}
+				if err := walkPage(le.Uint64(p[e+8:]), depth+1); err != nil {
+					return err
+				}
+			}
+			return nil
+		case flags&leafFlag != 0:
+			return walkLeaf(p, count, depth)
+		}
+		return fmt.Errorf("page %d is neither a branch nor a leaf page (flags %#x)", id, flags)
+	}
+	return walkPage(m.root, 0)
+}
