@@ -106,6 +106,26 @@ type userAuth struct {
 type modelAuth struct {
 	uuid   string
 	grants map[string]acl.Level
+	// byHash is grants keyed by hs(user), which a session keeps, so a check
+	// hashes no string; the user is kept to tell a collision, which sends
+	// the check the slow way.
+	byHash map[uint64]hashedGrant
+}
+
+type hashedGrant struct {
+	user  string
+	level acl.Level
+}
+
+func (ma *modelAuth) index() {
+	ma.byHash = make(map[uint64]hashedGrant, len(ma.grants))
+	for u, l := range ma.grants {
+		h := hs(u)
+		if _, clash := ma.byHash[h]; clash {
+			l = acl.None // two users, one hash: neither is answered fast
+		}
+		ma.byHash[h] = hashedGrant{user: u, level: l}
+	}
 }
 
 // shardOf spreads model names over shards from their last 8 bytes, which
@@ -216,7 +236,7 @@ func (a *authz) apply(changes []store.Change) {
 			}
 			if m, ok := c.After.(models.Model); ok {
 				if prev, ok := byModel.peek(m.FullName(), shardOf(m.FullName())); !ok || prev.uuid != m.UUID {
-					byModel.set(m.FullName(), shardOf(m.FullName()), &modelAuth{uuid: m.UUID, grants: map[string]acl.Level{}})
+					byModel.set(m.FullName(), shardOf(m.FullName()), &modelAuth{uuid: m.UUID, grants: map[string]acl.Level{}, byHash: map[uint64]hashedGrant{}})
 				}
 				modelsE.set(m.UUID, hs(m.UUID), m)
 			}
@@ -272,6 +292,9 @@ func (a *authz) apply(changes []store.Change) {
 			modelGrants(m.FullName())[g.User] = g.Level
 			userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level}
 		}
+	}
+	for _, ma := range freshModels {
+		ma.index()
 	}
 	for u, m := range touched {
 		list := make([]userGrant, 0, len(m))
@@ -376,7 +399,13 @@ func (s *Session) Authorize(model string, want acl.Level) error {
 	if u.access == acl.Superuser {
 		return nil
 	}
-	if lvl := ma.grants[s.user]; lvl != acl.None && lvl.Implies(want) {
+	g, ok := ma.byHash[s.userH]
+	switch {
+	case !ok:
+		return errDenied
+	case g.user != s.user || g.level == acl.None:
+		return s.authorizeSlow(model, want) // a hash collision
+	case g.level.Implies(want):
 		return nil
 	}
 	return errDenied

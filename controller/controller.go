@@ -112,7 +112,7 @@ func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Optio
 	}
 	now := opts.Now()
 	c.info = store.Controller{ID: "controller", Name: name, UUID: uuid, Cloud: opts.Cloud, Region: opts.Region,
-		ProviderType: c.prov.Type(), Owner: AdminUser, Created: now, InstanceID: inst.ID}
+		ProviderType: c.prov.Type(), Owner: AdminUser, Created: now, InstanceID: inst.ID, Addrs: opts.Addrs}
 	def := models.Model{UUID: modelUUID, Name: DefaultModel, Owner: AdminUser, Cloud: opts.Cloud, Region: opts.Region,
 		Type: c.prov.Type(), Life: models.Alive, Status: models.Available, Created: now}
 	undo := func() { _ = c.prov.DestroyController(context.WithoutCancel(ctx), cspec) }
@@ -175,6 +175,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 			st.Close()
 		}
 		return nil, herd.Errorf(herd.ErrNotFound, "store holds no controller")
+	}
+	if len(opts.Addrs) == 0 {
+		opts.Addrs = info.Addrs // as bootstrapped
 	}
 	c := &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
 	c.auth.attach(st)

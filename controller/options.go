@@ -52,7 +52,8 @@ type Options struct {
 	// provider's type and "default".
 	Cloud, Region string
 	// Addrs are the controller's endpoints, written into registration
-	// tokens so that a client knows where to register.
+	// tokens so that a client knows where to register. Bootstrap records
+	// them; Open uses the recorded ones unless Addrs is set.
 	Addrs []string
 	// Logger receives structured events (never secrets); nil discards them.
 	Logger *slog.Logger

@@ -48,6 +48,8 @@ type Controller struct {
 	Owner        string // canonical name of the bootstrap admin
 	Created      time.Time
 	InstanceID   string // the controller machine's provider id
+	// Addrs are the endpoints written into registration tokens.
+	Addrs []string
 }
 
 // User is a user's row: the public value, the controller access (None once

@@ -43,6 +43,7 @@ type Provider struct {
 	instances map[string]provider.Instance  // by model UUID (or controller UUID) + "/" + name
 	faults    map[Op]*fault
 	calls     map[Op]int
+	path      string // set by Open: where the state is kept
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -144,6 +145,10 @@ func (p *Provider) Bootstrap(ctx context.Context, c provider.ControllerSpec) (pr
 		return provider.Instance{}, herd.Errorf(herd.ErrAlreadyExists, "controller %q already bootstrapped", c.Name)
 	}
 	p.instances[k] = inst
+	if err := p.save(); err != nil {
+		delete(p.instances, k)
+		return provider.Instance{}, err
+	}
 	return inst, nil
 }
 
@@ -164,7 +169,7 @@ func (p *Provider) DestroyController(ctx context.Context, c provider.ControllerS
 			delete(p.models, k)
 		}
 	}
-	return nil
+	return p.save()
 }
 
 // CreateModel records the model's space.
@@ -181,6 +186,10 @@ func (p *Provider) CreateModel(ctx context.Context, m provider.ModelSpec) error 
 		return herd.Errorf(herd.ErrAlreadyExists, "model space %q already exists", m.ModelUUID)
 	}
 	p.models[m.ModelUUID] = m
+	if err := p.save(); err != nil {
+		delete(p.models, m.ModelUUID)
+		return err
+	}
 	return nil
 }
 
@@ -198,7 +207,7 @@ func (p *Provider) DestroyModel(ctx context.Context, m provider.ModelSpec) error
 		}
 	}
 	delete(p.models, m.ModelUUID)
-	return nil
+	return p.save()
 }
 
 // StartInstance creates and starts a machine named juju-<uuid[:6]>-<id>.
@@ -218,6 +227,10 @@ func (p *Provider) StartInstance(ctx context.Context, s provider.InstanceSpec) (
 		return provider.Instance{}, herd.Errorf(herd.ErrAlreadyExists, "instance %q already exists", inst.ID)
 	}
 	p.instances[k] = inst
+	if err := p.save(); err != nil {
+		delete(p.instances, k)
+		return provider.Instance{}, err
+	}
 	return inst, nil
 }
 
@@ -229,7 +242,7 @@ func (p *Provider) StopInstance(ctx context.Context, s provider.InstanceSpec) er
 		return err
 	}
 	delete(p.instances, key(s.ModelUUID, s.Name()))
-	return nil
+	return p.save()
 }
 
 // Instance reports one machine, or herd.ErrNotFound.

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herd-project/herd/provider"
+	"github.com/herd-project/herd/provider/lxdprovider"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var jujuBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "herd-juju")
+	if err != nil {
+		panic(err)
+	}
+	jujuBin = filepath.Join(dir, "juju")
+	if out, err := exec.Command("go", "build", "-o", jujuBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const testNow = "2026-11-27T12:00:00Z"
+
+// user is one person at the shell: their own data folder.
+type user struct {
+	t    *testing.T
+	data string
+	env  []string
+}
+
+func newUser(t *testing.T, extra ...string) *user {
+	d := t.TempDir()
+	return &user{t: t, data: d, env: append(append(os.Environ(), "HERD_DATA="+d, "HERD_TEST_NOW="+testNow), extra...)}
+}
+
+// juju runs the built binary with args (split on spaces), stdin as given.
+func (u *user) juju(stdin string, args ...string) (stdout, stderr string, code int) {
+	cmd := exec.Command(jujuBin, args...)
+	cmd.Env = u.env
+	cmd.Stdin = strings.NewReader(stdin)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		u.t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+// must runs a command that must succeed and checks its output against
+// the golden file testdata/<set>/<step>.golden.
+func (u *user) must(set, step, stdin, line string) string {
+	u.t.Helper()
+	out, errOut, code := u.juju(stdin, strings.Fields(line)...)
+	if code != 0 {
+		u.t.Fatalf("$ juju %s\nexit %d\n%s%s", line, code, out, errOut)
+	}
+	golden(u.t, filepath.Join("testdata", set, step+".golden"), normalize("$ juju "+line+"\n"+out))
+	return out
+}
+
+var (
+	tokenRE    = regexp.MustCompile(`juju register [A-Za-z0-9_=-]{40,}`)
+	instanceRE = regexp.MustCompile(`juju-[0-9a-f]{6}-`)
+)
+
+// normalize hides what differs from run to run: tokens and instance ids.
+func normalize(s string) string {
+	s = tokenRE.ReplaceAllString(s, "juju register <TOKEN>")
+	return instanceRE.ReplaceAllString(s, "juju-<uuid>-")
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./examples/juju -update to write it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs:\n--- want\n%s--- got\n%s", path, want, got)
+	}
+}
+
+// seed runs the seed's commands exactly as written, as admin and as tom,
+// each with their own data folder, and returns tom's and admin's users.
+func seed(t *testing.T, set string, extra ...string) (admin, tom *user) {
+	admin, tom = newUser(t, extra...), newUser(t, extra...)
+	admin.must(set, "01-bootstrap", "", "bootstrap lxd-controller-1 lxd")
+	admin.must(set, "02-change-user-password", "admin-password\n", "change-user-password")
+	out := admin.must(set, "03-add-user", "", "add-user tom")
+	token := regexp.MustCompile(`juju register (\S+)`).FindStringSubmatch(out)
+	if token == nil {
+		t.Fatalf("no token in add-user's output:\n%s", out)
+	}
+	admin.must(set, "04-create-model", "", "create-model lxd-model-1")
+	admin.must(set, "05-grant", "", "grant --acl=write tom lxd-model-1")
+	tom.must(set, "06-register", "tom-password\n", "register "+token[1])
+	tom.must(set, "07a-list-controllers", "", "list-controllers")
+	tom.must(set, "07b-list-models", "", "list-models")
+	tom.must(set, "08-change-user-password", "tom-new-password\n", "change-user-password")
+	tom.must(set, "09-deploy", "", "deploy mysql mysql-staging")
+	out = tom.must(set, "09b-list-models", "", "list-models")
+	if !regexp.MustCompile(`admin/lxd-model-1\*\s+\S+\s+\S+\s+available\s+1\s+1\s+write`).MatchString(out) {
+		t.Errorf("tom's models after deploy lack admin/lxd-model-1 with 1 machine and write access:\n%s", out)
+	}
+	tom.must(set, "10-logout", "", "logout")
+	return admin, tom
+}
+
+func TestSeedOnFakeCloud(t *testing.T) {
+	admin, tom := seed(t, "fake", "HERD_FAKE_PROVIDER=1")
+	// After logout, tom's commands need a login again.
+	if _, errOut, code := tom.juju("", "list-models"); code != 1 || !strings.HasPrefix(errOut, "ERROR not logged in") {
+		t.Errorf("list-models after logout: exit %d, %s", code, errOut)
+	}
+	// The admin's view.
+	admin.must("fake", "11-list-users", "", "list-users")
+	admin.must("fake", "12-status", "", "status -m lxd-model-1")
+	admin.must("fake", "13-whoami", "", "whoami")
+	// Client files are private.
+	filepath.WalkDir(tom.data, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, _ := d.Info(); fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s has mode %v", p, fi.Mode().Perm())
+			}
+		}
+		return nil
+	})
+}
+
+// snapshot hashes every file of the given folders, so a test can show a
+// refused command changed nothing.
+func snapshot(t *testing.T, dirs ...string) string {
+	h := sha256.New()
+	for _, d := range dirs {
+		filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				b, _ := os.ReadFile(p)
+				fmt.Fprintf(h, "%s %x\n", p, sha256.Sum256(b))
+			}
+			return nil
+		})
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func TestErrorsChangeNothing(t *testing.T) {
+	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("errors", "setup-bootstrap", "", "bootstrap c1 localhost-fake")
+	admin.must("errors", "setup-password", "admin-password\n", "change-user-password")
+	out := admin.must("errors", "setup-add-user", "", "add-user tom")
+	token := regexp.MustCompile(`juju register (\S+)`).FindStringSubmatch(out)[1]
+	tom.must("errors", "setup-register", "tom-password\n", "register "+token)
+	later := "HERD_TEST_NOW=" + time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC).Format(time.RFC3339)
+	for _, c := range []struct {
+		name  string
+		who   *user
+		env   []string
+		stdin string
+		args  string
+		want  string
+	}{
+		{"wrong password", tom, nil, "not-my-password\n", "login", "ERROR invalid entity name or password\n"},
+		{"reused token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "x-password\n", "register " + token,
+			"ERROR registration token may have expired: a controller administrator must reset your user to issue a new token\n"},
+		{"expired session", tom, []string{later}, "", "list-models", "ERROR login expired\n"},
+		{"no access", tom, nil, "", "status -m admin/default", "ERROR permission denied\n"},
+		{"no access to grant", tom, nil, "", "grant tom admin admin/default", "ERROR permission denied\n"},
+		{"malformed token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "pw\n", "register not-a-token!", "ERROR invalid registration token"},
+		{"unpadded garbage token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "pw\n", "register MD0TA3RvbTAA", "ERROR invalid registration token"},
+		{"logout with no controller", newUser(t), nil, "", "logout", "ERROR no controllers registered"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := *c.who
+			u.env = append(append([]string{}, u.env...), c.env...)
+			before := snapshot(t, admin.data, tom.data, u.data)
+			_, errOut, code := u.juju(c.stdin, strings.Fields(c.args)...)
+			if code != 1 || !strings.HasPrefix(errOut, c.want) {
+				t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, errOut, c.want)
+			}
+			if snapshot(t, admin.data, tom.data, u.data) != before {
+				t.Error("a refused command changed files")
+			}
+		})
+	}
+	// The bootstrap admin may not log out before choosing a password.
+	fresh := newUser(t, "HERD_FAKE_PROVIDER=1")
+	fresh.must("errors", "fresh-bootstrap", "", "bootstrap c2 localhost-fake")
+	if _, errOut, code := fresh.juju("", "logout"); code != 1 || !strings.HasPrefix(errOut, "ERROR preventing account loss") {
+		t.Errorf("logout with only the generated secret: exit %d, %s", code, errOut)
+	}
+	if _, _, code := fresh.juju("", "logout", "--force"); code != 0 {
+		t.Errorf("logout --force: exit %d", code)
+	}
+}
+
+// The seed on real LXD: the same commands, a real controller container
+// and a real machine for mysql-staging, and nothing left afterwards.
+func TestSeedOnLXD(t *testing.T) {
+	p, err := lxdprovider.New(t.Context(), lxdprovider.Options{})
+	if err != nil {
+		if os.Getenv("HERD_LXD") != "" {
+			t.Fatalf("HERD_LXD is set but LXD is not usable: %v", err)
+		}
+		t.Skipf("no LXD daemon: %v", err)
+	}
+	defer p.Close()
+	admin, _ := seed(t, "lxd")
+	cf, err := admin.client().controllers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uuid := cf.Controllers["lxd-controller-1"].UUID
+	insts, err := p.Instances(t.Context(), provider.Filter{ControllerUUID: uuid})
+	if err != nil || len(insts) != 2 {
+		t.Errorf("LXD runs %d instances for the controller (%v), want 2: the controller and mysql-staging/0", len(insts), err)
+	}
+	admin.must("lxd", "11-destroy-controller", "", "destroy-controller lxd-controller-1 -y")
+	if insts, _ := p.Instances(t.Context(), provider.Filter{ControllerUUID: uuid}); len(insts) != 0 {
+		t.Errorf("instances left: %v", insts)
+	}
+	if spaces, _ := p.ModelSpaces(t.Context(), uuid); len(spaces) != 0 {
+		t.Errorf("projects left: %v", spaces)
+	}
+}
+
+func (u *user) client() client { return client{dir: u.data} }

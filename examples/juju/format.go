@@ -1,0 +1,60 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// output writes v as json or yaml, or calls tabular for the default.
+func output(w io.Writer, format string, v any, tabular func(*tabwriter.Writer)) error {
+	switch format {
+	case "", "tabular":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		tabular(tw)
+		return tw.Flush()
+	case "json":
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	return usagef("format %q not valid: want tabular, json or yaml", format)
+}
+
+// ago says how long ago t was, as Juju does in listings.
+func ago(t, now time.Time) string {
+	if t.IsZero() {
+		return "never connected"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 48*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

@@ -1,0 +1,223 @@
+// Command juju is a Juju-like command-line tool built only on Herd's public
+// API: it runs the seed's commands (shared/seed/juju-workflow-scenarios.txt)
+// as they are written, and is the complete example of tooling on Herd.
+//
+// Build it as juju and follow the seed:
+//
+//	go build -o juju ./examples/juju
+//	./juju bootstrap lxd-controller-1 lxd     # the LXD provider (scripts/lxd-testbed.sh)
+//	./juju bootstrap demo localhost-fake      # or the fake provider, for demos
+//
+// Each user's client files live in a data folder ($HERD_DATA, else
+// $XDG_DATA_HOME/herd, else ~/.local/share/herd); two users on one machine
+// are two data folders. The controller's state is a bbolt file in the
+// bootstrapping user's data folder; the registration token's address names
+// it (herd+file://...), since Herd has no network API yet, so the
+// registering user's client finds the controller there. Every command opens
+// the file, does its work and closes it: commands of several users take
+// turns on the file's lock.
+//
+// Environment: HERD_DATA (the data folder); HERD_FAKE_PROVIDER=1 makes every
+// cloud, lxd included, use the fake provider (for demos and the seed's
+// tests on machines without LXD); HERD_TEST_NOW (RFC 3339) fixes the
+// controller's clock, for tests only.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+func main() {
+	e := &env{ctx: context.Background(), stdin: bufio.NewReader(os.Stdin), stdinFile: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	os.Exit(e.run(os.Args[1:]))
+}
+
+// env is one invocation: its arguments' world.
+type env struct {
+	ctx       context.Context
+	stdin     *bufio.Reader
+	stdinFile *os.File // for terminal checks; nil in tests
+	stdout    io.Writer
+	stderr    io.Writer
+	cl        client
+	now       func() time.Time // nil: the wall clock
+}
+
+type command struct {
+	run   func(e *env, a *args) error
+	bools []string // flags without a value
+	vals  []string // flags with a value
+	usage string
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"bootstrap":            {cmdBootstrap, nil, nil, "bootstrap <controller> <cloud>"},
+		"change-user-password": {cmdChangePassword, []string{"reset", "no-prompt"}, nil, "change-user-password [user] [--reset] [--no-prompt]"},
+		"add-user":             {cmdAddUser, nil, nil, "add-user <user> [display name]"},
+		"create-model":         {cmdAddModel, nil, []string{"owner"}, "add-model <name> [--owner user]"},
+		"add-model":            {cmdAddModel, nil, []string{"owner"}, "add-model <name> [--owner user]"},
+		"grant":                {cmdGrant, nil, []string{"acl"}, "grant <user> <level> [model...] | grant --acl=<level> <user> [model...]"},
+		"revoke":               {cmdRevoke, nil, []string{"acl"}, "revoke <user> <level> [model...] | revoke --acl=<level> <user> [model...]"},
+		"register":             {cmdRegister, []string{"no-prompt"}, nil, "register <token>"},
+		"login":                {cmdLogin, []string{"no-prompt"}, []string{"u", "user", "c", "controller"}, "login [-u user] [-c controller]"},
+		"logout":               {cmdLogout, []string{"force"}, nil, "logout [--force]"},
+		"list-controllers":     {cmdListControllers, nil, []string{"format"}, "list-controllers [--format tabular|json|yaml]"},
+		"controllers":          {cmdListControllers, nil, []string{"format"}, "controllers [--format tabular|json|yaml]"},
+		"list-models":          {cmdListModels, []string{"all"}, []string{"format", "user"}, "list-models [--all] [--user u] [--format tabular|json|yaml]"},
+		"models":               {cmdListModels, []string{"all"}, []string{"format", "user"}, "models [--all] [--user u] [--format tabular|json|yaml]"},
+		"list-users":           {cmdListUsers, []string{"all"}, []string{"format"}, "list-users [--all] [--format tabular|json|yaml]"},
+		"users":                {cmdListUsers, []string{"all"}, []string{"format"}, "users [--all] [--format tabular|json|yaml]"},
+		"show-user":            {cmdShowUser, nil, []string{"format"}, "show-user [user] [--format yaml|json|tabular]"},
+		"whoami":               {cmdWhoami, nil, []string{"format"}, "whoami [--format tabular|json|yaml]"},
+		"deploy":               {cmdDeploy, nil, []string{"n", "num-units", "m", "model"}, "deploy <charm> [application] [-n N] [-m model]"},
+		"status":               {cmdStatus, nil, []string{"m", "model", "format"}, "status [-m model] [--format tabular|json|yaml]"},
+		"disable-user":         {cmdDisableUser, nil, nil, "disable-user <user>"},
+		"enable-user":          {cmdEnableUser, nil, nil, "enable-user <user>"},
+		"remove-user":          {cmdRemoveUser, []string{"y", "yes"}, nil, "remove-user <user> [-y]"},
+		"destroy-model":        {cmdDestroyModel, []string{"y", "yes"}, nil, "destroy-model <model> [-y]"},
+		"switch":               {cmdSwitch, nil, nil, "switch [<controller>|<model>|<controller>:<model>]"},
+		"destroy-controller":   {cmdDestroyController, []string{"y", "yes"}, nil, "destroy-controller <controller> [-y]"},
+	}
+}
+
+// args are a command's positional arguments and flags. Flags may come
+// before, between or after the positionals, as `--name=value`,
+// `--name value` or `-n value`.
+type args struct {
+	pos   []string
+	flags map[string]string
+}
+
+func (a *args) has(names ...string) bool {
+	for _, n := range names {
+		if _, ok := a.flags[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *args) get(names ...string) string {
+	for _, n := range names {
+		if v, ok := a.flags[n]; ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func parseArgs(c command, in []string) (*args, error) {
+	a := &args{flags: map[string]string{}}
+	isBool := map[string]bool{}
+	for _, b := range c.bools {
+		isBool[b] = true
+	}
+	isVal := map[string]bool{}
+	for _, v := range c.vals {
+		isVal[v] = true
+	}
+	for i := 0; i < len(in); i++ {
+		s := in[i]
+		if s == "--" {
+			a.pos = append(a.pos, in[i+1:]...)
+			break
+		}
+		if len(s) < 2 || s[0] != '-' {
+			a.pos = append(a.pos, s)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(s, "-"), "=")
+		switch {
+		case isBool[name]:
+			if hasValue {
+				return nil, fmt.Errorf("option --%s takes no value", name)
+			}
+			a.flags[name] = "true"
+		case isVal[name]:
+			if !hasValue {
+				if i+1 >= len(in) {
+					return nil, fmt.Errorf("option --%s needs a value", name)
+				}
+				i++
+				value = in[i]
+			}
+			a.flags[name] = value
+		default:
+			return nil, fmt.Errorf("option provided but not defined: %s", s)
+		}
+	}
+	return a, nil
+}
+
+func (e *env) run(argv []string) int {
+	if len(argv) == 0 || argv[0] == "help" || argv[0] == "--help" {
+		e.usage(e.stdout)
+		return 0
+	}
+	c, ok := commands[argv[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "ERROR juju: %q is not a juju command. See \"juju help\".\n", argv[0])
+		return 2
+	}
+	a, err := parseArgs(c, argv[1:])
+	if err == nil {
+		err = e.setup()
+	}
+	if err == nil {
+		err = c.run(e, a)
+	}
+	if err != nil {
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintf(e.stderr, "ERROR %v\nUsage: juju %s\n", err, c.usage)
+			return 2
+		}
+		fmt.Fprintf(e.stderr, "ERROR %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func (e *env) setup() error {
+	dir, err := dataDir()
+	if err != nil {
+		return err
+	}
+	e.cl = client{dir: dir}
+	if v := os.Getenv("HERD_TEST_NOW"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return fmt.Errorf("HERD_TEST_NOW %q is not an RFC 3339 time", v)
+		}
+		e.now = func() time.Time { return t }
+	}
+	return nil
+}
+
+func (e *env) usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: juju <command> [options]\n\nCommands:")
+	seen := map[string]bool{}
+	for _, name := range sortedKeys(commands) {
+		u := commands[name].usage
+		if !seen[u] {
+			seen[u] = true
+			fmt.Fprintf(w, "    juju %s\n", u)
+		}
+	}
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
