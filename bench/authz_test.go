@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 
@@ -100,6 +101,88 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
+// BenchmarkCheckMixed cycles through 1,024 (user, model) pairs in a fixed
+// random order, half of them granted, so that lookups miss the CPU caches
+// as a busy controller's do; each Herd check is by that user's own session.
+func BenchmarkCheckMixed(b *testing.B) {
+	for _, sz := range sizes {
+		type probe struct {
+			user, model string
+			s           *controller.Session
+		}
+		var granted, other []probe
+		var users []string
+		m := map[mapKey]acl.Level{}
+		grantsOf(sz, func(u, model string, l acl.Level) {
+			m[mapKey{u, model}] = l
+			if len(granted) < 512 && (len(m)*7919)%97 == 0 {
+				granted = append(granted, probe{user: u, model: model})
+				users = append(users, u)
+			}
+		})
+		rng := rand.New(rand.NewPCG(1, 2))
+		for len(other) < 512 {
+			p := granted[rng.IntN(len(granted))]
+			model := fmt.Sprintf("admin/model-%04d", rng.IntN(sz.nModel))
+			if _, ok := m[mapKey{p.user, model}]; !ok {
+				other = append(other, probe{user: p.user, model: model})
+			}
+		}
+		probes := append(granted, other...)
+		rng.Shuffle(len(probes), func(i, j int) { probes[i], probes[j] = probes[j], probes[i] })
+		sessions := herdSessions(b, sz, users)
+		for i := range probes {
+			probes[i].s = sessions[probes[i].user]
+		}
+		b.Run(sz.name+"/map", func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				p := probes[i%len(probes)]
+				l := m[mapKey{p.user, p.model}]
+				_ = l != acl.None && l.Implies(acl.Read)
+				i++
+			}
+		})
+		b.Run(sz.name+"/herd", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				p := probes[i%len(probes)]
+				_ = p.s.Authorize(p.model, acl.Read)
+				i++
+			}
+		})
+	}
+}
+
+// herdSessions logs the given users in to the size's Herd world.
+func herdSessions(b *testing.B, sz size, names []string) map[string]*controller.Session {
+	h := herdWorld(b, sz)
+	ctx := context.Background()
+	out := map[string]*controller.Session{}
+	err := h.Batch(ctx, func(bt *controller.Batch) error { return nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctrl := h.Controller()
+	admin, err := ctrl.Login(ctx, "user-00000", "pw")
+	if err != nil {
+		b.Fatal(err)
+	}
+	_ = admin
+	for _, n := range names {
+		if _, ok := out[n]; ok {
+			continue
+		}
+		s, err := herdLogin(ctx, ctrl, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[n] = s
+	}
+	return out
+}
+
 // --- Herd --------------------------------------------------------------
 
 var (
@@ -124,8 +207,10 @@ func herdWorld(b *testing.B, sz size) *controller.Session {
 				return err
 			}
 		}
-		if err := bt.SetPassword("user-00000", "pw"); err != nil {
-			return err
+		for i := range sz.nUsers {
+			if err := bt.SetPassword(fmt.Sprintf("user-%05d", i), "pw"); err != nil {
+				return err
+			}
 		}
 		for m := range sz.nModel {
 			if _, err := bt.CreateModel(fmt.Sprintf("model-%04d", m), controller.CreateModelOptions{}); err != nil {
@@ -149,6 +234,10 @@ func herdWorld(b *testing.B, sz size) *controller.Session {
 	}
 	herdWorlds[sz.name] = s
 	return s
+}
+
+func herdLogin(ctx context.Context, c *controller.Controller, name string) (*controller.Session, error) {
+	return c.Login(ctx, name, "pw")
 }
 
 // --- Casbin ------------------------------------------------------------

@@ -12,6 +12,7 @@ import (
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/store"
+	"github.com/herd-project/herd/users"
 )
 
 // The authorization fast path.
@@ -101,31 +102,15 @@ type userAuth struct {
 	disabled bool
 }
 
-// modelAuth is a model as the fast path sees it: its grants by user. It is
-// immutable; a change to its grants makes a new one.
-type modelAuth struct {
-	uuid   string
-	grants map[string]acl.Level
-	// byHash is grants keyed by hs(user), which a session keeps, so a check
-	// hashes no string; the user is kept to tell a collision, which sends
-	// the check the slow way.
-	byHash map[uint64]hashedGrant
-}
+// flatKey is one user's grant on one model, keyed by a 64-bit mix of
+// hs(model name) and hs(user), which a session keeps: a check hashes the
+// name it is given once and looks up an integer. The names are kept in the
+// value to tell a hash collision, which sends the check the slow way.
+func flatKey(model string, uh uint64) uint64 { return hs(model) ^ (uh * 0x9E3779B97F4A7C15) }
 
 type hashedGrant struct {
-	user  string
-	level acl.Level
-}
-
-func (ma *modelAuth) index() {
-	ma.byHash = make(map[uint64]hashedGrant, len(ma.grants))
-	for u, l := range ma.grants {
-		h := hs(u)
-		if _, clash := ma.byHash[h]; clash {
-			l = acl.None // two users, one hash: neither is answered fast
-		}
-		ma.byHash[h] = hashedGrant{user: u, level: l}
-	}
+	model, user string // both "" mark two grants with one key
+	level       acl.Level
 }
 
 // shardOf spreads model names over shards from their last 8 bytes, which
@@ -152,7 +137,8 @@ type userGrant struct {
 type authSnap struct {
 	sessions cow[string, sessionAuth]  // token hash →
 	users    cow[string, userAuth]     // user →
-	byModel  cow[string, *modelAuth]   // "owner/name" →, sharded by shardOf
+	byModel  cow[string, string]       // "owner/name" → uuid, sharded by shardOf
+	flat     cow[uint64, hashedGrant]  // flatKey(model, user) → level
 	models   cow[string, models.Model] // uuid →
 	byUser   cow[string, []userGrant]  // user → grants sorted by owner, name (copied on write)
 	counts   cow[string, modelCounts]  // uuid →
@@ -180,7 +166,8 @@ func (a *authz) apply(changes []store.Change) {
 	var (
 		sessions edit[string, sessionAuth]
 		usersE   edit[string, userAuth]
-		byModel  edit[string, *modelAuth]
+		byModel  edit[string, string]
+		flat     edit[uint64, hashedGrant]
 		modelsE  edit[string, models.Model]
 		byUser   edit[string, []userGrant]
 		counts   edit[string, modelCounts]
@@ -188,6 +175,7 @@ func (a *authz) apply(changes []store.Change) {
 	sessions.begin(old.sessions)
 	usersE.begin(old.users)
 	byModel.begin(old.byModel)
+	flat.begin(old.flat)
 	modelsE.begin(old.models)
 	byUser.begin(old.byUser)
 	counts.begin(old.counts)
@@ -235,9 +223,7 @@ func (a *authz) apply(changes []store.Change) {
 				modelsE.del(m.UUID, hs(m.UUID))
 			}
 			if m, ok := c.After.(models.Model); ok {
-				if prev, ok := byModel.peek(m.FullName(), shardOf(m.FullName())); !ok || prev.uuid != m.UUID {
-					byModel.set(m.FullName(), shardOf(m.FullName()), &modelAuth{uuid: m.UUID, grants: map[string]acl.Level{}, byHash: map[uint64]hashedGrant{}})
-				}
+				byModel.set(m.FullName(), shardOf(m.FullName()), m.UUID)
 				modelsE.set(m.UUID, hs(m.UUID), m)
 			}
 		case store.TableMachines:
@@ -257,25 +243,6 @@ func (a *authz) apply(changes []store.Change) {
 	// Grants second, once every model of the transaction is known: they
 	// are keyed by the model's full name. A removed grant's name is the one
 	// its user's list recorded when it was made.
-	// modelGrants returns a model's grants map for editing, copied once per
-	// apply (and its modelAuth with it).
-	freshModels := map[string]*modelAuth{}
-	modelGrants := func(full string) map[string]acl.Level {
-		if ma, ok := freshModels[full]; ok {
-			return ma.grants
-		}
-		prev, ok := byModel.peek(full, shardOf(full))
-		if !ok {
-			return map[string]acl.Level{} // model gone: edits go nowhere
-		}
-		ma := &modelAuth{uuid: prev.uuid, grants: make(map[string]acl.Level, len(prev.grants)+1)}
-		for u, l := range prev.grants {
-			ma.grants[u] = l
-		}
-		byModel.set(full, shardOf(full), ma)
-		freshModels[full] = ma
-		return ma.grants
-	}
 	for _, c := range changes {
 		if c.Table != store.TableGrants {
 			continue
@@ -283,18 +250,25 @@ func (a *authz) apply(changes []store.Change) {
 		if g, ok := c.Before.(store.Grant); ok {
 			ug := userGrants(g.User)
 			if prev, ok := ug[g.ModelUUID]; ok {
-				delete(modelGrants(prev.owner+"/"+prev.name), g.User)
+				full := prev.owner + "/" + prev.name
+				k := flatKey(full, hs(g.User))
+				if hg, _ := flat.peek(k, k); hg.user == g.User && hg.model == full {
+					flat.del(k, k)
+				}
 			}
 			delete(ug, g.ModelUUID)
 		}
 		if g, ok := c.After.(store.Grant); ok {
 			m, _ := modelsE.peek(g.ModelUUID, hs(g.ModelUUID))
-			modelGrants(m.FullName())[g.User] = g.Level
+			full := m.FullName()
+			k := flatKey(full, hs(g.User))
+			hg := hashedGrant{model: full, user: g.User, level: g.Level}
+			if prev, ok := flat.peek(k, k); ok && (prev.user != g.User || prev.model != full) {
+				hg = hashedGrant{} // two grants, one key: neither is answered fast
+			}
+			flat.set(k, k, hg)
 			userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level}
 		}
-	}
-	for _, ma := range freshModels {
-		ma.index()
 	}
 	for u, m := range touched {
 		list := make([]userGrant, 0, len(m))
@@ -310,7 +284,7 @@ func (a *authz) apply(changes []store.Change) {
 		byUser.set(u, hs(u), list)
 	}
 	a.cur.Store(&authSnap{
-		sessions: sessions.done(), users: usersE.done(), byModel: byModel.done(), models: modelsE.done(),
+		sessions: sessions.done(), users: usersE.done(), byModel: byModel.done(), flat: flat.done(), models: modelsE.done(),
 		byUser: byUser.done(), counts: counts.done(),
 	})
 }
@@ -390,26 +364,85 @@ func (s *Session) Authorize(model string, want acl.Level) error {
 	case acl.KindNone:
 		return herd.Errorf(herd.ErrInvalid, "access level %d not valid", uint8(want))
 	}
-	ma, ok := snap.byModel.get(model, shardOf(model))
-	if !ok {
-		// A missing model, or one not spelt canonically: the slow path
-		// answers, with the right message.
+	// A hit is the whole answer: keys are spelt as the store spells
+	// names, so only a miss needs the name looked at.
+	if u.access == acl.Superuser {
+		if _, ok := snap.byModel.get(model, shardOf(model)); ok {
+			return nil
+		}
+		return s.authorizeSlow(model, want) // a missing or oddly spelt model
+	}
+	if k := flatKey(model, s.userH); true {
+		g, ok := snap.flat.get(k, k)
+		switch {
+		case !ok:
+		case g.user != s.user || g.model != model:
+			return s.authorizeSlow(model, want) // a hash collision
+		case g.level.Implies(want):
+			return nil
+		default:
+			return errDenied
+		}
+	}
+	if !canonicalRef(model) {
+		// Other spellings (no owner, capitals, a domain) and names that
+		// are not valid take the slow way, which resolves or refuses them.
 		return s.authorizeSlow(model, want)
 	}
-	if u.access == acl.Superuser {
-		return nil
-	}
-	g, ok := ma.byHash[s.userH]
-	switch {
-	case !ok:
-		return errDenied
-	case g.user != s.user || g.level == acl.None:
-		return s.authorizeSlow(model, want) // a hash collision
-	case g.level.Implies(want):
-		return nil
+	// No grant. Outside the caller's own namespace that is permission
+	// denied whether or not the model exists; inside it, a missing model
+	// is not found, so look.
+	if len(model) > len(s.user) && model[len(s.user)] == '/' && model[:len(s.user)] == s.user {
+		if _, ok := snap.byModel.get(model, shardOf(model)); !ok {
+			return s.authorizeSlow(model, want)
+		}
 	}
 	return errDenied
 }
+
+// canonicalRef reports whether ref is "owner/name" exactly as the store
+// spells it: a canonical user name and a valid model name (users and
+// models packages' rules, restated as a loop so the check allocates
+// nothing and runs no regular expression).
+func canonicalRef(ref string) bool {
+	slash := strings.IndexByte(ref, '/')
+	if slash < 2 || len(ref)-slash-1 < 1 || len(ref)-slash-1 > models.MaxNameLen || slash > users.MaxNameLen {
+		return false
+	}
+	owner, name := ref[:slash], ref[slash+1:]
+	if refChars[owner[0]] != alnum || refChars[owner[len(owner)-1]] != alnum || refChars[name[0]] != alnum {
+		return false
+	}
+	for i := 0; i < len(owner); i++ {
+		if refChars[owner[i]] == 0 {
+			return false
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		if c := refChars[name[i]]; c != alnum && c != hyphen {
+			return false
+		}
+	}
+	return true
+}
+
+// refChars classes the bytes of a canonical reference.
+const (
+	alnum  = 1 // a-z 0-9
+	hyphen = 2 // -
+	punct  = 3 // . + (user names only)
+)
+
+var refChars = func() (t [256]byte) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = alnum
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = alnum
+	}
+	t['-'], t['.'], t['+'] = hyphen, punct, punct
+	return t
+}()
 
 // authorizeSlow answers Authorize through a store read, as every operation
 // authorizes. The randomized test holds the two paths to the same answers.

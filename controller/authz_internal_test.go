@@ -107,7 +107,7 @@ func TestAuthorizeMatchesSlowPath(t *testing.T) {
 	for _, n := range names {
 		addUser(n)
 	}
-	refs := []string{"admin/m1", "admin/m2", "u1/m3", "u2/m4", "admin/ghost", "m1", "U1/m3"}
+	refs := []string{"admin/m1", "admin/m2", "u1/m3", "u2/m4", "admin/ghost", "m1", "U1/m3", "u1/ghost", "u1/m3/x", "u1/-m", "u1@local/m3", "x/m1"}
 	levels := []acl.Level{acl.Read, acl.Write, acl.Admin, acl.Login, acl.AddModel, acl.Superuser}
 	pick := func(s []string) string { return s[rng.IntN(len(s))] }
 	checks, mismatches := 0, 0
