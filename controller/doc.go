@@ -35,6 +35,18 @@
 //   - A model being destroyed is `dying`; deploys and grants on it are
 //     refused, and destroying it again resumes after a provider failure.
 //
+// # Authorization fast path
+//
+// Session.Authorize, Session.Check and Session.Models read an immutable
+// snapshot of sessions, users, models and grants that every commit updates
+// (copy on write, in shards) before Commit returns, so they never allocate
+// or walk go-memdb and are exactly as current as the store. With the
+// default clock they read a coarse clock refreshed every millisecond while
+// checks run (reading the wall clock costs more than the check): a session
+// may be honoured by them up to about a millisecond after it expires.
+// Every operation still checks the session against the real clock inside
+// its own transaction.
+//
 // # Transactions
 //
 // Each operation is one store write transaction (plus provider calls
