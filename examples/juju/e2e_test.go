@@ -254,3 +254,21 @@ func TestSeedOnLXD(t *testing.T) {
 }
 
 func (u *user) client() client { return client{dir: u.data} }
+
+func TestUsageErrors(t *testing.T) {
+	u := newUser(t, "HERD_FAKE_PROVIDER=1")
+	for _, c := range []struct{ args, want string }{
+		{"frobnicate", `ERROR juju: "frobnicate" is not a juju command`},
+		{"bootstrap only-one", "ERROR bootstrap needs a controller name and a cloud\nUsage: juju bootstrap"},
+		{"bootstrap c1 aws", `ERROR cloud "aws" not found: want lxd or localhost-fake`},
+		{"deploy", "ERROR deploy needs a charm"},
+		{"deploy mysql", "ERROR no controllers registered"},
+		{"grant tom", "ERROR want a user and an access level"},
+		{"list-models --bogus", "ERROR option provided but not defined: --bogus"},
+	} {
+		_, errOut, code := u.juju("", strings.Fields(c.args)...)
+		if code != 1 || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("juju %s: exit %d, %q; want exit 1 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}

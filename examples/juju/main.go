@@ -167,7 +167,7 @@ func (e *env) run(argv []string) int {
 	c, ok := commands[argv[0]]
 	if !ok {
 		fmt.Fprintf(e.stderr, "ERROR juju: %q is not a juju command. See \"juju help\".\n", argv[0])
-		return 2
+		return 1
 	}
 	a, err := parseArgs(c, argv[1:])
 	if err == nil {
@@ -180,7 +180,7 @@ func (e *env) run(argv []string) int {
 		var u usageError
 		if errors.As(err, &u) {
 			fmt.Fprintf(e.stderr, "ERROR %v\nUsage: juju %s\n", err, c.usage)
-			return 2
+			return 1
 		}
 		fmt.Fprintf(e.stderr, "ERROR %v\n", err)
 		return 1
