@@ -311,17 +311,7 @@ type sessionMemo struct {
 func (s *Session) fastCaller(snap *authSnap) (userAuth, error) {
 	m := s.memo.Load()
 	if m == nil || m.snap != snap {
-		m = &sessionMemo{snap: snap}
-		sess, ok := snap.sessions.get(s.hash, s.hashH)
-		u, uok := snap.users.get(sess.user, s.userH)
-		switch {
-		case !ok:
-			m.err = errSessionEnded
-		case !uok || u.disabled || u.access == acl.None:
-			m.err = errUserGone
-		}
-		m.user, m.expires, m.expNano = u, sess.expires, sess.expires.UnixNano()
-		s.memo.Store(m)
+		m = s.remember(snap)
 	}
 	if m.err != nil {
 		return userAuth{}, m.err
@@ -334,6 +324,24 @@ func (s *Session) fastCaller(snap *authSnap) (userAuth, error) {
 		return userAuth{}, errExpired
 	}
 	return m.user, nil
+}
+
+// remember looks the session up in a new snapshot and memoizes it.
+func (s *Session) remember(snap *authSnap) *sessionMemo {
+	{
+		m := &sessionMemo{snap: snap}
+		sess, ok := snap.sessions.get(s.hash, s.hashH)
+		u, uok := snap.users.get(sess.user, s.userH)
+		switch {
+		case !ok:
+			m.err = errSessionEnded
+		case !uok || u.disabled || u.access == acl.None:
+			m.err = errUserGone
+		}
+		m.user, m.expires, m.expNano = u, sess.expires, sess.expires.UnixNano()
+		s.memo.Store(m)
+		return m
+	}
 }
 
 // Authorize reports whether the session may act at level want: on the

@@ -23,17 +23,16 @@ const (
 
 // UnixNano returns the time, at most about a millisecond behind.
 func (c *coarseClock) UnixNano() int64 {
-	if !c.used.Load() {
-		c.used.Store(true)
-	}
-	if !c.running.Load() {
-		c.start()
+	if !c.used.Load() || !c.running.Load() {
+		c.wake()
 	}
 	return c.now.Load()
 }
 
-func (c *coarseClock) start() {
-	if !c.running.CompareAndSwap(false, true) {
+// wake marks the clock used and starts its goroutine if it has stopped.
+func (c *coarseClock) wake() {
+	c.used.Store(true)
+	if c.running.Load() || !c.running.CompareAndSwap(false, true) {
 		return
 	}
 	c.now.Store(time.Now().UnixNano())
