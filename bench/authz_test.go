@@ -160,16 +160,7 @@ func herdSessions(b *testing.B, sz size, names []string) map[string]*controller.
 	h := herdWorld(b, sz)
 	ctx := context.Background()
 	out := map[string]*controller.Session{}
-	err := h.Batch(ctx, func(bt *controller.Batch) error { return nil })
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctrl := h.Controller()
-	admin, err := ctrl.Login(ctx, "user-00000", "pw")
-	if err != nil {
-		b.Fatal(err)
-	}
-	_ = admin
 	for _, n := range names {
 		if _, ok := out[n]; ok {
 			continue

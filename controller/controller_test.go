@@ -453,7 +453,6 @@ func TestRemoveAndReAdd(t *testing.T) {
 
 func TestDeployProviderFailureLeavesNothing(t *testing.T) {
 	e := newEnv(t)
-	before := e.ctrl.Store().Dump()
 	e.prov.FailNext(fakeprovider.OpStart, 1, errors.New("no capacity"))
 	// 3 units: the first start fails; nothing may remain.
 	_, err := e.admin.Deploy(e.ctx, "default", "mysql", controller.DeployOptions{NumUnits: 3})
@@ -465,7 +464,6 @@ func TestDeployProviderFailureLeavesNothing(t *testing.T) {
 	if len(st.Applications)+len(st.Units)+len(st.Machines) != 0 {
 		t.Errorf("orphans after failed deploy: %+v", st)
 	}
-	_ = before
 	// Destroy fails at the provider: the model stays dying; a second destroy completes.
 	_, err = e.admin.Deploy(e.ctx, "default", "mysql", controller.DeployOptions{NumUnits: 2})
 	e.must(err)
