@@ -467,7 +467,9 @@ func cmdListModels(e *env, a *args) error {
 			Type: m.Type, Status: string(m.Status), Machines: m.Machines, Units: m.Units, Access: m.Access.String(),
 			LastConnection: ago(who.LastLogin, e.clock())})
 	}
-	fmt.Fprintf(e.stdout, "Controller: %s\n\n", c.name)
+	if f := a.get("format"); f == "" || f == "tabular" {
+		fmt.Fprintf(e.stdout, "Controller: %s\n\n", c.name)
+	}
 	return output(e.stdout, a.get("format"), rows, func(tw *tabwriter.Writer) {
 		fmt.Fprintln(tw, "Model\tCloud/Region\tType\tStatus\tMachines\tUnits\tAccess\tLast connection")
 		for _, r := range rows {
@@ -512,7 +514,9 @@ func cmdListUsers(e *env, a *args) error {
 	for _, u := range us {
 		rows = append(rows, userRowOf(u, e.clock()))
 	}
-	fmt.Fprintf(e.stdout, "Controller: %s\n\n", c.name)
+	if f := a.get("format"); f == "" || f == "tabular" {
+		fmt.Fprintf(e.stdout, "Controller: %s\n\n", c.name)
+	}
 	return output(e.stdout, a.get("format"), rows, func(tw *tabwriter.Writer) {
 		fmt.Fprintln(tw, "Name\tDisplay name\tAccess\tDate created\tLast connection")
 		for _, r := range rows {
@@ -710,7 +714,11 @@ func cmdEnableUser(e *env, a *args) error {
 
 func cmdRemoveUser(e *env, a *args) error {
 	if len(a.pos) == 1 {
-		if err := e.confirm(a, fmt.Sprintf("WARNING! This command will permanently archive the user %q on the %q\ncontroller. This action is irreversible.", a.pos[0], "current")); err != nil {
+		cf, err := e.cl.controllers()
+		if err != nil {
+			return err
+		}
+		if err := e.confirm(a, fmt.Sprintf("WARNING! This command will permanently archive the user %q on the %q\ncontroller. This action is irreversible.", a.pos[0], cf.Current)); err != nil {
 			return err
 		}
 	}
@@ -764,11 +772,9 @@ func cmdSwitch(e *env, a *args) error {
 	}
 	from := cf.Current + ":" + dash(e.currentModel(cf.Current))
 	if model != "" {
-		// Check that the model is there and visible, through the library.
-		if err := updateControllers(e.cl, func(f *controllersFile) { f.Current = ctl }); err != nil {
-			return err
-		}
-		c, err := e.connect()
+		// Check that the model is there and visible, through the library,
+		// before changing anything.
+		c, err := e.connectTo(ctl)
 		if err != nil {
 			return err
 		}
@@ -778,6 +784,9 @@ func cmdSwitch(e *env, a *args) error {
 			return err
 		}
 		model = st.FullName()
+		if err := updateControllers(e.cl, func(f *controllersFile) { f.Current = ctl }); err != nil {
+			return err
+		}
 		if err := updateModels(e.cl, func(f modelsFile) { f[ctl] = model }); err != nil {
 			return err
 		}
@@ -801,10 +810,7 @@ func cmdDestroyController(e *env, a *args) error {
 	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q controller and every model in it.", name)); err != nil {
 		return err
 	}
-	if err := updateControllers(e.cl, func(f *controllersFile) { f.Current = name }); err != nil {
-		return err
-	}
-	c, err := e.connect()
+	c, err := e.connectTo(name)
 	if err != nil {
 		return err
 	}
@@ -813,7 +819,12 @@ func cmdDestroyController(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
-	if err := updateControllers(e.cl, func(f *controllersFile) { delete(f.Controllers, name); f.Current = "" }); err != nil {
+	if err := updateControllers(e.cl, func(f *controllersFile) {
+		delete(f.Controllers, name)
+		if f.Current == name {
+			f.Current = ""
+		}
+	}); err != nil {
 		return err
 	}
 	if err := updateAccounts(e.cl, func(f accountsFile) { delete(f, name) }); err != nil {

@@ -272,3 +272,41 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// The administrative commands of the tool, beyond the seed: reset, disable,
+// enable, remove, switch, destroy-model; and bad targets change nothing.
+func TestAdminCommands(t *testing.T) {
+	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("admin", "01-bootstrap", "", "bootstrap c1 localhost-fake")
+	admin.must("admin", "02-password", "admin-password\n", "change-user-password --no-prompt")
+	out := admin.must("admin", "03-add-user", "", "add-user tom Tom")
+	token := regexp.MustCompile(`juju register (\S+)`).FindStringSubmatch(out)[1]
+	tom.must("admin", "04-register", "tom-password\n", "register "+token)
+	admin.must("admin", "05-add-model", "", "add-model staging")
+	admin.must("admin", "06-grant-3x", "", "grant tom read staging")
+	admin.must("admin", "07-models-json", "", "list-models --format json")
+	admin.must("admin", "08-show-user-yaml", "", "show-user tom")
+	admin.must("admin", "09-disable", "", "disable-user tom")
+	if _, errOut, code := tom.juju("", "whoami"); code != 1 || !strings.HasPrefix(errOut, "ERROR session not valid") {
+		t.Errorf("disabled tom: exit %d, %s", code, errOut)
+	}
+	admin.must("admin", "10-enable", "", "enable-user tom")
+	out = admin.must("admin", "11-reset", "", "change-user-password tom --reset")
+	token2 := regexp.MustCompile(`juju register (\S+)`).FindStringSubmatch(out)[1]
+	if token2 == token {
+		t.Error("reset gave the same token")
+	}
+	before := snapshot(t, admin.data)
+	for _, bad := range []string{"switch nowhere:staging", "switch c1:nothere", "destroy-controller nowhere -y", "destroy-model nothere -y", "remove-user ghost -y"} {
+		if _, _, code := admin.juju("", strings.Fields(bad)...); code != 1 {
+			t.Errorf("juju %s: exit %d, want 1", bad, code)
+		}
+	}
+	if snapshot(t, admin.data) != before {
+		t.Error("refused commands changed the admin's files")
+	}
+	admin.must("admin", "12-switch", "", "switch default")
+	admin.must("admin", "13-destroy-model", "", "destroy-model staging -y")
+	admin.must("admin", "14-remove-user", "", "remove-user tom -y")
+	admin.must("admin", "15-users-all", "", "list-users --all")
+}

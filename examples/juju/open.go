@@ -109,8 +109,12 @@ func (e *env) openController(name string) (*conn, error) {
 }
 
 // connect opens the current controller and resumes this user's session.
-func (e *env) connect() (*conn, error) {
-	c, err := e.openController("")
+func (e *env) connect() (*conn, error) { return e.connectTo("") }
+
+// connectTo opens a controller by name ("" for the current one) and
+// resumes this user's session on it.
+func (e *env) connectTo(name string) (*conn, error) {
+	c, err := e.openController(name)
 	if err != nil {
 		return nil, err
 	}
