@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,27 +12,16 @@ import (
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/controller/controllertest"
 	"github.com/herd-project/herd/provider/fakeprovider"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 type env struct {
 	t     *testing.T
 	ctx   context.Context
 	ctrl  *controller.Controller
 	admin *controller.Session
-	clock *clock
+	clock *controllertest.Clock
 	prov  *fakeprovider.Provider
 	// secret is admin's generated password.
 	secret string
@@ -41,7 +29,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ck := &clock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+	ck := controllertest.NewClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 	prov := fakeprovider.New()
 	ctx := context.Background()
 	b, err := controller.Bootstrap(ctx, "lxd-controller-1", controller.Options{

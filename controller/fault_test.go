@@ -24,6 +24,16 @@ func faultWorld(t *testing.T) (*controllertest.Fixture, *controller.Session, mod
 	return f, tom, m
 }
 
+// callContext is a background context, bounded by d when d is set.
+func callContext(t *testing.T, d time.Duration) context.Context {
+	if d == 0 {
+		return context.Background()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // noOrphans checks that neither the store nor the provider holds anything
 // of the model's but what want says.
 func noOrphans(t *testing.T, f *controllertest.Fixture, m models.Model, wantMachines int) {
@@ -45,26 +55,19 @@ func TestDeployFaults(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		inject func(p *fakeprovider.Provider)
-		ctx    func() (context.Context, context.CancelFunc)
-		want   error
+		// deadline, when set, bounds the call's context.
+		deadline time.Duration
+		want     error
 	}{
-		{"first start fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStart, 1, errBoom) }, nil, errBoom},
-		{"third start fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStart, 3, errBoom) }, nil, errBoom},
+		{"first start fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStart, 1, errBoom) }, 0, errBoom},
+		{"third start fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStart, 3, errBoom) }, 0, errBoom},
 		{"start hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.OpStart) },
-			func() (context.Context, context.CancelFunc) {
-				return context.WithTimeout(context.Background(), 30*time.Millisecond)
-			},
-			context.DeadlineExceeded},
+			30 * time.Millisecond, context.DeadlineExceeded},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f, tom, m := faultWorld(t)
 			c.inject(f.Provider)
-			ctx := context.Background()
-			if c.ctx != nil {
-				var cancel context.CancelFunc
-				ctx, cancel = c.ctx()
-				defer cancel()
-			}
+			ctx := callContext(t, c.deadline)
 			_, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{NumUnits: 3})
 			if !errors.Is(err, c.want) {
 				t.Fatalf("deploy: %v, want %v", err, c.want)
@@ -95,17 +98,15 @@ func TestDestroyFaults(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		inject func(p *fakeprovider.Provider)
-		ctx    func() (context.Context, context.CancelFunc)
-		want   error
+		// deadline, when set, bounds the call's context.
+		deadline time.Duration
+		want     error
 	}{
-		{"stop fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStop, 1, errBoom) }, nil, errBoom},
-		{"second stop fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStop, 2, errBoom) }, nil, errBoom},
-		{"space removal fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpDestroyModel, 1, errBoom) }, nil, errBoom},
+		{"stop fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStop, 1, errBoom) }, 0, errBoom},
+		{"second stop fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStop, 2, errBoom) }, 0, errBoom},
+		{"space removal fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpDestroyModel, 1, errBoom) }, 0, errBoom},
 		{"stop hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.OpStop) },
-			func() (context.Context, context.CancelFunc) {
-				return context.WithTimeout(context.Background(), 30*time.Millisecond)
-			},
-			context.DeadlineExceeded},
+			30 * time.Millisecond, context.DeadlineExceeded},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f, tom, m := faultWorld(t)
@@ -113,12 +114,7 @@ func TestDestroyFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.inject(f.Provider)
-			ctx := context.Background()
-			if c.ctx != nil {
-				var cancel context.CancelFunc
-				ctx, cancel = c.ctx()
-				defer cancel()
-			}
+			ctx := callContext(t, c.deadline)
 			err := f.Admin.DestroyModel(ctx, "admin/m")
 			if !errors.Is(err, c.want) {
 				t.Fatalf("destroy: %v, want %v", err, c.want)

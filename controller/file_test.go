@@ -14,13 +14,14 @@ import (
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/controller/controllertest"
 	"github.com/herd-project/herd/provider/fakeprovider"
 )
 
 func TestReopenFromFile(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "controller.db")
-	ck := &clock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+	ck := controllertest.NewClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 	prov := fakeprovider.New()
 	opts := controller.Options{Path: path, Provider: prov, Now: ck.Now, PasswordCost: bcrypt.MinCost, LockTimeout: 100 * time.Millisecond}
 	b, err := controller.Bootstrap(ctx, "c1", opts)

@@ -92,6 +92,16 @@ func normalize(s string) string {
 	return instanceRE.ReplaceAllString(s, "juju-<uuid>-")
 }
 
+// tokenIn is the registration token a command printed.
+func tokenIn(t *testing.T, out string) string {
+	t.Helper()
+	m := regexp.MustCompile(`juju register (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no registration token in:\n%s", out)
+	}
+	return m[1]
+}
+
 func golden(t *testing.T, path, got string) {
 	t.Helper()
 	if *update {
@@ -117,13 +127,10 @@ func seed(t *testing.T, set string, extra ...string) (admin, tom *user) {
 	admin.must(set, "01-bootstrap", "", "bootstrap lxd-controller-1 lxd")
 	admin.must(set, "02-change-user-password", "admin-password\n", "change-user-password")
 	out := admin.must(set, "03-add-user", "", "add-user tom")
-	token := regexp.MustCompile(`juju register (\S+)`).FindStringSubmatch(out)
-	if token == nil {
-		t.Fatalf("no token in add-user's output:\n%s", out)
-	}
+	token := tokenIn(t, out)
 	admin.must(set, "04-create-model", "", "create-model lxd-model-1")
 	admin.must(set, "05-grant", "", "grant --acl=write tom lxd-model-1")
-	tom.must(set, "06-register", "tom-password\n", "register "+token[1])
+	tom.must(set, "06-register", "tom-password\n", "register "+token)
 	tom.must(set, "07a-list-controllers", "", "list-controllers")
 	tom.must(set, "07b-list-models", "", "list-models")
 	tom.must(set, "08-change-user-password", "tom-new-password\n", "change-user-password")
@@ -178,7 +185,7 @@ func TestErrorsChangeNothing(t *testing.T) {
 	admin.must("errors", "setup-bootstrap", "", "bootstrap c1 localhost-fake")
 	admin.must("errors", "setup-password", "admin-password\n", "change-user-password")
 	out := admin.must("errors", "setup-add-user", "", "add-user tom")
-	token := regexp.MustCompile(`juju register (\S+)`).FindStringSubmatch(out)[1]
+	token := tokenIn(t, out)
 	tom.must("errors", "setup-register", "tom-password\n", "register "+token)
 	later := "HERD_TEST_NOW=" + time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC).Format(time.RFC3339)
 	for _, c := range []struct {
@@ -280,7 +287,7 @@ func TestAdminCommands(t *testing.T) {
 	admin.must("admin", "01-bootstrap", "", "bootstrap c1 localhost-fake")
 	admin.must("admin", "02-password", "admin-password\n", "change-user-password --no-prompt")
 	out := admin.must("admin", "03-add-user", "", "add-user tom Tom")
-	token := regexp.MustCompile(`juju register (\S+)`).FindStringSubmatch(out)[1]
+	token := tokenIn(t, out)
 	tom.must("admin", "04-register", "tom-password\n", "register "+token)
 	admin.must("admin", "05-add-model", "", "add-model staging")
 	admin.must("admin", "06-grant-3x", "", "grant tom read staging")
@@ -292,7 +299,7 @@ func TestAdminCommands(t *testing.T) {
 	}
 	admin.must("admin", "10-enable", "", "enable-user tom")
 	out = admin.must("admin", "11-reset", "", "change-user-password tom --reset")
-	token2 := regexp.MustCompile(`juju register (\S+)`).FindStringSubmatch(out)[1]
+	token2 := tokenIn(t, out)
 	if token2 == token {
 		t.Error("reset gave the same token")
 	}
