@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"hash/maphash"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -12,7 +11,6 @@ import (
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/store"
-	"github.com/herd-project/herd/users"
 )
 
 // The authorization fast path.
@@ -20,112 +18,39 @@ import (
 // Every committed write updates an immutable snapshot of what authorization
 // needs (sessions, users' controller access and state, models by name,
 // grants), and the snapshot is swapped in atomically before Commit returns.
-// A check loads the snapshot and does a few map lookups: no allocation, no
-// lock, no walk of go-memdb's radix trees. Each map is split into shards
-// that are copied on write, so a commit copies only the shards it touches
-// (a few hundred entries each at 100k grants), not the whole map.
-
-const nShards = 256
-
-var seed = maphash.MakeSeed()
-
-// cow is a copy-on-write map in shards. The zero value is empty.
-type cow[K comparable, V any] struct {
-	shards *[nShards]map[K]V
-}
-
-func (m cow[K, V]) get(k K, h uint64) (V, bool) {
-	var zero V
-	if m.shards == nil {
-		return zero, false
-	}
-	v, ok := m.shards[h%nShards][k]
-	return v, ok
-}
-
-// edit collects changes to a cow map and makes a new one, copying each
-// touched shard once; an untouched map is kept as it is.
-type edit[K comparable, V any] struct {
-	base   cow[K, V]
-	next   *[nShards]map[K]V
-	copied [nShards]bool
-}
-
-func (e *edit[K, V]) begin(m cow[K, V]) { e.base = m }
-
-// peek reads the map as edited so far, without copying anything.
-func (e *edit[K, V]) peek(k K, h uint64) (V, bool) {
-	if e.next == nil {
-		return e.base.get(k, h)
-	}
-	v, ok := e.next[h%nShards][k]
-	return v, ok
-}
-
-func (e *edit[K, V]) shard(h uint64) map[K]V {
-	if e.next == nil {
-		e.next = new([nShards]map[K]V)
-		if e.base.shards != nil {
-			*e.next = *e.base.shards
-		}
-	}
-	i := h % nShards
-	if !e.copied[i] {
-		n := make(map[K]V, len(e.next[i])+1)
-		for k, v := range e.next[i] {
-			n[k] = v
-		}
-		e.next[i] = n
-		e.copied[i] = true
-	}
-	return e.next[i]
-}
-
-func (e *edit[K, V]) set(k K, h uint64, v V) { e.shard(h)[k] = v }
-func (e *edit[K, V]) del(k K, h uint64)      { delete(e.shard(h), k) }
-func (e *edit[K, V]) done() cow[K, V] {
-	if e.next == nil {
-		return e.base
-	}
-	return cow[K, V]{shards: e.next}
-}
-
-func hs(s string) uint64 { return maphash.String(seed, s) }
+// A check loads the snapshot, hashes the model's name once and probes two
+// open-addressing tables (cow.go): the name gives the model's id, and the
+// grant is keyed by two ids, so no string is compared but the name. No
+// allocation, no lock, no walk of go-memdb's radix trees. Large tables are
+// split into shards that are copied on write, so a commit copies only the
+// shards it touches (a few hundred entries each at 100k grants).
 
 type sessionAuth struct {
 	user    string
 	expires time.Time
 }
 
+// userAuth is a user as authorization sees them; id stands for the name in
+// grant keys.
 type userAuth struct {
 	access   acl.Level
 	disabled bool
+	id       uint32
 }
 
-// flatKey is one user's grant on one model, keyed by a 64-bit mix of
-// hs(model name) and hs(user), which a session keeps: a check hashes the
-// name it is given once and looks up an integer. The names are kept in the
-// value to tell a hash collision, which sends the check the slow way.
-func flatKey(model string, uh uint64) uint64 { return hs(model) ^ (uh * 0x9E3779B97F4A7C15) }
-
-type hashedGrant struct {
-	model, user string // both "" mark two grants with one key
-	level       acl.Level
+// modelAuth is a model with its id and what runs in it.
+type modelAuth struct {
+	models.Model
+	id              uint32
+	machines, units int
 }
 
-// shardOf spreads model names over shards from their last 8 bytes, which
-// is cheaper than hashing the whole name; a poor spread only makes writes
-// copy more, never changes an answer.
-func shardOf(s string) uint64 {
-	var x uint64
-	n := len(s)
-	for i := max(0, n-8); i < n; i++ {
-		x = x<<8 | uint64(s[i])
-	}
-	return (x*0x9E3779B97F4A7C15 + uint64(n)) >> 56
+// nameAuth is a model's "owner/name" and id, keyed by hkey of the name;
+// full is "" for two names with one key, which are answered the slow way.
+type nameAuth struct {
+	full string
+	id   uint32
 }
-
-type modelCounts struct{ machines, units int }
 
 // userGrant is one of a user's grants, with the model's name for sorting.
 type userGrant struct {
@@ -133,15 +58,20 @@ type userGrant struct {
 	level             acl.Level
 }
 
+// grantKey is a user's grant on a model in the grants table: two ids, so
+// the key is exact and a check compares no strings.
+func grantKey(model, user uint32) uint64 { return uint64(model)<<32 | uint64(user) }
+
 // authSnap is one immutable state of the fast path.
 type authSnap struct {
-	sessions cow[string, sessionAuth]  // token hash →
-	users    cow[string, userAuth]     // user →
-	byModel  cow[string, string]       // "owner/name" → uuid, sharded by shardOf
-	flat     cow[uint64, hashedGrant]  // flatKey(model, user) → level
-	models   cow[string, models.Model] // uuid →
-	byUser   cow[string, []userGrant]  // user → grants sorted by owner, name (copied on write)
-	counts   cow[string, modelCounts]  // uuid →
+	sessions cow[sessionAuth] // token hash →
+	users    cow[userAuth]    // user →
+	models   cow[modelAuth]   // uuid →
+	byUser   cow[[]userGrant] // user → grants sorted by owner, name
+	ids      cow[uint32]      // "u/"+user or "m/"+uuid → id, never removed
+	names    ctab[nameAuth]   // hkey("owner/name") →
+	grants   ctab[acl.Level]  // grantKey(model id, user id) →
+	lastID   uint32
 }
 
 // authz holds the current snapshot.
@@ -164,24 +94,37 @@ func (a *authz) attach(st *store.Store) {
 func (a *authz) apply(changes []store.Change) {
 	old := a.cur.Load()
 	var (
-		sessions edit[string, sessionAuth]
-		usersE   edit[string, userAuth]
-		byModel  edit[string, string]
-		flat     edit[uint64, hashedGrant]
-		modelsE  edit[string, models.Model]
-		byUser   edit[string, []userGrant]
-		counts   edit[string, modelCounts]
+		sessions edit[sessionAuth]
+		usersE   edit[userAuth]
+		modelsE  edit[modelAuth]
+		byUser   edit[[]userGrant]
+		ids      edit[uint32]
+		names    cedit[nameAuth]
+		grants   cedit[acl.Level]
 	)
 	sessions.begin(old.sessions)
 	usersE.begin(old.users)
-	byModel.begin(old.byModel)
-	flat.begin(old.flat)
 	modelsE.begin(old.models)
 	byUser.begin(old.byUser)
-	counts.begin(old.counts)
+	ids.begin(old.ids)
+	names.begin(old.names)
+	grants.begin(old.grants)
+	lastID := old.lastID
+	// id returns the id of "u/"+user or "m/"+uuid, making one the first
+	// time. Ids are kept after a removal, so a grant removed in the same
+	// transaction as its model or user still finds its key.
+	id := func(key string) uint32 {
+		h := hs(key)
+		if v, ok := ids.peek(key, h); ok {
+			return v
+		}
+		lastID++
+		ids.set(key, h, lastID)
+		return lastID
+	}
 	// A user's grants are edited in a map made once per apply, then put
 	// back as a sorted slice.
-	touched := map[string]map[string]userGrant{}
+	var touched map[string]map[string]userGrant
 	userGrants := func(u string) map[string]userGrant {
 		if m, ok := touched[u]; ok {
 			return m
@@ -191,15 +134,19 @@ func (a *authz) apply(changes []store.Change) {
 		for _, g := range old {
 			m[g.uuid] = g
 		}
+		if touched == nil {
+			touched = map[string]map[string]userGrant{}
+		}
 		touched[u] = m
 		return m
 	}
 	count := func(uuid string, dm, du int) {
 		h := hs(uuid)
-		c, _ := counts.peek(uuid, h)
-		c.machines += dm
-		c.units += du
-		counts.set(uuid, h, c)
+		if m, ok := modelsE.peek(uuid, h); ok {
+			m.machines += dm
+			m.units += du
+			modelsE.set(uuid, h, m)
+		}
 	}
 	for _, c := range changes {
 		switch c.Table {
@@ -211,21 +158,40 @@ func (a *authz) apply(changes []store.Change) {
 			}
 		case store.TableUsers:
 			if u, ok := c.After.(store.User); ok {
-				usersE.set(u.Name, hs(u.Name), userAuth{access: u.Access, disabled: u.Disabled})
+				usersE.set(u.Name, hs(u.Name), userAuth{access: u.Access, disabled: u.Disabled, id: id("u/" + u.Name)})
 			} else if u, ok := c.Before.(store.User); ok {
 				usersE.del(u.Name, hs(u.Name))
 			}
 		case store.TableModels:
+			var prev modelAuth
 			if m, ok := c.Before.(models.Model); ok {
+				h := hs(m.UUID)
+				prev, _ = modelsE.peek(m.UUID, h)
 				if a, ok := c.After.(models.Model); !ok || a.FullName() != m.FullName() {
-					byModel.del(m.FullName(), shardOf(m.FullName()))
+					k := hkey(m.FullName())
+					if n, _ := names.peek(k); n.full == m.FullName() {
+						names.del(k)
+					}
 				}
-				modelsE.del(m.UUID, hs(m.UUID))
+				modelsE.del(m.UUID, h)
 			}
 			if m, ok := c.After.(models.Model); ok {
-				byModel.set(m.FullName(), shardOf(m.FullName()), m.UUID)
-				modelsE.set(m.UUID, hs(m.UUID), m)
+				mid := id("m/" + m.UUID)
+				modelsE.set(m.UUID, hs(m.UUID), modelAuth{Model: m, id: mid, machines: prev.machines, units: prev.units})
+				full := m.FullName()
+				k := hkey(full)
+				n := nameAuth{full: full, id: mid}
+				if p, ok := names.peek(k); ok && p.full != full {
+					n = nameAuth{} // two names, one key: neither is answered fast
+				}
+				names.set(k, n)
 			}
+		}
+	}
+	// Counts and grants second, once every model of the transaction is
+	// known.
+	for _, c := range changes {
+		switch c.Table {
 		case store.TableMachines:
 			if m, ok := c.Before.(models.Machine); ok && c.After == nil {
 				count(m.ModelUUID, -1, 0)
@@ -238,36 +204,16 @@ func (a *authz) apply(changes []store.Change) {
 			} else if u, ok := c.After.(models.Unit); ok && c.Before == nil {
 				count(u.ModelUUID, 0, 1)
 			}
-		}
-	}
-	// Grants second, once every model of the transaction is known: they
-	// are keyed by the model's full name. A removed grant's name is the one
-	// its user's list recorded when it was made.
-	for _, c := range changes {
-		if c.Table != store.TableGrants {
-			continue
-		}
-		if g, ok := c.Before.(store.Grant); ok {
-			ug := userGrants(g.User)
-			if prev, ok := ug[g.ModelUUID]; ok {
-				full := prev.owner + "/" + prev.name
-				k := flatKey(full, hs(g.User))
-				if hg, _ := flat.peek(k, k); hg.user == g.User && hg.model == full {
-					flat.del(k, k)
-				}
+		case store.TableGrants:
+			if g, ok := c.Before.(store.Grant); ok {
+				grants.del(grantKey(id("m/"+g.ModelUUID), id("u/"+g.User)))
+				delete(userGrants(g.User), g.ModelUUID)
 			}
-			delete(ug, g.ModelUUID)
-		}
-		if g, ok := c.After.(store.Grant); ok {
-			m, _ := modelsE.peek(g.ModelUUID, hs(g.ModelUUID))
-			full := m.FullName()
-			k := flatKey(full, hs(g.User))
-			hg := hashedGrant{model: full, user: g.User, level: g.Level}
-			if prev, ok := flat.peek(k, k); ok && (prev.user != g.User || prev.model != full) {
-				hg = hashedGrant{} // two grants, one key: neither is answered fast
+			if g, ok := c.After.(store.Grant); ok {
+				m, _ := modelsE.peek(g.ModelUUID, hs(g.ModelUUID))
+				grants.set(grantKey(id("m/"+g.ModelUUID), id("u/"+g.User)), g.Level)
+				userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level}
 			}
-			flat.set(k, k, hg)
-			userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level}
 		}
 	}
 	for u, m := range touched {
@@ -284,8 +230,8 @@ func (a *authz) apply(changes []store.Change) {
 		byUser.set(u, hs(u), list)
 	}
 	a.cur.Store(&authSnap{
-		sessions: sessions.done(), users: usersE.done(), byModel: byModel.done(), flat: flat.done(), models: modelsE.done(),
-		byUser: byUser.done(), counts: counts.done(),
+		sessions: sessions.done(), users: usersE.done(), models: modelsE.done(), byUser: byUser.done(),
+		ids: ids.done(), names: names.done(), grants: grants.done(), lastID: lastID,
 	})
 }
 
@@ -352,6 +298,38 @@ func (s *Session) remember(snap *authSnap) *sessionMemo {
 // a canonical "owner/name" (other spellings, and models that do not exist,
 // take the slower path through the store, with the same answer).
 func (s *Session) Authorize(model string, want acl.Level) error {
+	// The common case, kept small enough that the compiler keeps it in
+	// registers: a model level, a session already validated against the
+	// current snapshot, and the wall clock. Anything else takes authorize.
+	c := s.c
+	snap := c.auth.cur.Load()
+	m := s.memo.Load()
+	if c.closed.Load() || m == nil || m.snap != snap || m.err != nil || !c.wall || want.Kind() != acl.KindModel {
+		return s.authorize(model, want)
+	}
+	if c.coarse.UnixNano() >= m.expNano {
+		return errExpired
+	}
+	return s.authorizeModel(snap, m.user, model, want)
+}
+
+// authorizeModel answers for a model level, the session being valid.
+func (s *Session) authorizeModel(snap *authSnap, u userAuth, model string, want acl.Level) error {
+	// The name is looked up as the store spells it; a miss (a model that
+	// does not exist, or another spelling: no owner, capitals, a domain)
+	// takes the slow way, which resolves or refuses it.
+	n, ok := lookupName(&snap.names, hkey(model))
+	if !ok || n.full != model {
+		return s.authorizeSlow(model, want)
+	}
+	if u.access == acl.Superuser || lookupGrant(&snap.grants, grantKey(n.id, u.id)).Implies(want) {
+		return nil
+	}
+	return errDenied
+}
+
+// authorize is Authorize with every check made.
+func (s *Session) authorize(model string, want acl.Level) error {
 	if s.c.closed.Load() {
 		return herd.Errorf(herd.ErrClosed, "controller %q is closed", s.c.info.Name)
 	}
@@ -372,85 +350,8 @@ func (s *Session) Authorize(model string, want acl.Level) error {
 	case acl.KindNone:
 		return herd.Errorf(herd.ErrInvalid, "access level %d not valid", uint8(want))
 	}
-	// A hit is the whole answer: keys are spelt as the store spells
-	// names, so only a miss needs the name looked at.
-	if u.access == acl.Superuser {
-		if _, ok := snap.byModel.get(model, shardOf(model)); ok {
-			return nil
-		}
-		return s.authorizeSlow(model, want) // a missing or oddly spelt model
-	}
-	if k := flatKey(model, s.userH); true {
-		g, ok := snap.flat.get(k, k)
-		switch {
-		case !ok:
-		case g.user != s.user || g.model != model:
-			return s.authorizeSlow(model, want) // a hash collision
-		case g.level.Implies(want):
-			return nil
-		default:
-			return errDenied
-		}
-	}
-	if !canonicalRef(model) {
-		// Other spellings (no owner, capitals, a domain) and names that
-		// are not valid take the slow way, which resolves or refuses them.
-		return s.authorizeSlow(model, want)
-	}
-	// No grant. Outside the caller's own namespace that is permission
-	// denied whether or not the model exists; inside it, a missing model
-	// is not found, so look.
-	if len(model) > len(s.user) && model[len(s.user)] == '/' && model[:len(s.user)] == s.user {
-		if _, ok := snap.byModel.get(model, shardOf(model)); !ok {
-			return s.authorizeSlow(model, want)
-		}
-	}
-	return errDenied
+	return s.authorizeModel(snap, u, model, want)
 }
-
-// canonicalRef reports whether ref is "owner/name" exactly as the store
-// spells it: a canonical user name and a valid model name (users and
-// models packages' rules, restated as a loop so the check allocates
-// nothing and runs no regular expression).
-func canonicalRef(ref string) bool {
-	slash := strings.IndexByte(ref, '/')
-	if slash < 2 || len(ref)-slash-1 < 1 || len(ref)-slash-1 > models.MaxNameLen || slash > users.MaxNameLen {
-		return false
-	}
-	owner, name := ref[:slash], ref[slash+1:]
-	if refChars[owner[0]] != alnum || refChars[owner[len(owner)-1]] != alnum || refChars[name[0]] != alnum {
-		return false
-	}
-	for i := 0; i < len(owner); i++ {
-		if refChars[owner[i]] == 0 {
-			return false
-		}
-	}
-	for i := 0; i < len(name); i++ {
-		if c := refChars[name[i]]; c != alnum && c != hyphen {
-			return false
-		}
-	}
-	return true
-}
-
-// refChars classes the bytes of a canonical reference.
-const (
-	alnum  = 1 // a-z 0-9
-	hyphen = 2 // -
-	punct  = 3 // . + (user names only)
-)
-
-var refChars = func() (t [256]byte) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = alnum
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = alnum
-	}
-	t['-'], t['.'], t['+'] = hyphen, punct, punct
-	return t
-}()
 
 // authorizeSlow answers Authorize through a store read, as every operation
 // authorizes. The randomized test holds the two paths to the same answers.

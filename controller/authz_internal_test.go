@@ -233,3 +233,75 @@ func TestAuthorizeWallClockExpiry(t *testing.T) {
 		t.Errorf("expired session Check: %v", err)
 	}
 }
+
+// On the wall clock, Authorize answers from the snapshot for every
+// session, existing model and level, with the same answer as the store
+// and without allocating (the store path allocates, so a check that fell
+// through to it would show here).
+func TestAuthorizeFastPathTaken(t *testing.T) {
+	ctx := context.Background()
+	b, err := Bootstrap(ctx, "c", Options{PasswordCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Controller.Close()
+	sessions := map[string]*Session{"admin": b.Admin}
+	err = b.Admin.Batch(ctx, func(bt *Batch) error {
+		for _, n := range []string{"tom", "ann", "bob"} {
+			if _, err := bt.AddUser(n, ""); err != nil {
+				return err
+			}
+			if err := bt.SetPassword(n, "pw"); err != nil {
+				return err
+			}
+		}
+		if err := bt.Grant("ann", acl.AddModel, ""); err != nil {
+			return err
+		}
+		for _, m := range []struct{ owner, name string }{{"admin", "m1"}, {"ann", "m2"}, {"tom", "m3"}} {
+			if _, err := bt.CreateModel(m.name, CreateModelOptions{Owner: m.owner}); err != nil {
+				return err
+			}
+		}
+		for _, g := range []struct {
+			user  string
+			level acl.Level
+			model string
+		}{{"tom", acl.Write, "admin/m1"}, {"bob", acl.Read, "admin/m1"}, {"tom", acl.Read, "ann/m2"}} {
+			if err := bt.Grant(g.user, g.level, g.model); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"tom", "ann", "bob"} {
+		if sessions[n], err = b.Controller.Login(ctx, n, "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allowed := 0
+	for n, s := range sessions {
+		for _, ref := range []string{"admin/default", "admin/m1", "ann/m2", "tom/m3"} {
+			for _, l := range []acl.Level{acl.Read, acl.Write, acl.Admin} {
+				fast, slow := s.Authorize(ref, l), s.authorizeSlow(ref, l)
+				if kind(fast) != kind(slow) {
+					t.Errorf("%s %s on %s: fast %v, slow %v", n, l, ref, fast, slow)
+				}
+				if fast == nil {
+					allowed++
+				}
+				if a := testing.AllocsPerRun(10, func() { _ = s.Authorize(ref, l) }); a != 0 {
+					t.Errorf("%s %s on %s: %v allocations: not the fast path", n, l, ref, a)
+				}
+			}
+		}
+	}
+	// admin: 12; tom: m1 read+write, m2 read, m3 (own) all three; ann: m2
+	// all three; bob: m1 read.
+	if allowed != 12+3+3+3+1 {
+		t.Errorf("%d checks allowed, want 22", allowed)
+	}
+}

@@ -23,31 +23,42 @@ const (
 
 // UnixNano returns the time, at most about a millisecond behind.
 func (c *coarseClock) UnixNano() int64 {
-	if !c.used.Load() || !c.running.Load() {
+	if !c.used.Load() {
 		c.wake()
 	}
 	return c.now.Load()
 }
 
 // wake marks the clock used and starts its goroutine if it has stopped.
+// The goroutine, once it has marked itself stopped, looks at used again: a
+// reader that came in meanwhile either saw running false and started a
+// new one, or is seen here and this one carries on.
 func (c *coarseClock) wake() {
 	c.used.Store(true)
 	if c.running.Load() || !c.running.CompareAndSwap(false, true) {
 		return
 	}
 	c.now.Store(time.Now().UnixNano())
-	go func() {
-		t := time.NewTicker(coarseTick)
-		defer t.Stop()
+	go c.run()
+}
+
+func (c *coarseClock) run() {
+	t := time.NewTicker(coarseTick)
+	defer t.Stop()
+	for {
 		idle := 0
 		for range t.C {
 			c.now.Store(time.Now().UnixNano())
 			if c.used.Swap(false) {
 				idle = 0
 			} else if idle++; idle > coarseIdle {
-				c.running.Store(false)
-				return
+				break
 			}
 		}
-	}()
+		c.running.Store(false)
+		if !c.used.Load() || !c.running.CompareAndSwap(false, true) {
+			return
+		}
+		c.now.Store(time.Now().UnixNano())
+	}
 }

@@ -243,9 +243,8 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 			who, access = id, u.access
 		}
 	}
-	summary := func(m models.Model, lvl acl.Level) ModelSummary {
-		c, _ := snap.counts.get(m.UUID, hs(m.UUID))
-		return ModelSummary{Model: m, Access: lvl, Machines: c.machines, Units: c.units}
+	summary := func(m modelAuth, lvl acl.Level) ModelSummary {
+		return ModelSummary{Model: m.Model, Access: lvl, Machines: m.machines, Units: m.units}
 	}
 	grants, _ := snap.byUser.get(who, hs(who))
 	if !opts.All {
@@ -266,15 +265,11 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 		direct[g.uuid] = g.level
 	}
 	var out []ModelSummary
-	if snap.models.shards != nil {
-		for _, shard := range snap.models.shards {
-			for _, m := range shard {
-				if lvl := acl.EffectiveModel(access, direct[m.UUID]); lvl != acl.None {
-					out = append(out, summary(m, lvl))
-				}
-			}
+	snap.models.each(func(_ string, m modelAuth) {
+		if lvl := acl.EffectiveModel(access, direct[m.UUID]); lvl != acl.None {
+			out = append(out, summary(m, lvl))
 		}
-	}
+	})
 	slices.SortFunc(out, func(a, b ModelSummary) int {
 		if c := strings.Compare(a.Owner, b.Owner); c != 0 {
 			return c
