@@ -92,6 +92,15 @@ func (s *Store) OnCommit(fn func(r *Txn, changes []Change)) {
 	s.onCommit = append(s.onCommit, fn)
 }
 
+// Clone returns an in-memory store holding a copy of s's current state.
+// The copy costs a pointer: go-memdb's trees are immutable and shared
+// until either store writes, and a write to one never shows in the other.
+// The clone has no backend and no OnCommit hooks. Fixtures use it to start
+// many tests from one state built once.
+func (s *Store) Clone() *Store {
+	return &Store{db: s.db.Snapshot()}
+}
+
 // Close closes the backend. Later transactions fail with herd.ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()

@@ -122,3 +122,41 @@ func TestSchemaIndexes(t *testing.T) {
 		t.Errorf("schema has %d tables, Tables() %d", len(sc.Tables), len(store.Tables()))
 	}
 }
+
+// A clone starts with the state of its original; after that, writes to
+// either do not show in the other, and the clone runs no hooks.
+func TestClone(t *testing.T) {
+	s := store.NewMemory()
+	hooks := 0
+	s.OnCommit(func(*store.Txn, []store.Change) { hooks++ })
+	put := func(s *store.Store, uuid, name string) {
+		t.Helper()
+		w := s.Write()
+		if err := w.Insert(store.TableModels, models.Model{UUID: uuid, Name: name, Owner: "admin"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(s *store.Store) []string {
+		var out []string
+		for _, m := range store.List[models.Model](s.Read(), store.TableModels, store.IndexID) {
+			out = append(out, m.Name)
+		}
+		return out
+	}
+	put(s, "u1", "before")
+	c := s.Clone()
+	put(s, "u2", "original-only")
+	put(c, "u3", "clone-only")
+	if got := names(s); !reflect.DeepEqual(got, []string{"before", "original-only"}) {
+		t.Errorf("original: %v", got)
+	}
+	if got := names(c); !reflect.DeepEqual(got, []string{"before", "clone-only"}) {
+		t.Errorf("clone: %v", got)
+	}
+	if hooks != 2 {
+		t.Errorf("%d hook calls, want 2 (the original's commits only)", hooks)
+	}
+}

@@ -3,6 +3,8 @@ package controllertest_test
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,19 +18,21 @@ import (
 	"github.com/herd-project/herd/store"
 )
 
-// Two fixtures in parallel tests share nothing: same names, different
-// controllers, and what one does is not seen by the other.
+// Fixtures in parallel tests share nothing a write changes: same names,
+// different controllers, and what one does is not seen by the others,
+// whether they start from the same template or are fresh. Fixtures of one
+// template share their UUIDs, as documented; fresh ones do not.
 func TestIsolation(t *testing.T) {
 	var mu sync.Mutex
-	uuids := map[string]bool{}
-	for i := range 2 {
+	uuids := map[string]int{}
+	for i := range 4 {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			t.Parallel()
-			f := controllertest.New(t, nil)
+			f := controllertest.New(t, &controllertest.Options{Fresh: i >= 2})
 			f.AddUser(t, "tom")
 			f.CreateModel(t, "admin", fmt.Sprintf("only-in-%d", i))
 			mu.Lock()
-			uuids[f.Controller.UUID()] = true
+			uuids[f.Controller.UUID()]++
 			mu.Unlock()
 			ms, err := f.Admin.Models(f.Context(), controller.ModelsOptions{All: true})
 			if err != nil {
@@ -47,8 +51,13 @@ func TestIsolation(t *testing.T) {
 		})
 	}
 	t.Cleanup(func() {
-		if len(uuids) != 2 {
-			t.Errorf("controllers shared a UUID: %v", uuids)
+		counts := []int{}
+		for _, n := range uuids {
+			counts = append(counts, n)
+		}
+		slices.Sort(counts)
+		if !slices.Equal(counts, []int{1, 1, 2}) {
+			t.Errorf("controller UUIDs: %v; want the two template fixtures to share one, the fresh ones their own", uuids)
 		}
 	})
 }
@@ -257,13 +266,25 @@ var benchScenario = controllertest.Scenario{
 }
 
 // BenchmarkFixture: a new controller (admin logged in), 3 users with
-// passwords, each logged in with it, 2 models, 3 grants.
+// passwords, each logged in, 2 models, 3 grants, as New makes it: from
+// the scenario's template after the first call.
 func BenchmarkFixture(b *testing.B) {
 	b.ReportAllocs()
 	tb := &loopTB{TB: b}
 	for b.Loop() {
-		f := controllertest.New(tb, nil)
-		f.Build(tb, benchScenario)
+		controllertest.New(tb, &controllertest.Options{Scenario: &benchScenario})
+		tb.done()
+	}
+}
+
+// BenchmarkFixtureFresh is the same fixture bootstrapped and built from
+// scratch every time (Options.Fresh): one Bootstrap, then the scenario in
+// one store transaction.
+func BenchmarkFixtureFresh(b *testing.B) {
+	b.ReportAllocs()
+	tb := &loopTB{TB: b}
+	for b.Loop() {
+		controllertest.New(tb, &controllertest.Options{Scenario: &benchScenario, Fresh: true})
 		tb.done()
 	}
 }
@@ -284,5 +305,72 @@ func BenchmarkFixtureStepByStep(b *testing.B) {
 			f.Grant(tb, g.User, g.Level, g.Model)
 		}
 		tb.done()
+	}
+}
+
+// normalized is a fixture's whole store with what is random per build
+// (UUIDs, hex hashes and tokens, instance ids) replaced by placeholders, one line a row.
+func normalized(f *controllertest.Fixture) []string {
+	uuid := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	hex := regexp.MustCompile(`[0-9a-f]{64}|juju-[0-9a-f]{6}`)
+	var out []string
+	for table, rows := range f.Controller.Store().Dump() {
+		for _, r := range rows {
+			line := fmt.Sprintf("%s %+v", table, r)
+			out = append(out, hex.ReplaceAllString(uuid.ReplaceAllString(line, "UUID"), "HEX"))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A fixture made from a template is the fixture a fresh build makes: the
+// same rows (but for random values), the same provider calls, a valid
+// session for every user, and passwords that log in.
+func TestTemplateMatchesFresh(t *testing.T) {
+	sc := benchScenario
+	opts := controllertest.Options{Scenario: &sc, SessionTTL: 5 * time.Hour}
+	fresh := func() *controllertest.Fixture {
+		o := opts
+		o.Fresh = true
+		return controllertest.New(t, &o)
+	}()
+	for i := range 2 { // the first builds the template, the second only copies it
+		f := controllertest.New(t, &opts)
+		if got, want := normalized(f), normalized(fresh); !slices.Equal(got, want) {
+			t.Fatalf("fixture %d differs from a fresh one:\n%s\nwant\n%s", i, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		for _, op := range []fakeprovider.Op{fakeprovider.OpBootstrap, fakeprovider.OpCreateModel, fakeprovider.OpStart} {
+			if got, want := f.Provider.Calls(op), fresh.Provider.Calls(op); got != want {
+				t.Errorf("fixture %d: %d %s calls, fresh %d", i, got, op, want)
+			}
+		}
+		for _, u := range []string{"admin", "tom", "alice", "bob"} {
+			if err := f.Session(t, u).Check(f.Context()); err != nil {
+				t.Errorf("fixture %d: %s's session: %v", i, u, err)
+			}
+			f.LoginAs(t, u)
+		}
+		if f.Controller == fresh.Controller || f.Admin.Token() == fresh.Admin.Token() {
+			t.Error("template fixture shares the fresh one's controller or token")
+		}
+		f.Advance(5 * time.Hour)
+		if err := f.Admin.Check(f.Context()); !errors.Is(err, herd.ErrUnauthenticated) {
+			t.Errorf("fixture %d: admin session after its TTL: %v", i, err)
+		}
+	}
+}
+
+// A scenario that cannot be built fails the test, from a template as
+// fresh, each time New is called with it.
+func TestNewScenarioError(t *testing.T) {
+	bad := controllertest.Scenario{Users: []controllertest.User{{Name: "tom"}},
+		Grants: []controllertest.Grant{{User: "tom", Level: acl.Read, Model: "admin/nowhere"}}}
+	for i, fresh := range []bool{false, false, true} {
+		ft := &fakeTB{TB: t}
+		controllertest.New(ft, &controllertest.Options{Scenario: &bad, Fresh: fresh})
+		if !ft.fatal || len(ft.errors) != 1 || !strings.Contains(ft.errors[0], `grant tom read admin/nowhere`) || !strings.Contains(ft.errors[0], "not found") {
+			t.Errorf("call %d (fresh %v): errors %q, fatal %v", i, fresh, ft.errors, ft.fatal)
+		}
 	}
 }

@@ -42,6 +42,12 @@ type Grant struct {
 // nothing is created and the test fails.
 func (f *Fixture) Build(tb testing.TB, s Scenario) {
 	tb.Helper()
+	if err := f.build(s); err != nil {
+		tb.Fatalf("controllertest: %v", err)
+	}
+}
+
+func (f *Fixture) build(s Scenario) error {
 	var sessions []*controller.Session
 	err := f.Admin.Batch(f.Context(), func(b *controller.Batch) error {
 		for _, u := range s.Users {
@@ -68,11 +74,12 @@ func (f *Fixture) Build(tb testing.TB, s Scenario) {
 		return nil
 	})
 	if err != nil {
-		tb.Fatalf("controllertest: Build: %v", err)
+		return fmt.Errorf("Build: %w", err)
 	}
 	for _, sess := range sessions {
 		f.remember(sess)
 	}
+	return nil
 }
 
 // ParseScenario reads a scenario written one statement a line:

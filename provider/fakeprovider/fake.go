@@ -7,6 +7,7 @@ package fakeprovider
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -88,6 +89,19 @@ func (p *Provider) setFault(op Op, err error, hang bool, n int) {
 		return
 	}
 	p.faults[op] = &fault{err: err, hang: hang, times: n}
+}
+
+// Clone returns a provider in memory with p's models, instances and call
+// counts, and no faults: what p would be had the same calls been made to
+// it. Changes to one do not show in the other.
+func (p *Provider) Clone() *Provider {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := New()
+	maps.Copy(c.models, p.models)
+	maps.Copy(c.instances, p.instances)
+	maps.Copy(c.calls, p.calls)
+	return c
 }
 
 // Calls returns how many times op was called, failed calls included.

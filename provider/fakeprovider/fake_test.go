@@ -37,3 +37,35 @@ func TestFaults(t *testing.T) {
 		t.Errorf("calls: start %d create %d", p.Calls(fakeprovider.OpStart), p.Calls(fakeprovider.OpCreateModel))
 	}
 }
+
+// A clone has the original's models, instances and call counts but not its
+// faults, and the two change independently.
+func TestClone(t *testing.T) {
+	ctx := context.Background()
+	p := fakeprovider.New()
+	m := provider.ModelSpec{ControllerUUID: "c", ModelUUID: "m1", ModelName: "one"}
+	if err := p.CreateModel(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.StartInstance(ctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	p.Fail(fakeprovider.OpStart, errors.New("boom"))
+	c := p.Clone()
+	if c.Calls(fakeprovider.OpStart) != 1 || c.Calls(fakeprovider.OpCreateModel) != 1 {
+		t.Errorf("clone calls: start %d, create-model %d", c.Calls(fakeprovider.OpStart), c.Calls(fakeprovider.OpCreateModel))
+	}
+	if _, err := c.StartInstance(ctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "1"}); err != nil {
+		t.Fatalf("clone kept the fault: %v", err)
+	}
+	list := func(p *fakeprovider.Provider) int {
+		is, err := p.Instances(ctx, provider.Filter{ControllerUUID: "c"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(is)
+	}
+	if a, b := list(p), list(c); a != 1 || b != 2 {
+		t.Errorf("instances: original %d, clone %d; want 1, 2", a, b)
+	}
+}
