@@ -274,20 +274,18 @@ func (s *Session) fastCaller(snap *authSnap) (userAuth, error) {
 
 // remember looks the session up in a new snapshot and memoizes it.
 func (s *Session) remember(snap *authSnap) *sessionMemo {
-	{
-		m := &sessionMemo{snap: snap}
-		sess, ok := snap.sessions.get(s.hash, s.hashH)
-		u, uok := snap.users.get(sess.user, s.userH)
-		switch {
-		case !ok:
-			m.err = errSessionEnded
-		case !uok || u.disabled || u.access == acl.None:
-			m.err = errUserGone
-		}
-		m.user, m.expires, m.expNano = u, sess.expires, sess.expires.UnixNano()
-		s.memo.Store(m)
-		return m
+	m := &sessionMemo{snap: snap}
+	sess, ok := snap.sessions.get(s.hash, s.hashH)
+	u, uok := snap.users.get(sess.user, s.userH)
+	switch {
+	case !ok:
+		m.err = errSessionEnded
+	case !uok || u.disabled || u.access == acl.None:
+		m.err = errUserGone
 	}
+	m.user, m.expires, m.expNano = u, sess.expires, sess.expires.UnixNano()
+	s.memo.Store(m)
+	return m
 }
 
 // Authorize reports whether the session may act at level want: on the
@@ -318,11 +316,14 @@ func (s *Session) authorizeModel(snap *authSnap, u userAuth, model string, want 
 	// The name is looked up as the store spells it; a miss (a model that
 	// does not exist, or another spelling: no owner, capitals, a domain)
 	// takes the slow way, which resolves or refuses it.
-	n, ok := lookupName(&snap.names, hkey(model))
+	n, ok := snap.names.get(hkey(model))
 	if !ok || n.full != model {
 		return s.authorizeSlow(model, want)
 	}
-	if u.access == acl.Superuser || lookupGrant(&snap.grants, grantKey(n.id, u.id)).Implies(want) {
+	if u.access == acl.Superuser {
+		return nil
+	}
+	if l, _ := snap.grants.get(grantKey(n.id, u.id)); l.Implies(want) {
 		return nil
 	}
 	return errDenied

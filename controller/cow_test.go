@@ -101,3 +101,29 @@ func TestCowTables(t *testing.T) {
 		check(f, fmt.Sprintf("snapshot %d, later", i))
 	}
 }
+
+// hs tells apart names that differ in one byte, in any word of them, or in
+// length, and spreads them evenly over the shards.
+func TestHashSpread(t *testing.T) {
+	seen := map[uint64]string{}
+	var buckets [maxShards]int
+	n := 0
+	for _, format := range []string{"u%d/m", "admin/model-%04d", "owner-%d/a-rather-long-model-name-for-hashing", "%d", "x%07d"} {
+		for i := range 20_000 {
+			s := fmt.Sprintf(format, i)
+			h := hs(s)
+			if other, ok := seen[h]; ok && other != s {
+				t.Fatalf("hs(%q) = hs(%q)", s, other)
+			}
+			seen[h] = s
+			buckets[h>>56]++
+			n++
+		}
+	}
+	mean := n / maxShards
+	for i, b := range buckets {
+		if b < mean*3/4 || b > mean*5/4 {
+			t.Errorf("shard %d holds %d names, mean %d", i, b, mean)
+		}
+	}
+}

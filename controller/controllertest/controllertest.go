@@ -93,8 +93,8 @@ type Fixture struct {
 // What it shares with the other fixtures of its template are values that
 // were random: the admin's generated password, the session tokens (its
 // sessions are resumed, not logged in again) and the UUIDs. Set Fresh for
-// new ones. Fixtures with a Hasher or a Logger are always fresh, since
-// those would see, or log, the build.
+// new ones. Fixtures with a Hasher or a Logger are always fresh: neither
+// is part of a template's key, and a Logger expects the build's events.
 func New(tb testing.TB, opts *Options) *Fixture {
 	tb.Helper()
 	var o Options
