@@ -18,8 +18,8 @@
 // one's), so login paths stay testable.
 //
 // A scenario can be built by New itself (Options.Scenario), which starts
-// each fixture from a template made the first time: about 55 µs for an
-// admin, 3 logged-in users, 2 models and 3 grants, against about 360 µs
+// each fixture from a template made the first time: about 50 µs for an
+// admin, 3 logged-in users, 2 models and 3 grants, against about 270 µs
 // to bootstrap and build them (BenchmarkFixture, BenchmarkFixtureFresh).
 //
 // Each fixture is independent: its own store, provider, clock and
