@@ -51,14 +51,18 @@ func noOrphans(t *testing.T, f *controllertest.Fixture, m models.Model, wantMach
 	}
 }
 
+// faultCase is a fault injected into the provider and the error the call
+// must then return.
+type faultCase struct {
+	name   string
+	inject func(p *fakeprovider.Provider)
+	// deadline, when set, bounds the call's context.
+	deadline time.Duration
+	want     error
+}
+
 func TestDeployFaults(t *testing.T) {
-	for _, c := range []struct {
-		name   string
-		inject func(p *fakeprovider.Provider)
-		// deadline, when set, bounds the call's context.
-		deadline time.Duration
-		want     error
-	}{
+	for _, c := range []faultCase{
 		{"first start fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStart, 1, errBoom) }, 0, errBoom},
 		{"third start fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStart, 3, errBoom) }, 0, errBoom},
 		{"start hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.OpStart) },
@@ -95,13 +99,7 @@ func TestDeployPartialFailureStopsWhatStarted(t *testing.T) {
 }
 
 func TestDestroyFaults(t *testing.T) {
-	for _, c := range []struct {
-		name   string
-		inject func(p *fakeprovider.Provider)
-		// deadline, when set, bounds the call's context.
-		deadline time.Duration
-		want     error
-	}{
+	for _, c := range []faultCase{
 		{"stop fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStop, 1, errBoom) }, 0, errBoom},
 		{"second stop fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStop, 2, errBoom) }, 0, errBoom},
 		{"space removal fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpDestroyModel, 1, errBoom) }, 0, errBoom},
