@@ -42,13 +42,24 @@ func (s *Session) Deploy(ctx context.Context, model, charm string, opts DeployOp
 	if err != nil {
 		return Deployed{}, err
 	}
+	if err := s.provision(ctx, &d, true); err != nil {
+		return Deployed{}, err
+	}
+	s.c.opts.Logger.Info("deployed", "application", d.Application.Name, "units", len(d.Units), "by", s.user)
+	return d, nil
+}
+
+// provision starts the machines planned in d and records what the provider
+// says of them. On failure it undoes the plan (the application's row too
+// when newApp) and returns the error.
+func (s *Session) provision(ctx context.Context, d *Deployed, newApp bool) error {
 	m := d.Application.ModelUUID
 	var started []models.Machine
 	for _, mc := range d.Machines {
 		inst, err := s.c.prov.StartInstance(ctx, s.c.machineSpec(m, mc.ID))
 		if err != nil {
-			s.undoDeploy(ctx, d, started)
-			return Deployed{}, herd.Wrap(herd.ErrFailedPrecondition, err, fmt.Sprintf("cannot deploy %q: machine %s", d.Application.Name, mc.ID))
+			s.undoDeploy(ctx, *d, started, newApp)
+			return herd.Wrap(herd.ErrFailedPrecondition, err, fmt.Sprintf("cannot deploy %q: machine %s", d.Application.Name, mc.ID))
 		}
 		mc.InstanceID, mc.Status = inst.ID, machineStatus(inst.Status)
 		started = append(started, mc)
@@ -57,22 +68,22 @@ func (s *Session) Deploy(ctx context.Context, model, charm string, opts DeployOp
 	defer t.Abort()
 	for _, mc := range started {
 		if _, ok := store.Get[models.Machine](t, store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID); !ok {
-			// The model was destroyed while the provider worked.
+			// The model or the application was removed while the
+			// provider worked.
 			t.Abort()
-			s.undoDeploy(ctx, d, started)
-			return Deployed{}, herd.Errorf(herd.ErrFailedPrecondition, "cannot deploy %q: the model was destroyed meanwhile", d.Application.Name)
+			s.undoDeploy(ctx, *d, started, newApp)
+			return herd.Errorf(herd.ErrFailedPrecondition, "cannot deploy %q: the model or application was removed meanwhile", d.Application.Name)
 		}
 		if err := t.Insert(store.TableMachines, mc); err != nil {
-			return Deployed{}, err
+			return err
 		}
 	}
 	if err := t.Commit(); err != nil {
-		s.undoDeploy(ctx, d, started)
-		return Deployed{}, err
+		s.undoDeploy(ctx, *d, started, newApp)
+		return err
 	}
 	d.Machines = started
-	s.c.opts.Logger.Info("deployed", "application", d.Application.Name, "units", len(d.Units), "by", s.user)
-	return d, nil
+	return nil
 }
 
 func machineStatus(st provider.Status) models.Status {
@@ -100,12 +111,9 @@ func (s *Session) planDeploy(ctx context.Context, model, charm string, opts Depl
 	if err := models.ValidateApplicationName(name); err != nil {
 		return Deployed{}, err
 	}
-	n := opts.NumUnits
-	if n == 0 {
-		n = 1
-	}
-	if n < 0 || n > 1000 {
-		return Deployed{}, herd.Errorf(herd.ErrInvalid, "number of units %d not valid: want 1 to 1000", n)
+	n, err := unitCount(opts.NumUnits)
+	if err != nil {
+		return Deployed{}, err
 	}
 	t, w, err := s.write(ctx)
 	if err != nil {
@@ -122,33 +130,53 @@ func (s *Session) planDeploy(ctx context.Context, model, charm string, opts Depl
 	if _, ok := store.Get[models.Application](t, store.TableApplications, store.IndexID, m.UUID, name); ok {
 		return Deployed{}, herd.Errorf(herd.ErrAlreadyExists, "application %q already exists", name)
 	}
-	d := Deployed{Application: models.Application{ModelUUID: m.UUID, Name: name, Charm: charm, NextUnit: n}}
-	for i := range n {
-		mid := strconv.Itoa(m.NextMachine)
-		m.NextMachine++
-		mc := models.Machine{ModelUUID: m.UUID, ID: mid, Status: models.Pending}
-		u := models.Unit{ModelUUID: m.UUID, Name: fmt.Sprintf("%s/%d", name, i), Application: name, Machine: mid}
-		d.Machines = append(d.Machines, mc)
-		d.Units = append(d.Units, u)
-		if err := t.Insert(store.TableMachines, mc); err != nil {
-			return Deployed{}, err
-		}
-		if err := t.Insert(store.TableUnits, u); err != nil {
-			return Deployed{}, err
-		}
-	}
-	if err := t.Insert(store.TableApplications, d.Application); err != nil {
-		return Deployed{}, err
-	}
-	if err := t.Insert(store.TableModels, m); err != nil {
+	d := Deployed{Application: models.Application{ModelUUID: m.UUID, Name: name, Charm: charm, Life: models.Alive}}
+	if err := planUnits(t, &m, &d, n); err != nil {
 		return Deployed{}, err
 	}
 	return d, t.Commit()
 }
 
-// undoDeploy stops what was started and removes the application's rows.
+// unitCount checks a requested number of units; 0 means 1.
+func unitCount(n int) (int, error) {
+	if n == 0 {
+		n = 1
+	}
+	if n < 0 || n > 1000 {
+		return 0, herd.Errorf(herd.ErrInvalid, "number of units %d not valid: want 1 to 1000", n)
+	}
+	return n, nil
+}
+
+// planUnits records n more units of d.Application, each on a new pending
+// machine, and the application and model with their counters moved on.
+func planUnits(t *store.Txn, m *models.Model, d *Deployed, n int) error {
+	app := &d.Application
+	for range n {
+		mid := strconv.Itoa(m.NextMachine)
+		m.NextMachine++
+		mc := models.Machine{ModelUUID: m.UUID, ID: mid, Status: models.Pending}
+		u := models.Unit{ModelUUID: m.UUID, Name: fmt.Sprintf("%s/%d", app.Name, app.NextUnit), Application: app.Name, Machine: mid}
+		app.NextUnit++
+		d.Machines = append(d.Machines, mc)
+		d.Units = append(d.Units, u)
+		if err := t.Insert(store.TableMachines, mc); err != nil {
+			return err
+		}
+		if err := t.Insert(store.TableUnits, u); err != nil {
+			return err
+		}
+	}
+	if err := t.Insert(store.TableApplications, *app); err != nil {
+		return err
+	}
+	return t.Insert(store.TableModels, *m)
+}
+
+// undoDeploy stops what was started and removes the rows d planned (the
+// application's own only when newApp).
 // It runs even when ctx is cancelled, within cleanupTimeout.
-func (s *Session) undoDeploy(ctx context.Context, d Deployed, started []models.Machine) {
+func (s *Session) undoDeploy(ctx context.Context, d Deployed, started []models.Machine, newApp bool) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	for _, mc := range started {
@@ -159,7 +187,9 @@ func (s *Session) undoDeploy(ctx context.Context, d Deployed, started []models.M
 	t := s.c.st.Write()
 	defer t.Abort()
 	app := d.Application
-	_, _ = t.DeleteAll(store.TableApplications, store.IndexID, app.ModelUUID, app.Name)
+	if newApp {
+		_, _ = t.DeleteAll(store.TableApplications, store.IndexID, app.ModelUUID, app.Name)
+	}
 	for _, u := range d.Units {
 		_ = t.Delete(store.TableUnits, u)
 	}

@@ -30,8 +30,17 @@
 //     never (the zero Options must be the safe default).
 //   - Deploy is synchronous towards the provider: machines are recorded
 //     pending, started, and marked started; if any start fails, everything
-//     the call made is removed again. Adding and removing single units and
-//     removing an application are not built yet.
+//     the call made is removed again. AddUnit works the same way for more
+//     units of an existing application. Unit and machine numbers are never
+//     reused, as in Juju.
+//   - RemoveUnit stops the unit's machine and removes both (a unit has a
+//     machine of its own); the application stays even with no units.
+//     RemoveApplication marks the application dying (so no unit is added
+//     and its name is not deployed meanwhile), then removes its units one
+//     by one and finally the application. On a provider failure both stop
+//     with the error on the machine, keep what is left, and calling again
+//     resumes. Units have no life of their own: a unit is there until its
+//     machine is stopped, then gone.
 //   - A model being destroyed is `dying`; deploys and grants on it are
 //     refused, and destroying it again resumes after a provider failure.
 //

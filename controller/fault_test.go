@@ -61,13 +61,16 @@ type faultCase struct {
 	want     error
 }
 
+// startFaults are the faults of a call that starts three machines.
+var startFaults = []faultCase{
+	{"first start fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStart, 1, errBoom) }, 0, errBoom},
+	{"third start fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStart, 3, errBoom) }, 0, errBoom},
+	{"start hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.OpStart) },
+		30 * time.Millisecond, context.DeadlineExceeded},
+}
+
 func TestDeployFaults(t *testing.T) {
-	for _, c := range []faultCase{
-		{"first start fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStart, 1, errBoom) }, 0, errBoom},
-		{"third start fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStart, 3, errBoom) }, 0, errBoom},
-		{"start hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.OpStart) },
-			30 * time.Millisecond, context.DeadlineExceeded},
-	} {
+	for _, c := range startFaults {
 		t.Run(c.name, func(t *testing.T) {
 			f, tom, m := faultWorld(t)
 			c.inject(f.Provider)

@@ -167,6 +167,16 @@ var ops = []op{
 		_, err := s.Deploy(ctx, shared, "mysql", controller.DeployOptions{})
 		return err
 	}},
+	{"AddUnit", "another's model's application", modelWrite, func(ctx context.Context, s *controller.Session, _ string) error {
+		_, err := s.AddUnit(ctx, shared, "redis", controller.AddUnitOptions{})
+		return err
+	}},
+	{"RemoveUnit", "another's model's unit", modelWrite, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.RemoveUnit(ctx, shared, "redis/1")
+	}},
+	{"RemoveApplication", "another's model's application", modelWrite, func(ctx context.Context, s *controller.Session, _ string) error {
+		return s.RemoveApplication(ctx, shared, "redis")
+	}},
 	{"Grant", "another's model", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
 		return s.Grant(ctx, "victim", acl.Read, shared)
 	}},
@@ -221,6 +231,9 @@ func privWorld(t *testing.T, actor string) (*controllertest.Fixture, *controller
 	`)
 	ctx := f.Context()
 	if err := f.Admin.DisableUser(ctx, "sleeper"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Admin.Deploy(ctx, shared, "redis", controller.DeployOptions{NumUnits: 2}); err != nil {
 		t.Fatal(err)
 	}
 	name := "actor"

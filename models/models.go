@@ -9,6 +9,7 @@ package models
 
 import (
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/herd-project/herd"
@@ -60,9 +61,16 @@ type Application struct {
 	ModelUUID string
 	Name      string
 	Charm     string
-	// NextUnit is the number the next unit gets.
+	// NextUnit is the number the next unit gets; numbers are never
+	// reused, as in Juju.
 	NextUnit int
+	// Life is Dying while the application is being removed ("" in state
+	// written before removal existed reads as Alive).
+	Life Life `json:",omitempty"`
 }
+
+// Dying reports whether the application is being removed.
+func (a Application) Dying() bool { return a.Life == Dying || a.Life == Dead }
 
 // Unit is one unit of an application, on one machine.
 type Unit struct {
@@ -113,6 +121,26 @@ func ValidateApplicationName(name string) error {
 		return herd.Errorf(herd.ErrInvalid, "application name %q not valid: want lowercase letters, digits and single hyphens, starting with a letter, no all-digit segment", name)
 	}
 	return nil
+}
+
+// ParseUnitName splits a unit name such as "mysql-staging/0" into its
+// application and number, or returns ErrInvalid.
+func ParseUnitName(name string) (app string, n int, err error) {
+	app, num, ok := strings.Cut(name, "/")
+	if ok && ValidateApplicationName(app) == nil && len(num) > 0 && len(num) <= 9 && (num == "0" || num[0] != '0') {
+		n := 0
+		for _, c := range []byte(num) {
+			if c < '0' || c > '9' {
+				n = -1
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n >= 0 {
+			return app, n, nil
+		}
+	}
+	return "", 0, herd.Errorf(herd.ErrInvalid, "unit name %q not valid: want <application>/<number>", name)
 }
 
 // ValidateCharmName applies the application rule to a charm name, which is

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -37,8 +38,41 @@ func TestNames(t *testing.T) {
 	}
 }
 
+func TestParseUnitName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		app  string
+		n    int // -1: invalid
+	}{
+		{"mysql-staging/0", "mysql-staging", 0},
+		{"mysql/12", "mysql", 12},
+		{"mysql/999999999", "mysql", 999999999},
+		{"mysql/1000000000", "", -1}, // ten digits
+		{"mysql/01", "", -1},
+		{"mysql/+1", "", -1},
+		{"mysql/-1", "", -1},
+		{"mysql/", "", -1},
+		{"mysql", "", -1},
+		{"/0", "", -1},
+		{"lxd-model-1/0", "", -1},
+		{"mysql/0/1", "", -1},
+		{"mysql/1a", "", -1},
+	} {
+		app, n, err := models.ParseUnitName(c.name)
+		if c.n < 0 {
+			if !errors.Is(err, herd.ErrInvalid) {
+				t.Errorf("ParseUnitName(%q) = %q, %d, %v; want ErrInvalid", c.name, app, n, err)
+			}
+			continue
+		}
+		if err != nil || app != c.app || n != c.n {
+			t.Errorf("ParseUnitName(%q) = %q, %d, %v; want %q, %d", c.name, app, n, err, c.app, c.n)
+		}
+	}
+}
+
 func FuzzNames(f *testing.F) {
-	for _, s := range []string{"mysql-staging", "lxd-model-1", "a--b", ""} {
+	for _, s := range []string{"mysql-staging", "lxd-model-1", "a--b", "", "mysql/0", "mysql/007"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -46,6 +80,14 @@ func FuzzNames(f *testing.F) {
 			if err := v(s); err != nil && !errors.Is(err, herd.ErrInvalid) {
 				t.Fatalf("%q: %v does not wrap ErrInvalid", s, err)
 			}
+		}
+		// A unit name parses back to itself.
+		if app, n, err := models.ParseUnitName(s); err != nil {
+			if !errors.Is(err, herd.ErrInvalid) {
+				t.Fatalf("%q: %v does not wrap ErrInvalid", s, err)
+			}
+		} else if back := fmt.Sprintf("%s/%d", app, n); back != s {
+			t.Fatalf("ParseUnitName(%q) = %q, %d, which reads back as %q", s, app, n, back)
 		}
 		// A valid application name is always a valid model name.
 		if models.ValidateApplicationName(s) == nil && models.ValidateName(s) != nil {

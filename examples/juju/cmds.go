@@ -578,6 +578,21 @@ func cmdWhoami(e *env, a *args) error {
 }
 
 // modelArg is -m, else the current model.
+// inModel connects to the current controller and runs fn on the model
+// that -m names, or the current one.
+func (e *env) inModel(a *args, fn func(c *conn, model string) error) error {
+	c, err := e.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	model, err := e.modelArg(c, a)
+	if err != nil {
+		return err
+	}
+	return fn(c, model)
+}
+
 func (e *env) modelArg(c *conn, a *args) (string, error) {
 	if m := a.get("m", "model"); m != "" {
 		return m, nil
@@ -592,99 +607,149 @@ func cmdDeploy(e *env, a *args) error {
 	if len(a.pos) < 1 || len(a.pos) > 2 {
 		return usagef("deploy needs a charm and, optionally, an application name")
 	}
-	n := 1
-	if v := a.get("n", "num-units"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 1 {
-			return herd.Errorf(herd.ErrInvalid, "-n %q not valid: want a positive number of units", v)
-		}
+	n, err := numUnits(a)
+	if err != nil {
+		return err
 	}
 	name := ""
 	if len(a.pos) == 2 {
 		name = a.pos[1]
 	}
-	c, err := e.connect()
-	if err != nil {
-		return err
+	return e.inModel(a, func(c *conn, model string) error {
+		d, err := c.session.Deploy(e.ctx, model, a.pos[0], controller.DeployOptions{Name: name, NumUnits: n})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Deployed %q from charm %q\n", d.Application.Name, d.Application.Charm)
+		printUnits(e, d)
+		return nil
+	})
+}
+
+func numUnits(a *args) (int, error) {
+	n := 1
+	if v := a.get("n", "num-units"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			return 0, herd.Errorf(herd.ErrInvalid, "-n %q not valid: want a positive number of units", v)
+		}
 	}
-	defer c.Close()
-	model, err := e.modelArg(c, a)
-	if err != nil {
-		return err
-	}
-	d, err := c.session.Deploy(e.ctx, model, a.pos[0], controller.DeployOptions{Name: name, NumUnits: n})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "Deployed %q from charm %q\n", d.Application.Name, d.Application.Charm)
+	return n, nil
+}
+
+func printUnits(e *env, d controller.Deployed) {
 	for i, u := range d.Units {
 		fmt.Fprintf(e.stdout, "  %s on machine %s (%s)\n", u.Name, d.Machines[i].ID, d.Machines[i].Status)
 	}
-	return nil
+}
+
+func cmdAddUnit(e *env, a *args) error {
+	if len(a.pos) != 1 {
+		return usagef("add-unit needs an application")
+	}
+	n, err := numUnits(a)
+	if err != nil {
+		return err
+	}
+	return e.inModel(a, func(c *conn, model string) error {
+		d, err := c.session.AddUnit(e.ctx, model, a.pos[0], controller.AddUnitOptions{NumUnits: n})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Added %d unit(s) to %q\n", len(d.Units), d.Application.Name)
+		printUnits(e, d)
+		return nil
+	})
+}
+
+func cmdRemoveUnit(e *env, a *args) error {
+	if len(a.pos) == 0 {
+		return usagef("remove-unit needs one or more units")
+	}
+	return e.inModel(a, func(c *conn, model string) error {
+		for _, u := range a.pos {
+			if err := c.session.RemoveUnit(e.ctx, model, u); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "removing unit %s\n", u)
+		}
+		return nil
+	})
+}
+
+func cmdRemoveApplication(e *env, a *args) error {
+	if len(a.pos) == 0 {
+		return usagef("remove-application needs one or more applications")
+	}
+	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will remove the application(s) %s,\nwith all their units and machines.", strings.Join(a.pos, ", "))); err != nil {
+		return err
+	}
+	return e.inModel(a, func(c *conn, model string) error {
+		for _, app := range a.pos {
+			if err := c.session.RemoveApplication(e.ctx, model, app); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "removing application %s\n", app)
+		}
+		return nil
+	})
 }
 
 func cmdStatus(e *env, a *args) error {
-	c, err := e.connect()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	model, err := e.modelArg(c, a)
-	if err != nil {
-		return err
-	}
-	st, err := c.session.Status(e.ctx, model)
-	if err != nil {
-		return err
-	}
-	type unit struct {
-		Name, Machine string
-	}
-	type machine struct {
-		ID, Status, Instance string
-	}
-	v := struct {
-		Model        string            `json:"model" yaml:"model"`
-		Controller   string            `json:"controller" yaml:"controller"`
-		Cloud        string            `json:"cloud-region" yaml:"cloud-region"`
-		Status       string            `json:"status" yaml:"status"`
-		Applications map[string]string `json:"applications" yaml:"applications"`
-		Units        []unit            `json:"units" yaml:"units"`
-		Machines     []machine         `json:"machines" yaml:"machines"`
-	}{Model: st.FullName(), Controller: c.name, Cloud: st.Cloud + "/" + st.Region, Status: string(st.Status), Applications: map[string]string{}}
-	if st.StatusMessage != "" {
-		v.Status += ": " + st.StatusMessage
-	}
-	for _, app := range st.Applications {
-		v.Applications[app.Name] = app.Charm
-	}
-	for _, u := range st.Units {
-		v.Units = append(v.Units, unit{u.Name, u.Machine})
-	}
-	for _, m := range st.Machines {
-		v.Machines = append(v.Machines, machine{m.ID, string(m.Status), m.InstanceID})
-	}
-	return output(e.stdout, a.get("format"), v, func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "Model\tController\tCloud/Region\tStatus")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n\n", v.Model, v.Controller, v.Cloud, v.Status)
-		fmt.Fprintln(tw, "App\tCharm\tUnits")
+	return e.inModel(a, func(c *conn, model string) error {
+		st, err := c.session.Status(e.ctx, model)
+		if err != nil {
+			return err
+		}
+		type unit struct {
+			Name, Machine string
+		}
+		type machine struct {
+			ID, Status, Instance string
+		}
+		v := struct {
+			Model        string            `json:"model" yaml:"model"`
+			Controller   string            `json:"controller" yaml:"controller"`
+			Cloud        string            `json:"cloud-region" yaml:"cloud-region"`
+			Status       string            `json:"status" yaml:"status"`
+			Applications map[string]string `json:"applications" yaml:"applications"`
+			Units        []unit            `json:"units" yaml:"units"`
+			Machines     []machine         `json:"machines" yaml:"machines"`
+		}{Model: st.FullName(), Controller: c.name, Cloud: st.Cloud + "/" + st.Region, Status: string(st.Status), Applications: map[string]string{}}
+		if st.StatusMessage != "" {
+			v.Status += ": " + st.StatusMessage
+		}
 		for _, app := range st.Applications {
-			n := 0
-			for _, u := range st.Units {
-				if u.Application == app.Name {
-					n++
+			v.Applications[app.Name] = app.Charm
+		}
+		for _, u := range st.Units {
+			v.Units = append(v.Units, unit{u.Name, u.Machine})
+		}
+		for _, m := range st.Machines {
+			v.Machines = append(v.Machines, machine{m.ID, string(m.Status), m.InstanceID})
+		}
+		return output(e.stdout, a.get("format"), v, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "Model\tController\tCloud/Region\tStatus")
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n\n", v.Model, v.Controller, v.Cloud, v.Status)
+			fmt.Fprintln(tw, "App\tCharm\tUnits")
+			for _, app := range st.Applications {
+				n := 0
+				for _, u := range st.Units {
+					if u.Application == app.Name {
+						n++
+					}
 				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\n", app.Name, app.Charm, n)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", app.Name, app.Charm, n)
-		}
-		fmt.Fprintln(tw, "\nUnit\tMachine")
-		for _, u := range v.Units {
-			fmt.Fprintf(tw, "%s\t%s\n", u.Name, u.Machine)
-		}
-		fmt.Fprintln(tw, "\nMachine\tStatus\tInstance")
-		for _, m := range v.Machines {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", m.ID, m.Status, m.Instance)
-		}
+			fmt.Fprintln(tw, "\nUnit\tMachine")
+			for _, u := range v.Units {
+				fmt.Fprintf(tw, "%s\t%s\n", u.Name, u.Machine)
+			}
+			fmt.Fprintln(tw, "\nMachine\tStatus\tInstance")
+			for _, m := range v.Machines {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", m.ID, m.Status, m.Instance)
+			}
+		})
 	})
 }
 

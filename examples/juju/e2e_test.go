@@ -317,3 +317,35 @@ func TestAdminCommands(t *testing.T) {
 	admin.must("admin", "14-remove-user", "", "remove-user tom -y")
 	admin.must("admin", "15-users-all", "", "list-users --all")
 }
+
+// Units beyond the seed: add-unit, remove-unit, remove-application, and
+// the status between them.
+func TestUnitCommands(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("units", "01-bootstrap", "", "bootstrap c1 localhost-fake")
+	admin.must("units", "02-add-model", "", "add-model staging")
+	admin.must("units", "03-deploy", "", "deploy mysql -n 2")
+	admin.must("units", "04-add-unit", "", "add-unit mysql -n 2")
+	admin.must("units", "05-remove-unit", "", "remove-unit mysql/1 mysql/2")
+	admin.must("units", "06-status", "", "status")
+	before := snapshot(t, admin.data)
+	for _, c := range []struct{ args, want string }{
+		{"remove-unit mysql/9", `ERROR unit "mysql/9" not found`},
+		{"remove-unit mysql", `ERROR unit name "mysql" not valid`},
+		{"add-unit redis", `ERROR application "redis" not found`},
+		{"add-unit mysql -n 0", `ERROR -n "0" not valid`},
+		{"remove-application redis -y", `ERROR application "redis" not found`},
+	} {
+		if _, errOut, code := admin.juju("", strings.Fields(c.args)...); code != 1 || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("juju %s: exit %d, %q; want exit 1 and %q", c.args, code, errOut, c.want)
+		}
+	}
+	if _, _, code := admin.juju("n\n", "remove-application", "mysql"); code != 1 {
+		t.Errorf("remove-application answered no: exit %d, want 1", code)
+	}
+	if snapshot(t, admin.data) != before {
+		t.Error("refused commands changed the admin's files")
+	}
+	admin.must("units", "07-remove-application", "", "remove-application mysql --no-prompt")
+	admin.must("units", "08-status", "", "status --format yaml")
+}

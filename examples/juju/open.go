@@ -175,7 +175,7 @@ func (e *env) newPassword(noPrompt bool) (string, error) {
 }
 
 func (e *env) confirm(a *args, what string) error {
-	if a.has("y", "yes") {
+	if a.has("y", "yes", "no-prompt") {
 		return nil
 	}
 	fmt.Fprintf(e.stderr, "%s\n\nContinue [y/N]? ", what)
