@@ -251,6 +251,17 @@ func TestSeedOnLXD(t *testing.T) {
 	if err != nil || len(insts) != 2 {
 		t.Errorf("LXD runs %d instances for the controller (%v), want 2: the controller and mysql-staging/0", len(insts), err)
 	}
+	// Units beyond the seed, on real containers.
+	running := func(want int, what string) {
+		t.Helper()
+		if insts, err := p.Instances(t.Context(), provider.Filter{ControllerUUID: uuid}); err != nil || len(insts) != want {
+			t.Errorf("LXD runs %d instances for the controller (%v), want %d: %s", len(insts), err, want, what)
+		}
+	}
+	admin.must("lxd", "10a-add-unit", "", "add-unit mysql-staging -m lxd-model-1")
+	running(3, "the controller and mysql-staging/0 and /1")
+	admin.must("lxd", "10b-remove-unit", "", "remove-unit mysql-staging/0 -m lxd-model-1")
+	running(2, "the controller and mysql-staging/1")
 	admin.must("lxd", "11-destroy-controller", "", "destroy-controller lxd-controller-1 -y")
 	if insts, _ := p.Instances(t.Context(), provider.Filter{ControllerUUID: uuid}); len(insts) != 0 {
 		t.Errorf("instances left: %v", insts)
