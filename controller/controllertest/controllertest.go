@@ -347,6 +347,18 @@ func (f *Fixture) Revoke(tb testing.TB, user string, level acl.Level, model stri
 	}
 }
 
+// Deploy deploys a charm into a model as the admin, with units units (0
+// means 1), each on a machine of the fake provider, and returns what was
+// deployed. The application is named after the charm.
+func (f *Fixture) Deploy(tb testing.TB, model, charm string, units int) controller.Deployed {
+	tb.Helper()
+	d, err := f.Admin.Deploy(f.Context(), model, charm, controller.DeployOptions{NumUnits: units})
+	if err != nil {
+		tb.Fatalf("controllertest: Deploy(%q, %q, %d): %v", model, charm, units, err)
+	}
+	return d
+}
+
 // Clock is a clock a test moves by hand. It is safe for concurrent use.
 type Clock struct {
 	mu  sync.Mutex

@@ -14,6 +14,7 @@ import (
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/provider"
 	"github.com/herd-project/herd/provider/fakeprovider"
 	"github.com/herd-project/herd/store"
 )
@@ -98,6 +99,26 @@ func TestFailureInjectionReachesDeploy(t *testing.T) {
 	}
 	if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{}); err != nil {
 		t.Fatalf("deploy after the fault: %v", err)
+	}
+}
+
+// The Deploy builder puts an application on the fake provider, so a test
+// can start from a model with units in it (here: tom removes one).
+func TestDeployBuilder(t *testing.T) {
+	f := controllertest.New(t, nil)
+	tom := f.AddUser(t, "tom")
+	f.CreateModel(t, "admin", "m")
+	f.Grant(t, "tom", acl.Write, "admin/m")
+	d := f.Deploy(t, "admin/m", "mysql", 2)
+	if len(d.Units) != 2 || d.Units[1].Name != "mysql/1" {
+		t.Fatalf("Deploy returned %+v", d)
+	}
+	if err := tom.RemoveUnit(f.Context(), "admin/m", "mysql/0"); err != nil {
+		t.Fatal(err)
+	}
+	insts, err := f.Provider.Instances(f.Context(), provider.Filter{ModelUUID: d.Application.ModelUUID})
+	if err != nil || len(insts) != 1 {
+		t.Fatalf("%d instances left (%v), want 1", len(insts), err)
 	}
 }
 
