@@ -4,17 +4,21 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"os"
 )
 
 // checkBolt walks a bbolt file's page tree before bbolt reads it, so that
 // a corrupt or hostile file is refused with an error instead of sending
 // bbolt's cursors round a cycle or out of the file. It follows bbolt's
 // documented on-disk layout (v1.3 to v1.5, format version 2, native byte
-// order): it picks the valid meta page with the highest transaction id, as
-// bbolt does, then visits every branch and leaf page reachable from the
+// order). It finds the page size and the meta page exactly as bbolt v1.5
+// does (any difference would let it check one tree while bbolt reads
+// another), then visits every branch and leaf page reachable from the
 // root bucket, and every sub-bucket, checking that each page lies inside
 // the file and below the high-water mark, that no page is reached twice,
-// and that every element lies inside its page.
+// that each is exactly a branch or a leaf page by its flags (bbolt's test),
+// that a branch page has elements, and that every element lies inside its
+// page.
 func checkBolt(data []byte) error {
 	const (
 		pageHeader   = 16
@@ -34,8 +38,10 @@ func checkBolt(data []byte) error {
 		pageSize        uint64
 		root, hwm, txid uint64
 	}
-	readMeta := func(off int) (meta, bool) {
-		if off < 0 || off+metaOffset+64 > len(data) {
+	// metaAt reads the meta page at off and validates it as bbolt does
+	// (magic, version, checksum: nothing else).
+	metaAt := func(off uint64) (meta, bool) {
+		if off > uint64(len(data)) || uint64(len(data))-off < metaOffset+64 {
 			return meta{}, false
 		}
 		m := data[off+metaOffset : off+metaOffset+64]
@@ -44,34 +50,56 @@ func checkBolt(data []byte) error {
 		if le.Uint32(m[0:]) != boltMagic || le.Uint32(m[4:]) != boltVersion || h.Sum64() != le.Uint64(m[56:]) {
 			return meta{}, false
 		}
-		ps := uint64(le.Uint32(m[8:]))
-		if ps < minPageSize || ps > maxPageSize || ps&(ps-1) != 0 {
-			return meta{}, false
-		}
-		return meta{pageSize: ps, root: le.Uint64(m[16:]), hwm: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, true
+		return meta{pageSize: uint64(le.Uint32(m[8:])), root: le.Uint64(m[16:]), hwm: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, true
 	}
-	m0, ok0 := readMeta(0)
+	// The page size, found as bbolt's DB.getPageSize finds it: from meta
+	// 0 if the file holds 4 KiB and meta 0 is valid; else from the first
+	// valid meta at 1 KiB, 2 KiB, ... 16 MiB before the last KiB of the
+	// file; else the OS page size.
+	ps, found := uint64(0), false
+	if len(data) >= 0x1000 {
+		if m0, ok := metaAt(0); ok {
+			ps, found = m0.pageSize, true
+		}
+	}
+	for i := 0; !found && i <= 14; i++ {
+		pos := uint64(1024) << i
+		if int64(pos) >= int64(len(data))-1024 {
+			break
+		}
+		if m1, ok := metaAt(pos); ok {
+			ps, found = m1.pageSize, true
+		}
+	}
+	if !found {
+		ps = uint64(os.Getpagesize())
+	}
+	if ps < minPageSize || ps > maxPageSize || ps&(ps-1) != 0 {
+		return fmt.Errorf("page size %d not valid", ps)
+	}
+	// The meta page bbolt then uses (DB.meta): of meta 0 and meta 1 (at
+	// one page in), the one with the higher transaction id if it is valid,
+	// else the other if that is.
+	rawTxid := func(off uint64) uint64 {
+		if off > uint64(len(data)) || uint64(len(data))-off < metaOffset+56 {
+			return 0
+		}
+		return le.Uint64(data[off+metaOffset+48:])
+	}
+	ma, okA := metaAt(0)
+	mb, okB := metaAt(ps)
+	if rawTxid(ps) > rawTxid(0) {
+		ma, okA, mb, okB = mb, okB, ma, okA
+	}
 	var m meta
 	switch {
-	case ok0:
-		m = m0
-		if m1, ok1 := readMeta(int(m0.pageSize)); ok1 && m1.txid > m0.txid {
-			m = m1
-		}
+	case okA:
+		m = ma
+	case okB:
+		m = mb
 	default:
-		// Meta 0 is bad: bbolt then looks for meta 1 at each possible page size.
-		found := false
-		for ps := minPageSize; ps <= maxPageSize; ps *= 2 {
-			if m1, ok := readMeta(ps); ok && int(m1.pageSize) == ps {
-				m, found = m1, true
-				break
-			}
-		}
-		if !found {
-			return fmt.Errorf("no valid meta page")
-		}
+		return fmt.Errorf("no valid meta page")
 	}
-	ps := m.pageSize
 	if m.hwm > uint64(len(data))/ps {
 		return fmt.Errorf("high-water mark %d is past the end of the file (%d pages)", m.hwm, uint64(len(data))/ps)
 	}
@@ -112,8 +140,8 @@ func checkBolt(data []byte) error {
 			if len(inline) < pageHeader {
 				return fmt.Errorf("inline bucket too short")
 			}
-			if le.Uint16(inline[8:])&leafFlag == 0 {
-				return fmt.Errorf("inline bucket is not a leaf page")
+			if f := le.Uint16(inline[8:]); f != leafFlag {
+				return fmt.Errorf("inline bucket is not a leaf page (flags %#x)", f)
 			}
 			if depth > 64 {
 				return fmt.Errorf("buckets nested too deep")
@@ -148,8 +176,15 @@ func checkBolt(data []byte) error {
 			visited[id+o] = true
 		}
 		p := data[off : off+span]
-		switch {
-		case flags&branchFlag != 0:
+		// bbolt tells a page's kind by its flags exactly (a cursor takes
+		// any page that is not exactly a leaf for a branch), so must this.
+		switch flags {
+		case branchFlag:
+			if count == 0 {
+				// bbolt never writes one, and its cursor reads element
+				// 0 of a branch page whatever the count says.
+				return fmt.Errorf("branch page %d has no elements", id)
+			}
 			if pageHeader+count*elemSize > len(p) {
 				return fmt.Errorf("branch page %d: elements past its end", id)
 			}
@@ -164,7 +199,7 @@ func checkBolt(data []byte) error {
 				}
 			}
 			return nil
-		case flags&leafFlag != 0:
+		case leafFlag:
 			return walkLeaf(p, count, depth)
 		}
 		return fmt.Errorf("page %d is neither a branch nor a leaf page (flags %#x)", id, flags)

@@ -1,0 +1,4 @@
+package store
+
+// CheckBolt is checkBolt, for the tests of hostile files.
+var CheckBolt = checkBolt
