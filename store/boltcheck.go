@@ -35,8 +35,8 @@ func checkBolt(data []byte) error {
 	)
 	le := binary.NativeEndian
 	type meta struct {
-		pageSize        uint64
-		root, hwm, txid uint64
+		pageSize                  uint64
+		root, freelist, hwm, txid uint64
 	}
 	// metaAt reads the meta page at off and validates it as bbolt does
 	// (magic, version, checksum: nothing else).
@@ -50,7 +50,8 @@ func checkBolt(data []byte) error {
 		if le.Uint32(m[0:]) != boltMagic || le.Uint32(m[4:]) != boltVersion || h.Sum64() != le.Uint64(m[56:]) {
 			return meta{}, false
 		}
-		return meta{pageSize: uint64(le.Uint32(m[8:])), root: le.Uint64(m[16:]), hwm: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, true
+		return meta{pageSize: uint64(le.Uint32(m[8:])), root: le.Uint64(m[16:]), freelist: le.Uint64(m[32:]),
+			hwm: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, true
 	}
 	// The page size, found as bbolt's DB.getPageSize finds it: from meta
 	// 0 if the file holds 4 KiB and meta 0 is valid; else from the first
@@ -204,5 +205,65 @@ func checkBolt(data []byte) error {
 		}
 		return fmt.Errorf("page %d is neither a branch nor a leaf page (flags %#x)", id, flags)
 	}
-	return walkPage(m.root, 0)
+	if err := walkPage(m.root, 0); err != nil {
+		return err
+	}
+	return checkFreelist(data, ps, m.freelist, m.hwm, visited)
+}
+
+// checkFreelist checks the freelist page that a bbolt meta page names,
+// which bbolt reads on open and then allocates from: it must be a
+// freelist page inside the file and below the high-water mark, hold as
+// many ids as it says, and list only pages that exist, once each, and that
+// the tree does not use (bbolt would hand them out and overwrite them).
+// A file written without a freelist (bbolt's NoFreelistSync) has none.
+func checkFreelist(data []byte, ps, id, hwm uint64, inTree map[uint64]bool) error {
+	const (
+		pageHeader   = 16
+		freelistFlag = 0x10
+		noFreelist   = ^uint64(0)
+	)
+	if id == noFreelist {
+		return nil
+	}
+	le := binary.NativeEndian
+	if id < 2 || id >= hwm || id*ps+pageHeader > uint64(len(data)) {
+		return fmt.Errorf("freelist page %d out of range (2 to %d)", id, hwm)
+	}
+	hdr := data[id*ps:]
+	flags, count, overflow := le.Uint16(hdr[8:]), uint64(le.Uint16(hdr[10:])), uint64(le.Uint32(hdr[12:]))
+	if flags != freelistFlag {
+		return fmt.Errorf("page %d is not a freelist page (flags %#x)", id, flags)
+	}
+	span := (overflow + 1) * ps
+	if overflow >= hwm || id+overflow >= hwm || id*ps+span > uint64(len(data)) {
+		return fmt.Errorf("freelist page %d with %d overflow pages past the end", id, overflow)
+	}
+	p := data[id*ps : id*ps+span]
+	first := uint64(pageHeader)
+	if count == 0xFFFF { // the real count is the first element
+		if pageHeader+8 > span {
+			return fmt.Errorf("freelist page %d: count past its end", id)
+		}
+		count, first = le.Uint64(p[pageHeader:]), pageHeader+8
+	}
+	if count > (span-first)/8 {
+		return fmt.Errorf("freelist page %d says it holds %d ids, more than fit", id, count)
+	}
+	seen := make(map[uint64]bool, count)
+	for i := range count {
+		free := le.Uint64(p[first+8*i:])
+		switch {
+		case free < 2 || free >= hwm:
+			return fmt.Errorf("freelist lists page %d, out of range (2 to %d)", free, hwm)
+		case inTree[free]:
+			return fmt.Errorf("freelist lists page %d, which holds data", free)
+		case free >= id && free <= id+overflow:
+			return fmt.Errorf("freelist lists its own page %d", free)
+		case seen[free]:
+			return fmt.Errorf("freelist lists page %d twice", free)
+		}
+		seen[free] = true
+	}
+	return nil
 }

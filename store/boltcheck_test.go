@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -81,27 +82,116 @@ func TestFileHostilePageTree(t *testing.T) {
 			if err := store.CheckBolt(b); err == nil {
 				t.Error("the page tree check let it through")
 			}
-			p := filepath.Join(t.TempDir(), "herd.db")
-			if err := os.WriteFile(p, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() {
-				s, err := store.OpenFile(p, store.FileOptions{})
-				if err == nil {
-					s.Dump()
-					s.Close()
-				}
-				done <- err
-			}()
-			select {
-			case err := <-done:
-				if !errors.Is(err, herd.ErrInvalid) {
-					t.Fatalf("OpenFile: %v, want ErrInvalid", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("OpenFile did not return within 10 s")
-			}
+			refused(t, b)
 		})
 	}
+}
+
+// refused writes b as a store file and checks that OpenFile refuses it,
+// promptly, with ErrInvalid, and leaves it as it was.
+func refused(t *testing.T, b []byte) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "herd.db")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		s, err := store.OpenFile(p, store.FileOptions{})
+		if err == nil {
+			s.Dump()
+			s.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, herd.ErrInvalid) {
+			t.Fatalf("OpenFile: %v, want ErrInvalid", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OpenFile did not return within 10 s")
+	}
+	if after, _ := os.ReadFile(p); !bytes.Equal(after, b) {
+		t.Error("the refused file was changed")
+	}
+}
+
+// Freelists that bbolt would read on open and allocate from. The first was
+// a crash before the check ("fatal error: runtime: out of memory", which
+// no recover catches); the others would have had bbolt overwrite a meta
+// page or live data on the next write.
+func TestFileHostileFreelist(t *testing.T) {
+	path, s := create(t)
+	for i := range 20 { // a few transactions, so that pages are freed
+		insert(t, s, store.TableGrants, store.Grant{ModelUUID: fmt.Sprintf("m%d", i), User: "tom", Level: acl.Read})
+	}
+	s.Close()
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.NativeEndian
+	ps := os.Getpagesize()
+	var freelist, free, leaf int
+	for id := 2; (id+1)*ps <= len(good); id++ {
+		switch le.Uint16(good[id*ps+8:]) {
+		case 0x10:
+			freelist = id
+		case 0x02:
+			leaf = id
+		}
+	}
+	if freelist == 0 || leaf == 0 {
+		t.Fatalf("no freelist or leaf page in a file of %d pages", len(good)/ps)
+	}
+	if n := le.Uint16(good[freelist*ps+10:]); n == 0 || n == 0xFFFF {
+		t.Fatalf("freelist page %d holds %d ids; want a few", freelist, n)
+	}
+	free = int(le.Uint64(good[freelist*ps+16:]))
+	if err := store.CheckBolt(good); err != nil {
+		t.Fatalf("the good file is refused: %v", err)
+	}
+	for name, spoil := range map[string]func(b []byte){
+		"2^33 ids": func(b []byte) {
+			le.PutUint16(b[freelist*ps+10:], 0xFFFF)
+			le.PutUint64(b[freelist*ps+16:], 1<<33)
+		},
+		"a meta page listed as free": func(b []byte) { le.PutUint64(b[freelist*ps+16:], 1) },
+		"a page of data listed as free": func(b []byte) {
+			// Only the meta's tree counts: pick a leaf it reaches.
+			le.PutUint64(b[freelist*ps+16:], uint64(leafInTree(t, b, ps)))
+		},
+		"a free page listed twice": func(b []byte) {
+			le.PutUint16(b[freelist*ps+10:], 2)
+			le.PutUint64(b[freelist*ps+24:], uint64(free))
+		},
+		"not a freelist page": func(b []byte) { le.PutUint16(b[freelist*ps+8:], 0x02) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := append([]byte(nil), good...)
+			spoil(b)
+			if err := store.CheckBolt(b); err == nil {
+				t.Error("the check let it through")
+			}
+			refused(t, b)
+		})
+	}
+}
+
+// leafInTree returns a leaf page that the newest meta page's tree reaches:
+// the root bucket's page, which the store's tables hang from.
+func leafInTree(t *testing.T, b []byte, ps int) int {
+	le := binary.NativeEndian
+	meta := func(off int) (txid, root uint64) { return le.Uint64(b[off+16+48:]), le.Uint64(b[off+16+16:]) }
+	t0, r0 := meta(0)
+	t1, r1 := meta(ps)
+	root := r0
+	if t1 > t0 {
+		root = r1
+	}
+	if le.Uint16(b[int(root)*ps+8:]) != 0x02 {
+		t.Fatalf("root page %d is not a leaf", root)
+	}
+	return int(root)
 }

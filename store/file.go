@@ -73,7 +73,10 @@ type fileBackend struct {
 // waits up to opts.LockTimeout, then fails with herd.ErrFailedPrecondition
 // naming the file. A file of a newer format version is
 // herd.ErrFailedPrecondition; a corrupt, truncated or foreign file is
-// herd.ErrInvalid, and is never written to.
+// herd.ErrInvalid, and is never written to. An existing file is locked
+// and then checked (its meta pages, freelist and page tree) before bbolt
+// reads it, so a hostile file is refused rather than hanging or crashing
+// the process.
 func OpenFile(path string, opts FileOptions) (s *Store, err error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
@@ -99,8 +102,17 @@ func OpenFile(path string, opts FileOptions) (s *Store, err error) {
 			s, err = nil, herd.Errorf(herd.ErrInvalid, "store file %s is corrupt: %v", path, r)
 		}
 	}()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	bopts := &bolt.Options{Timeout: opts.LockTimeout}
+	if !opts.Create {
+		bopts.OpenFile = func(name string, flag int, mode os.FileMode) (*os.File, error) {
+			return openChecked(name, flag, mode, opts.LockTimeout)
+		}
+	}
+	db, err := bolt.Open(path, 0o600, bopts)
 	if err != nil {
+		if he := (*herd.Error)(nil); errors.As(err, &he) {
+			return nil, err
+		}
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, herd.Errorf(herd.ErrFailedPrecondition, "store file %s is in use by another process (waited %s)", path, opts.LockTimeout)
 		}
@@ -110,17 +122,6 @@ func OpenFile(path string, opts FileOptions) (s *Store, err error) {
 	fail := func(err error) (*Store, error) {
 		db.Close()
 		return nil, err
-	}
-	if !opts.Create {
-		// Now that the file is locked, walk its pages before bbolt's
-		// cursors do: they follow whatever the file says.
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return fail(herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read store file "+path))
-		}
-		if err := checkBolt(data); err != nil {
-			return fail(herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("store file %s is corrupt", path)))
-		}
 	}
 	if opts.Create {
 		if err := b.init(); err != nil {
@@ -135,6 +136,38 @@ func OpenFile(path string, opts FileOptions) (s *Store, err error) {
 		return fail(err)
 	}
 	return st, nil
+}
+
+// openChecked opens an existing store file for bbolt, locks it as bbolt
+// would, and checks its meta pages, freelist and page tree before bbolt
+// reads any of them: bbolt follows whatever a file says, and a hostile or
+// corrupt one can send its cursor round a cycle, or make it allocate for
+// a freelist of 2^33 pages, which no recover catches. The lock is held
+// from here on, so bbolt reads what was checked.
+func openChecked(path string, flag int, mode os.FileMode, timeout time.Duration) (*os.File, error) {
+	f, err := os.OpenFile(path, flag, mode)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f, timeout); err != nil {
+		f.Close()
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read store file "+path)
+	}
+	data := make([]byte, fi.Size())
+	if _, err := f.ReadAt(data, 0); err != nil {
+		f.Close()
+		return nil, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read store file "+path)
+	}
+	if err := checkBolt(data); err != nil {
+		f.Close()
+		return nil, herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("store file %s is corrupt", path))
+	}
+	return f, nil
 }
 
 func (b *fileBackend) init() error {
