@@ -97,18 +97,24 @@ func largeFile(b *testing.B) string {
 			b.Fatal(err)
 		}
 		tables, rows := largeRows()
-		w := s.Write()
-		for i := range rows {
-			if err := w.Insert(tables[i], rows[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := w.Commit(); err != nil {
-			b.Fatal(err)
-		}
+		insertAll(b, s, tables, rows)
 		s.Close()
 	})
 	return largePath
+}
+
+// insertAll inserts rows[i] into tables[i], all in one transaction.
+func insertAll(b *testing.B, s *store.Store, tables []string, rows []any) {
+	w := s.Write()
+	defer w.Abort()
+	for i := range rows {
+		if err := w.Insert(tables[i], rows[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // liveMB reports the heap in use after a collection, with the store alive.
@@ -149,15 +155,7 @@ func BenchmarkMemdbInsertLarge(b *testing.B) {
 	var s *store.Store
 	for b.Loop() {
 		s = store.NewMemory()
-		w := s.Write()
-		for i := range rows {
-			if err := w.Insert(tables[i], rows[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := w.Commit(); err != nil {
-			b.Fatal(err)
-		}
+		insertAll(b, s, tables, rows)
 	}
 	liveMB(b, s)
 }

@@ -7,6 +7,23 @@ import (
 	"os"
 )
 
+// bbolt's on-disk layout, as checkBolt reads it.
+const (
+	pageHeader   = 16
+	elemSize     = 16 // a branch or leaf element
+	metaOffset   = pageHeader
+	branchFlag   = 0x01
+	leafFlag     = 0x02
+	freelistFlag = 0x10
+	bucketFlag   = 0x01 // on a leaf element
+	boltMagic    = 0xED0CDAED
+	boltVersion  = 2
+	minPageSize  = 512
+	maxPageSize  = 1 << 20
+	inBucketSize = 16
+	noFreelist   = ^uint64(0) // a meta's freelist when bbolt keeps none on disk
+)
+
 // checkBolt walks a bbolt file's page tree before bbolt reads it, so that
 // a corrupt or hostile file is refused with an error instead of sending
 // bbolt's cursors round a cycle or out of the file. It follows bbolt's
@@ -20,19 +37,6 @@ import (
 // that a branch page has elements, and that every element lies inside its
 // page.
 func checkBolt(data []byte) error {
-	const (
-		pageHeader   = 16
-		elemSize     = 16
-		metaOffset   = pageHeader
-		branchFlag   = 0x01
-		leafFlag     = 0x02
-		bucketFlag   = 0x01
-		boltMagic    = 0xED0CDAED
-		boltVersion  = 2
-		minPageSize  = 512
-		maxPageSize  = 1 << 20
-		inBucketSize = 16
-	)
 	le := binary.NativeEndian
 	type meta struct {
 		pageSize                  uint64
@@ -218,11 +222,6 @@ func checkBolt(data []byte) error {
 // the tree does not use (bbolt would hand them out and overwrite them).
 // A file written without a freelist (bbolt's NoFreelistSync) has none.
 func checkFreelist(data []byte, ps, id, hwm uint64, inTree map[uint64]bool) error {
-	const (
-		pageHeader   = 16
-		freelistFlag = 0x10
-		noFreelist   = ^uint64(0)
-	)
 	if id == noFreelist {
 		return nil
 	}

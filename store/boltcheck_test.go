@@ -73,18 +73,22 @@ func TestFileHostilePageTree(t *testing.T) {
 		},
 	}
 	for name, spoil := range cases {
-		t.Run(name, func(t *testing.T) {
-			b := append([]byte(nil), good...)
-			spoil(b)
-			// The walk refuses it by itself, whatever else bbolt checks
-			// on the way (it checks page flags when it rebuilds its
-			// freelist, which a file can ask it not to do).
-			if err := store.CheckBolt(b); err == nil {
-				t.Error("the page tree check let it through")
-			}
-			refused(t, b)
-		})
+		t.Run(name, func(t *testing.T) { refusedSpoiled(t, good, spoil) })
 	}
+}
+
+// refusedSpoiled spoils a copy of good and checks that the check refuses
+// it by itself, whatever else bbolt checks on the way (it checks page
+// flags when it rebuilds its freelist, which a file can ask it not to
+// do), and that OpenFile refuses it.
+func refusedSpoiled(t *testing.T, good []byte, spoil func([]byte)) {
+	t.Helper()
+	b := append([]byte(nil), good...)
+	spoil(b)
+	if err := store.CheckBolt(b); err == nil {
+		t.Error("the check let it through")
+	}
+	refused(t, b)
 }
 
 // refused writes b as a store file and checks that OpenFile refuses it,
@@ -133,22 +137,15 @@ func TestFileHostileFreelist(t *testing.T) {
 	}
 	le := binary.NativeEndian
 	ps := os.Getpagesize()
-	var freelist, free, leaf int
-	for id := 2; (id+1)*ps <= len(good); id++ {
-		switch le.Uint16(good[id*ps+8:]) {
-		case 0x10:
-			freelist = id
-		case 0x02:
-			leaf = id
-		}
-	}
-	if freelist == 0 || leaf == 0 {
-		t.Fatalf("no freelist or leaf page in a file of %d pages", len(good)/ps)
+	root, fl := currentMeta(good, ps)
+	freelist := int(fl)
+	if le.Uint16(good[freelist*ps+8:]) != 0x10 || le.Uint16(good[int(root)*ps+8:]) != 0x02 {
+		t.Fatalf("page %d is not a freelist page, or page %d not a leaf", freelist, root)
 	}
 	if n := le.Uint16(good[freelist*ps+10:]); n == 0 || n == 0xFFFF {
 		t.Fatalf("freelist page %d holds %d ids; want a few", freelist, n)
 	}
-	free = int(le.Uint64(good[freelist*ps+16:]))
+	free := le.Uint64(good[freelist*ps+16:])
 	if err := store.CheckBolt(good); err != nil {
 		t.Fatalf("the good file is refused: %v", err)
 	}
@@ -157,41 +154,26 @@ func TestFileHostileFreelist(t *testing.T) {
 			le.PutUint16(b[freelist*ps+10:], 0xFFFF)
 			le.PutUint64(b[freelist*ps+16:], 1<<33)
 		},
-		"a meta page listed as free": func(b []byte) { le.PutUint64(b[freelist*ps+16:], 1) },
-		"a page of data listed as free": func(b []byte) {
-			// Only the meta's tree counts: pick a leaf it reaches.
-			le.PutUint64(b[freelist*ps+16:], uint64(leafInTree(t, b, ps)))
-		},
+		"a meta page listed as free":    func(b []byte) { le.PutUint64(b[freelist*ps+16:], 1) },
+		"a page of data listed as free": func(b []byte) { le.PutUint64(b[freelist*ps+16:], root) },
 		"a free page listed twice": func(b []byte) {
 			le.PutUint16(b[freelist*ps+10:], 2)
-			le.PutUint64(b[freelist*ps+24:], uint64(free))
+			le.PutUint64(b[freelist*ps+24:], free)
 		},
 		"not a freelist page": func(b []byte) { le.PutUint16(b[freelist*ps+8:], 0x02) },
 	} {
-		t.Run(name, func(t *testing.T) {
-			b := append([]byte(nil), good...)
-			spoil(b)
-			if err := store.CheckBolt(b); err == nil {
-				t.Error("the check let it through")
-			}
-			refused(t, b)
-		})
+		t.Run(name, func(t *testing.T) { refusedSpoiled(t, good, spoil) })
 	}
 }
 
-// leafInTree returns a leaf page that the newest meta page's tree reaches:
-// the root bucket's page, which the store's tables hang from.
-func leafInTree(t *testing.T, b []byte, ps int) int {
+// currentMeta returns the root page and the freelist page of the meta page
+// bbolt uses: the one with the higher transaction id (both are valid in a
+// file the store wrote).
+func currentMeta(b []byte, ps int) (root, freelist uint64) {
 	le := binary.NativeEndian
-	meta := func(off int) (txid, root uint64) { return le.Uint64(b[off+16+48:]), le.Uint64(b[off+16+16:]) }
-	t0, r0 := meta(0)
-	t1, r1 := meta(ps)
-	root := r0
-	if t1 > t0 {
-		root = r1
+	at := 16 // the meta follows the page header
+	if le.Uint64(b[ps+at+48:]) > le.Uint64(b[at+48:]) {
+		at += ps
 	}
-	if le.Uint16(b[int(root)*ps+8:]) != 0x02 {
-		t.Fatalf("root page %d is not a leaf", root)
-	}
-	return int(root)
+	return le.Uint64(b[at+16:]), le.Uint64(b[at+32:])
 }
