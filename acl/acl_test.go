@@ -185,13 +185,13 @@ func TestInvariants(t *testing.T) {
 			}
 		}
 	}
-	if err := acl.CheckOwner(true, "admin", acl.OpDisable); err == nil || err.Error() != "cannot disable controller owner" {
+	if err := acl.CheckOwner(true, "admin", acl.Disabling); err == nil || err.Error() != "cannot disable controller owner" {
 		t.Errorf("owner disable: %v", err)
 	}
-	if err := acl.CheckOwner(true, "admin", acl.OpRemove); err == nil || err.Error() != `cannot delete controller owner "admin"` {
+	if err := acl.CheckOwner(true, "admin", acl.Removing); err == nil || err.Error() != `cannot delete controller owner "admin"` {
 		t.Errorf("owner remove: %v", err)
 	}
-	if err := acl.CheckOwner(false, "tom", acl.OpRemove); err != nil {
+	if err := acl.CheckOwner(false, "tom", acl.Removing); err != nil {
 		t.Errorf("non-owner remove: %v", err)
 	}
 }

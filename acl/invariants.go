@@ -27,25 +27,26 @@ func CheckModelAdmins(model string, before, after Level, admins int) error {
 	return nil
 }
 
-// Op names what is done to a user, for CheckOwner.
-type Op uint8
+// UserChange names what is done to a user, for CheckOwner.
+type UserChange uint8
 
+// The changes CheckOwner refuses for the controller owner.
 const (
-	OpDisable Op = iota + 1
-	OpRemove
+	Disabling UserChange = iota + 1
+	Removing
 )
 
 // CheckOwner refuses to disable or remove the controller owner (the
 // bootstrap admin). Its superuser access may be revoked while another
 // enabled superuser remains, as the spec leaves that open.
-func CheckOwner(isOwner bool, name string, op Op) error {
+func CheckOwner(isOwner bool, name string, change UserChange) error {
 	if !isOwner {
 		return nil
 	}
-	switch op {
-	case OpDisable:
+	switch change {
+	case Disabling:
 		return herd.Errorf(herd.ErrFailedPrecondition, "cannot disable controller owner")
-	case OpRemove:
+	case Removing:
 		return herd.Errorf(herd.ErrFailedPrecondition, "cannot delete controller owner %q", name)
 	}
 	return nil

@@ -39,10 +39,8 @@ func Revoke(current, named Level) (Level, error) {
 // EffectiveModel is a user's access to a model: the direct grant, raised to
 // admin when the user is a controller superuser.
 func EffectiveModel(controller, direct Level) Level {
-	if controller == Superuser {
-		return Admin
-	}
-	return direct
+	l, _ := effectiveModel(Facts{Active: true, Controller: controller, Direct: direct})
+	return l
 }
 
 // Reason says where a user's access to a model comes from.
@@ -57,6 +55,8 @@ const (
 	Owner
 	// ControllerSuperuser: the user is a controller superuser, which implies admin.
 	ControllerSuperuser
+	// ControllerGrant: the user's controller access (for controller operations).
+	ControllerGrant
 )
 
 func (r Reason) String() string {
@@ -67,6 +67,8 @@ func (r Reason) String() string {
 		return "model owner"
 	case ControllerSuperuser:
 		return "controller superuser"
+	case ControllerGrant:
+		return "controller access"
 	}
 	return "no access"
 }

@@ -257,7 +257,7 @@ func (s *Session) setDisabled(ctx context.Context, name string, disable bool) er
 		return nil
 	}
 	if disable {
-		if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.OpDisable); err != nil {
+		if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.Disabling); err != nil {
 			return err
 		}
 		isSU := accessOf(t, id) == acl.Superuser
@@ -292,7 +292,7 @@ func (s *Session) RemoveUser(ctx context.Context, name string) error {
 	}
 	defer t.Abort()
 	id := u.Name
-	if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.OpRemove); err != nil {
+	if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.Removing); err != nil {
 		return err
 	}
 	if err := acl.CheckSuperusers(accessOf(t, id) == acl.Superuser && !u.Disabled, false, enabledSuperusers(t)); err != nil {
