@@ -131,8 +131,11 @@ type Decision struct {
 // Decide reports whether a user with facts f may do op. It is the only
 // place Herd decides access.
 func Decide(op Op, f Facts) Decision {
-	if !op.Valid() || !f.Active || f.Controller == None {
+	if !op.Valid() {
 		return Decision{}
+	}
+	if !f.Active || f.Controller == None {
+		return Decision{Reason: Inactive}
 	}
 	r := rules[op]
 	var d Decision

@@ -83,6 +83,7 @@ func TestDecideReason(t *testing.T) {
 		{acl.Facts{Active: true, Controller: acl.Login, Direct: acl.Admin, Owner: true}, acl.Admin, acl.Owner},
 		{acl.Facts{Active: true, Controller: acl.Login, Direct: acl.Write}, acl.Write, acl.DirectGrant},
 		{acl.Facts{Active: true, Controller: acl.Login, Owner: true}, acl.None, acl.NoReason},
+		{acl.Facts{Controller: acl.Superuser, Direct: acl.Admin}, acl.None, acl.Inactive},
 	}
 	for _, c := range cases {
 		d := acl.Decide(acl.ReadModel, c.f)

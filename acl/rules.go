@@ -57,6 +57,9 @@ const (
 	ControllerSuperuser
 	// ControllerGrant: the user's controller access (for controller operations).
 	ControllerGrant
+	// Inactive: the user is disabled, removed or may not log in, which
+	// leaves no access at all.
+	Inactive
 )
 
 func (r Reason) String() string {
@@ -69,6 +72,8 @@ func (r Reason) String() string {
 		return "controller superuser"
 	case ControllerGrant:
 		return "controller access"
+	case Inactive:
+		return "user inactive"
 	}
 	return "no access"
 }

@@ -67,8 +67,8 @@ func (b *Batch) SetPassword(name, password string) error {
 	if err != nil {
 		return err
 	}
-	if id != b.w.name && !b.w.superuser() {
-		return herd.Denied()
+	if err := may(b.t, b.w, acl.ChangePassword, id); err != nil {
+		return err
 	}
 	hash, err := b.s.c.opts.Hasher.Hash(password)
 	if err != nil {
@@ -111,13 +111,9 @@ func (b *Batch) Login(name, password string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, ok := store.Get[store.User](b.t, store.TableUsers, store.IndexID, id)
-	if !ok || u.PasswordHash == "" {
-		_ = b.s.c.opts.Hasher.Compare(b.s.c.dummy(), password)
-		return nil, badLogin()
-	}
-	if err := b.s.c.opts.Hasher.Compare(u.PasswordHash, password); err != nil {
-		return nil, badLogin()
+	u, _ := store.Get[store.User](b.t, store.TableUsers, store.IndexID, id)
+	if err := b.s.c.checkPassword(u.PasswordHash, password); err != nil {
+		return nil, err
 	}
 	return b.s.c.openSession(b.t, id, func(store.User) bool { return true }, nil)
 }

@@ -151,8 +151,13 @@ func TestTomBeforeAndAfterGrant(t *testing.T) {
 	if len(ms) != 1 || ms[0].FullName() != "admin/lxd-model-1" || ms[0].Access != acl.Write {
 		t.Fatalf("tom's models = %+v", ms)
 	}
-	// Unqualified names find the one model of that name tom can access.
-	d, err := tom.Deploy(e.ctx, "lxd-model-1", "mysql", controller.DeployOptions{Name: "mysql-staging"})
+	// An unqualified name is tom's own namespace, as in Juju: his grant on
+	// admin's model does not make "lxd-model-1" point at it.
+	e.unchanged("tom deploys by an unqualified name", herd.ErrNotFound, func() error {
+		_, err := tom.Deploy(e.ctx, "lxd-model-1", "mysql", controller.DeployOptions{Name: "mysql-staging"})
+		return err
+	})
+	d, err := tom.Deploy(e.ctx, "admin/lxd-model-1", "mysql", controller.DeployOptions{Name: "mysql-staging"})
 	e.must(err)
 	if d.Application.Name != "mysql-staging" || len(d.Machines) != 1 || d.Machines[0].ID != "0" || d.Machines[0].InstanceID == "" {
 		t.Errorf("deployed = %+v", d)
@@ -500,3 +505,6 @@ func TestClosed(t *testing.T) {
 		t.Errorf("login after close: %v", err)
 	}
 }
+
+// removedRecords counts the removal records kept for audit.
+func removedRecords(e *env) int { return len(e.ctrl.Store().Dump()["removed_users"]) }

@@ -289,8 +289,8 @@ func (s *Session) DestroyController(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !w.superuser() {
-		return herd.Denied()
+	if err := may(t, w, acl.ControllerAccess, ""); err != nil {
+		return err
 	}
 	for _, m := range store.List[models.Model](t, store.TableModels, store.IndexID) {
 		if err := s.DestroyModel(ctx, m.FullName()); err != nil {

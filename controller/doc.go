@@ -10,8 +10,8 @@
 // Where the spec is silent, these are the choices made:
 //
 //   - Model references are "owner/name", or "name" for one of the caller's
-//     own models or, failing that, the one model of that name the caller
-//     can access (ambiguous names are herd.ErrInvalid).
+//     own models, as in Juju: another user's model is always qualified, so
+//     no grant can make a name ambiguous or point it elsewhere.
 //   - A model the caller may not see is herd.ErrPermissionDenied whether or
 //     not it exists; inside the caller's own namespace (or for a
 //     superuser) a missing model is herd.ErrNotFound.

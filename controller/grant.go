@@ -64,8 +64,8 @@ func (s *Session) access(t *store.Txn, w caller, user string, level acl.Level, m
 }
 
 func (s *Session) changeControllerAccess(t *store.Txn, w caller, id string, level acl.Level, grant bool) error {
-	if !w.superuser() {
-		return herd.Denied()
+	if err := may(t, w, acl.ControllerAccess, id); err != nil {
+		return err
 	}
 	u, err := getUser(t, id)
 	if err != nil {
@@ -92,13 +92,13 @@ func (s *Session) changeControllerAccess(t *store.Txn, w caller, id string, leve
 }
 
 func (s *Session) changeModelAccess(t *store.Txn, w caller, id string, level acl.Level, ref string, grant bool) error {
-	m, lvl, err := s.model(t, w, ref)
+	op := acl.AdminModel
+	if !grant && id == w.name {
+		op = acl.LeaveModel
+	}
+	m, _, err := s.model(t, w, ref, op, id)
 	if err != nil {
 		return err
-	}
-	self := !grant && id == w.name
-	if lvl != acl.Admin && !self {
-		return herd.Denied()
 	}
 	if _, err := getUser(t, id); err != nil {
 		return err
@@ -160,7 +160,9 @@ func (e Explanation) String() string {
 		return e.User + " has " + e.Access.String() + " on " + e.Model + " by direct grant"
 	}
 	why := "no grant on the model and not a controller superuser"
-	if e.Owner {
+	if e.Reason == acl.Inactive {
+		why = "the user is disabled or may not log in"
+	} else if e.Owner {
 		why = "owns the model but its admin grant was revoked"
 	}
 	return e.User + " has no access to " + e.Model + ": " + why
@@ -179,12 +181,9 @@ func (s *Session) Explain(ctx context.Context, user, model string) (Explanation,
 	if err != nil {
 		return Explanation{}, err
 	}
-	m, lvl, err := s.model(t, w, model)
+	m, _, err := s.model(t, w, model, acl.ExplainModel, id)
 	if err != nil {
 		return Explanation{}, err
-	}
-	if id != w.name && lvl != acl.Admin {
-		return Explanation{}, herd.Denied()
 	}
 	if _, err := getUser(t, id); err != nil {
 		return Explanation{}, err
@@ -192,16 +191,10 @@ func (s *Session) Explain(ctx context.Context, user, model string) (Explanation,
 	return explain(t, id, m), nil
 }
 
+// explain asks the one decision about id reading m, with id's own facts.
 func explain(t *store.Txn, id string, m models.Model) Explanation {
-	e := Explanation{User: id, Model: m.FullName(), Direct: directLevel(t, m.UUID, id), Controller: accessOf(t, id), Owner: m.Owner == id}
-	e.Access = acl.EffectiveModel(e.Controller, e.Direct)
-	switch {
-	case e.Controller == acl.Superuser:
-		e.Reason = acl.ControllerSuperuser
-	case e.Direct != acl.None && e.Owner:
-		e.Reason = acl.Owner
-	case e.Direct != acl.None:
-		e.Reason = acl.DirectGrant
-	}
-	return e
+	f := facts(t, id, &m, "")
+	d := acl.Decide(acl.ReadModel, f)
+	return Explanation{User: id, Model: m.FullName(), Access: d.Access, Reason: d.Reason,
+		Direct: f.Direct, Controller: f.Controller, Owner: f.Owner}
 }

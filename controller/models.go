@@ -36,77 +36,53 @@ func directLevel(t *store.Txn, modelUUID, user string) acl.Level {
 }
 
 // splitModel reads a model reference: "owner/name", or "name" for one of
-// the caller's own models or, failing that, the one model of that name the
-// caller can access.
-func splitModel(ref string) (owner, name string, qualified bool, err error) {
+// the caller's own models (as in Juju: another user's model is always
+// qualified, so nobody's grant can make a name ambiguous or redirect it).
+func splitModel(ref, caller string) (owner, name string, err error) {
 	if o, n, ok := strings.Cut(ref, "/"); ok {
 		id, err := users.Canonical(o)
 		if err != nil {
-			return "", "", false, err
+			return "", "", err
 		}
 		if err := models.ValidateName(n); err != nil {
-			return "", "", false, err
+			return "", "", err
 		}
-		return id, n, true, nil
+		return id, n, nil
 	}
 	if err := models.ValidateName(ref); err != nil {
-		return "", "", false, err
+		return "", "", err
 	}
-	return "", ref, false, nil
+	return caller, ref, nil
 }
 
-// model resolves a reference for w and returns the model and w's effective
-// access. A model w may not see is permission denied, whether or not it
-// exists, except in w's own namespace (or for a superuser), where it is
-// herd.ErrNotFound.
-func (s *Session) model(t *store.Txn, w caller, ref string) (models.Model, acl.Level, error) {
-	owner, name, qualified, err := splitModel(ref)
+// model resolves a reference for w and decides op on it (acting on
+// subject, "" for none). A model w may not see is permission denied
+// whether or not it exists; a missing model in a namespace w may list
+// (their own, or any for a superuser) is herd.ErrNotFound.
+func (s *Session) model(t *store.Txn, w caller, ref string, op acl.Op, subject string) (models.Model, acl.Decision, error) {
+	owner, name, err := splitModel(ref, w.name)
 	if err != nil {
-		return models.Model{}, acl.None, err
-	}
-	if !qualified {
-		owner = w.name
-		if _, ok := store.Get[models.Model](t, store.TableModels, store.IndexOwnerName, owner, name); !ok {
-			// Not one of the caller's own: the one model of that name the
-			// caller can access, if there is exactly one.
-			var found []models.Model
-			for _, g := range store.List[store.Grant](t, store.TableGrants, store.IndexUser, w.name) {
-				if m, ok := store.Get[models.Model](t, store.TableModels, store.IndexID, g.ModelUUID); ok && m.Name == name {
-					found = append(found, m)
-				}
-			}
-			if len(found) > 1 {
-				return models.Model{}, acl.None, herd.Errorf(herd.ErrInvalid, "model name %q is ambiguous: qualify it as owner/%s", name, name)
-			}
-			if len(found) == 1 {
-				owner = found[0].Owner
-			}
-		}
+		return models.Model{}, acl.Decision{}, err
 	}
 	m, ok := store.Get[models.Model](t, store.TableModels, store.IndexOwnerName, owner, name)
 	if !ok {
-		if owner == w.name || w.superuser() {
-			return models.Model{}, acl.None, herd.Errorf(herd.ErrNotFound, "model %q not found", owner+"/"+name)
+		if may(t, w, acl.ListModelsOf, owner) == nil {
+			return models.Model{}, acl.Decision{}, herd.Errorf(herd.ErrNotFound, "model %q not found", owner+"/"+name)
 		}
-		return models.Model{}, acl.None, herd.Denied()
+		return models.Model{}, acl.Decision{}, herd.Denied()
 	}
-	lvl := acl.EffectiveModel(w.access, directLevel(t, m.UUID, w.name))
-	if lvl == acl.None {
-		return models.Model{}, acl.None, herd.Denied()
+	d, err := decide(t, w, op, &m, subject)
+	if err != nil {
+		return models.Model{}, d, err
 	}
-	return m, lvl, nil
+	return m, d, nil
 }
 
-// modelFor resolves ref and requires at least want.
+// modelFor resolves ref and requires the model level want; it returns the
+// model and the caller's effective access to it.
 func (s *Session) modelFor(t *store.Txn, w caller, ref string, want acl.Level) (models.Model, acl.Level, error) {
-	m, lvl, err := s.model(t, w, ref)
-	if err != nil {
-		return m, lvl, err
-	}
-	if !lvl.Implies(want) {
-		return models.Model{}, acl.None, herd.Denied()
-	}
-	return m, lvl, nil
+	m, d, err := s.model(t, w, ref, acl.ModelOp(want), "")
+	return m, d.Access, err
 }
 
 // CreateModelOptions are CreateModel's optional settings.
@@ -169,8 +145,8 @@ func (s *Session) checkCreateModel(ctx context.Context, name string, opts Create
 // newModel authorizes and validates a model creation and returns the
 // model to create.
 func (s *Session) newModel(t *store.Txn, w caller, name string, opts CreateModelOptions) (models.Model, error) {
-	if !w.access.Implies(acl.AddModel) {
-		return models.Model{}, herd.Denied()
+	if err := may(t, w, acl.CreateModel, ""); err != nil {
+		return models.Model{}, err
 	}
 	if err := models.ValidateName(name); err != nil {
 		return models.Model{}, err
@@ -194,8 +170,12 @@ func (s *Session) newModel(t *store.Txn, w caller, name string, opts CreateModel
 }
 
 func (s *Session) canCreateModel(t *store.Txn, w caller, owner, name string) error {
-	if !w.access.Implies(acl.AddModel) || (owner != w.name && !w.superuser()) {
-		return herd.Denied()
+	op := acl.CreateModel
+	if owner != w.name {
+		op = acl.CreateModelFor
+	}
+	if err := may(t, w, op, ""); err != nil {
+		return err
 	}
 	if _, err := getUser(t, owner); err != nil {
 		return err
@@ -334,7 +314,7 @@ func (s *Session) ModelUsers(ctx context.Context, model string) ([]ModelUser, er
 	if err != nil {
 		return nil, err
 	}
-	if lvl != acl.Admin {
+	if _, err := decide(t, w, acl.AdminModel, &m, ""); err != nil {
 		return []ModelUser{{User: w.name, Access: lvl}}, nil
 	}
 	var out []ModelUser

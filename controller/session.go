@@ -47,10 +47,7 @@ func (s *Session) Controller() *Controller { return s.c }
 type caller struct {
 	name   string
 	access acl.Level // controller access
-	owner  bool      // the controller owner
 }
-
-func (w caller) superuser() bool { return w.access == acl.Superuser }
 
 // caller validates the session inside t and returns who it is.
 func (s *Session) caller(t *store.Txn) (caller, error) {
@@ -71,7 +68,7 @@ func (s *Session) caller(t *store.Txn) (caller, error) {
 	if u.Access == acl.None {
 		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "user %q has no controller access", sess.User)
 	}
-	return caller{name: sess.User, access: u.Access, owner: sess.User == s.c.info.Owner}, nil
+	return caller{name: sess.User, access: u.Access}, nil
 }
 
 // read starts a read transaction and validates the session in it.
@@ -147,7 +144,7 @@ func (s *Session) Logout(ctx context.Context) error {
 // EndSessions ends every session of a user (a superuser's call; it ends
 // the caller's own session too when name is the caller).
 func (s *Session) EndSessions(ctx context.Context, name string) (int, error) {
-	t, _, u, err := s.superuserOn(ctx, name)
+	t, _, u, err := s.userOp(ctx, acl.ManageUsers, name)
 	if err != nil {
 		return 0, err
 	}

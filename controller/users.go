@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -56,10 +55,10 @@ func enabledSuperusers(t *store.Txn) int {
 	return n
 }
 
-// superuserOn starts a write for a superuser's operation on user name and
-// returns the transaction, the caller and the user's current row. On error
-// the transaction is already aborted.
-func (s *Session) superuserOn(ctx context.Context, name string) (*store.Txn, caller, store.User, error) {
+// userOp starts a write for op on user name and returns the transaction,
+// the caller and the user's current row. On error the transaction is
+// already aborted.
+func (s *Session) userOp(ctx context.Context, op acl.Op, name string) (*store.Txn, caller, store.User, error) {
 	t, w, err := s.write(ctx)
 	if err != nil {
 		return nil, caller{}, store.User{}, err
@@ -68,11 +67,14 @@ func (s *Session) superuserOn(ctx context.Context, name string) (*store.Txn, cal
 		t.Abort()
 		return nil, caller{}, store.User{}, err
 	}
-	if !w.superuser() {
-		return fail(herd.Denied())
-	}
 	id, err := canonicalUser(name)
 	if err != nil {
+		return fail(err)
+	}
+	if err := may(t, w, op, id); err != nil {
+		if op == acl.ResetPassword && id == w.name {
+			err = herd.Errorf(herd.ErrInvalid, "You cannot reset your own password")
+		}
 		return fail(err)
 	}
 	u, err := getUser(t, id)
@@ -111,11 +113,14 @@ func (s *Session) AddUser(ctx context.Context, name, displayName string) (AddedU
 }
 
 func (s *Session) addUser(t *store.Txn, w caller, name, displayName string) (AddedUser, error) {
-	if !w.superuser() {
-		return AddedUser{}, herd.Denied()
-	}
 	id, err := canonicalUser(name)
 	if err != nil {
+		return AddedUser{}, err
+	}
+	if err := may(t, w, acl.ManageUsers, id); err != nil {
+		return AddedUser{}, err
+	}
+	if err := users.ValidateDisplayName(displayName); err != nil {
 		return AddedUser{}, err
 	}
 	if _, ok := store.Get[store.User](t, store.TableUsers, store.IndexID, id); ok {
@@ -145,10 +150,10 @@ func (s *Session) ChangePassword(ctx context.Context, name, password string) err
 		return err
 	}
 	// Authorize before the slow hash, so a refused caller costs nothing.
-	if _, w, err := s.read(ctx); err != nil {
+	if t, w, err := s.read(ctx); err != nil {
 		return err
-	} else if id != w.name && !w.superuser() {
-		return herd.Denied()
+	} else if err := may(t, w, acl.ChangePassword, id); err != nil {
+		return err
 	}
 	hash, err := s.c.opts.Hasher.Hash(password)
 	if err != nil {
@@ -160,8 +165,8 @@ func (s *Session) ChangePassword(ctx context.Context, name, password string) err
 // setPassword stores a password hash for id, drops any registration
 // secret and ends id's sessions other than the caller's.
 func (s *Session) setPassword(t *store.Txn, w caller, id, hash string) error {
-	if id != w.name && !w.superuser() {
-		return herd.Denied()
+	if err := may(t, w, acl.ChangePassword, id); err != nil {
+		return err
 	}
 	u, err := getUser(t, id)
 	if err != nil {
@@ -205,15 +210,12 @@ func endSessionsExcept(t *store.Txn, id, keep string) error {
 // registration token; earlier tokens and all their sessions stop working
 // (superuser only; not on oneself, not on a disabled user).
 func (s *Session) ResetPassword(ctx context.Context, name string) (string, error) {
-	t, w, u, err := s.superuserOn(ctx, name)
+	t, w, u, err := s.userOp(ctx, acl.ResetPassword, name)
 	if err != nil {
 		return "", err
 	}
 	defer t.Abort()
 	id := u.Name
-	if id == w.name {
-		return "", herd.Errorf(herd.ErrInvalid, "You cannot reset your own password")
-	}
 	if u.Disabled {
 		return "", herd.Errorf(herd.ErrFailedPrecondition, "cannot reset password of disabled user %q", id)
 	}
@@ -247,7 +249,7 @@ func (s *Session) EnableUser(ctx context.Context, name string) error {
 }
 
 func (s *Session) setDisabled(ctx context.Context, name string, disable bool) error {
-	t, w, u, err := s.superuserOn(ctx, name)
+	t, w, u, err := s.userOp(ctx, acl.ManageUsers, name)
 	if err != nil {
 		return err
 	}
@@ -286,7 +288,7 @@ func (s *Session) setDisabled(ctx context.Context, name string, disable bool) er
 // (herd.ErrFailedPrecondition): destroy those models or grant admin to
 // another user first.
 func (s *Session) RemoveUser(ctx context.Context, name string) error {
-	t, w, u, err := s.superuserOn(ctx, name)
+	t, w, u, err := s.userOp(ctx, acl.ManageUsers, name)
 	if err != nil {
 		return err
 	}
@@ -309,8 +311,14 @@ func (s *Session) RemoveUser(ctx context.Context, name string) error {
 			}
 		}
 	}
+	// Keyed by a fresh UUID: two removals of one name at the same clock
+	// reading must not overwrite each other's record.
+	rid, err := s.c.newUUID()
+	if err != nil {
+		return err
+	}
 	now := s.c.opts.Now()
-	rm := store.RemovedUser{ID: fmt.Sprintf("%s@%d", id, now.UnixNano()), User: u.User, Removed: now, RemovedBy: w.name}
+	rm := store.RemovedUser{ID: id + "/" + rid, User: u.User, Removed: now, RemovedBy: w.name}
 	if err := t.Insert(store.TableRemovedUsers, rm); err != nil {
 		return err
 	}
@@ -340,7 +348,7 @@ func (s *Session) Users(ctx context.Context, all bool) ([]UserInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !w.superuser() {
+	if may(t, w, acl.ListAllUsers, "") != nil {
 		u, err := getUser(t, w.name)
 		if err != nil {
 			return nil, err
@@ -370,8 +378,8 @@ func (s *Session) ShowUser(ctx context.Context, name string) (UserInfo, error) {
 	if err != nil {
 		return UserInfo{}, err
 	}
-	if id != w.name && !w.superuser() {
-		return UserInfo{}, herd.Denied()
+	if err := may(t, w, acl.ShowUser, id); err != nil {
+		return UserInfo{}, err
 	}
 	u, err := getUser(t, id)
 	if err != nil {

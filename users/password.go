@@ -55,10 +55,18 @@ func (b Bcrypt) Hash(pw string) (string, error) {
 	return string(h), nil
 }
 
-// Compare checks pw against a bcrypt hash, in constant time.
+// Compare checks pw against a bcrypt hash, in constant time. A password
+// over MaxPasswordLen never matches: bcrypt would read only its first 72
+// bytes and accept it when they are right.
 func (Bcrypt) Compare(hash, pw string) error {
+	long := len(pw) > MaxPasswordLen
+	if long {
+		pw = pw[:MaxPasswordLen] // the same work as a password that fits
+	}
 	err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw))
 	switch {
+	case long:
+		return herd.Errorf(herd.ErrUnauthenticated, "invalid entity name or password")
 	case err == nil:
 		return nil
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):

@@ -37,6 +37,18 @@ var (
 // MaxNameLen bounds a user name, domain included.
 const MaxNameLen = 255
 
+// MaxDisplayNameLen bounds a display name, in bytes.
+const MaxDisplayNameLen = 255
+
+// ValidateDisplayName returns ErrInvalid for a display name over
+// MaxDisplayNameLen bytes. Display names are otherwise free text.
+func ValidateDisplayName(s string) error {
+	if len(s) > MaxDisplayNameLen {
+		return herd.Errorf(herd.ErrInvalid, "display name is %d bytes long: at most %d allowed", len(s), MaxDisplayNameLen)
+	}
+	return nil
+}
+
 // ValidateName returns ErrInvalid unless name is a valid user name.
 func ValidateName(name string) error {
 	if len(name) > MaxNameLen || !nameRE.MatchString(name) {
