@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"context"
+
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/models"
@@ -39,4 +41,38 @@ func decide(t *store.Txn, w caller, op acl.Op, m *models.Model, subject string) 
 func may(t *store.Txn, w caller, op acl.Op, subject string) error {
 	_, err := decide(t, w, op, nil, subject)
 	return err
+}
+
+// Allowed asks the one decision whether the session's user may do op: on
+// model ("owner/name", or a name of one's own) for a model operation, or
+// on the controller (model ""), acting on user subject ("" for none). It
+// is what every operation calls, in its own transaction, before it acts;
+// a tool or a test (controllertest.AssertAccess) asks it without acting.
+// The error is nil, herd.ErrPermissionDenied, or why the question could
+// not be asked (the session is no longer valid, a name is not valid, the
+// model does not exist in a namespace the user may list).
+func (s *Session) Allowed(ctx context.Context, op acl.Op, model, subject string) (acl.Decision, error) {
+	if !op.Valid() {
+		return acl.Decision{}, herd.Errorf(herd.ErrInvalid, "operation %d not valid", uint8(op))
+	}
+	t, w, err := s.read(ctx)
+	if err != nil {
+		return acl.Decision{}, err
+	}
+	if subject != "" {
+		if subject, err = canonicalUser(subject); err != nil {
+			return acl.Decision{}, err
+		}
+	}
+	if op.Need().Kind() == acl.KindModel {
+		if model == "" {
+			return acl.Decision{}, herd.Errorf(herd.ErrInvalid, "%s needs a model", op)
+		}
+		_, d, err := s.model(t, w, model, op, subject)
+		return d, err
+	}
+	if model != "" {
+		return acl.Decision{}, herd.Errorf(herd.ErrInvalid, "%s is a controller operation: no model", op)
+	}
+	return decide(t, w, op, nil, subject)
 }

@@ -31,12 +31,14 @@ package controllertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/models"
@@ -75,6 +77,7 @@ type Fixture struct {
 	// Clock is the controller's clock.
 	Clock *Clock
 
+	ctx           context.Context
 	adminPassword string
 	mu            sync.Mutex
 	sessions      map[string]*controller.Session
@@ -117,6 +120,7 @@ func New(tb testing.TB, opts *Options) *Fixture {
 		f, err = fromTemplate(o)
 	}
 	if f != nil {
+		f.ctx = tb.Context()
 		tb.Cleanup(func() { f.Controller.Close() })
 	}
 	if err != nil {
@@ -221,8 +225,34 @@ func fromTemplate(o Options) (*Fixture, error) {
 	return f, nil
 }
 
-// Context is the context the helpers use.
-func (f *Fixture) Context() context.Context { return context.Background() }
+// Context is the context the helpers use: the test's, which ends when
+// the test does.
+func (f *Fixture) Context() context.Context {
+	if f.ctx == nil {
+		return context.Background()
+	}
+	return f.ctx
+}
+
+// admin returns the admin's session for the builders, logging the admin
+// in again when Advance has taken the session past its expiry, so that a
+// fixture outlives the sessions it hands out. It fails the test if the
+// admin's password was changed meanwhile.
+func (f *Fixture) admin(tb testing.TB) *controller.Session {
+	tb.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.Admin.Check(f.Context()); err == nil || !errors.Is(err, herd.ErrUnauthenticated) {
+		return f.Admin
+	}
+	s, err := f.Controller.Login(f.Context(), controller.AdminUser, f.adminPassword)
+	if err != nil {
+		tb.Fatalf("controllertest: the admin's session has ended and the admin cannot log in again: %v", err)
+	}
+	f.Admin = s
+	f.sessions[controller.AdminUser] = s
+	return s
+}
 
 // Advance moves the controller's clock forward.
 func (f *Fixture) Advance(d time.Duration) { f.Clock.Advance(d) }
@@ -243,7 +273,7 @@ func (f *Fixture) Password(name string) string {
 func (f *Fixture) AddUser(tb testing.TB, name string, access ...acl.Level) *controller.Session {
 	tb.Helper()
 	var s *controller.Session
-	err := f.Admin.Batch(f.Context(), func(b *controller.Batch) (err error) {
+	err := f.admin(tb).Batch(f.Context(), func(b *controller.Batch) (err error) {
 		s, err = f.addUser(b, name, access)
 		return err
 	})
@@ -273,7 +303,7 @@ func (f *Fixture) addUser(b *controller.Batch, name string, access []acl.Level) 
 // they redeem the registration token with Password(name).
 func (f *Fixture) Register(tb testing.TB, name string) *controller.Session {
 	tb.Helper()
-	added, err := f.Admin.AddUser(f.Context(), name, "")
+	added, err := f.admin(tb).AddUser(f.Context(), name, "")
 	if err != nil {
 		tb.Fatalf("controllertest: Register(%q): %v", name, err)
 	}
@@ -323,7 +353,7 @@ func (f *Fixture) LoginAs(tb testing.TB, name string) *controller.Session {
 // anyone) and returns it.
 func (f *Fixture) CreateModel(tb testing.TB, owner, name string) models.Model {
 	tb.Helper()
-	m, err := f.Admin.CreateModel(f.Context(), name, controller.CreateModelOptions{Owner: owner})
+	m, err := f.admin(tb).CreateModel(f.Context(), name, controller.CreateModelOptions{Owner: owner})
 	if err != nil {
 		tb.Fatalf("controllertest: CreateModel(%q, %q): %v", owner, name, err)
 	}
@@ -334,7 +364,7 @@ func (f *Fixture) CreateModel(tb testing.TB, owner, name string) models.Model {
 // controller level.
 func (f *Fixture) Grant(tb testing.TB, user string, level acl.Level, model string) {
 	tb.Helper()
-	if err := f.Admin.Grant(f.Context(), user, level, model); err != nil {
+	if err := f.admin(tb).Grant(f.Context(), user, level, model); err != nil {
 		tb.Fatalf("controllertest: Grant(%q, %s, %q): %v", user, level, model, err)
 	}
 }
@@ -342,7 +372,7 @@ func (f *Fixture) Grant(tb testing.TB, user string, level acl.Level, model strin
 // Revoke revokes a level as the admin.
 func (f *Fixture) Revoke(tb testing.TB, user string, level acl.Level, model string) {
 	tb.Helper()
-	if err := f.Admin.Revoke(f.Context(), user, level, model); err != nil {
+	if err := f.admin(tb).Revoke(f.Context(), user, level, model); err != nil {
 		tb.Fatalf("controllertest: Revoke(%q, %s, %q): %v", user, level, model, err)
 	}
 }
@@ -352,7 +382,7 @@ func (f *Fixture) Revoke(tb testing.TB, user string, level acl.Level, model stri
 // deployed. The application is named after the charm.
 func (f *Fixture) Deploy(tb testing.TB, model, charm string, units int) controller.Deployed {
 	tb.Helper()
-	d, err := f.Admin.Deploy(f.Context(), model, charm, controller.DeployOptions{NumUnits: units})
+	d, err := f.admin(tb).Deploy(f.Context(), model, charm, controller.DeployOptions{NumUnits: units})
 	if err != nil {
 		tb.Fatalf("controllertest: Deploy(%q, %q, %d): %v", model, charm, units, err)
 	}

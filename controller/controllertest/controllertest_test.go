@@ -1,6 +1,7 @@
 package controllertest_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -134,14 +135,26 @@ func TestScenarioAndMatrix(t *testing.T) {
 		grant bob read alice/shop
 	`)
 	f.AssertAccess(t, []controllertest.Cell{
-		{"tom", "admin/lxd-model-1", controllertest.Status, true},
-		{"tom", "admin/lxd-model-1", controllertest.Deploy, true},
-		{"tom", "admin/lxd-model-1", controllertest.GrantOn, false},
-		{"tom", "alice/shop", controllertest.Status, false},
-		{"alice", "alice/shop", controllertest.Destroy, true},
-		{"bob", "alice/shop", controllertest.Status, true},
-		{"bob", "alice/shop", controllertest.Deploy, false},
-		{"admin", "alice/shop", controllertest.Destroy, true},
+		{"tom", "admin/lxd-model-1", acl.ReadModel, true},
+		{"tom", "admin/lxd-model-1", acl.WriteModel, true},
+		{"tom", "admin/lxd-model-1", acl.AdminModel, false},
+		{"tom", "alice/shop", acl.ReadModel, false},
+		{"alice", "alice/shop", acl.AdminModel, true},
+		{"bob", "alice/shop", acl.ReadModel, true},
+		{"bob", "alice/shop", acl.WriteModel, false},
+		{"admin", "alice/shop", acl.AdminModel, true},
+		{"bob", "alice/shop", acl.LeaveModel, true},
+		{"tom", "alice/shop", acl.LeaveModel, false},
+		// Controller operations: the target is the user acted on.
+		{"alice", "", acl.CreateModel, true},
+		{"tom", "", acl.CreateModel, false},
+		{"alice", "tom", acl.CreateModelFor, false},
+		{"tom", "tom", acl.ChangePassword, true},
+		{"tom", "bob", acl.ChangePassword, false},
+		{"admin", "bob", acl.ResetPassword, true},
+		{"admin", "admin", acl.ResetPassword, false},
+		{"tom", "", acl.ManageUsers, false},
+		{"admin", "", acl.ControllerAccess, true},
 	})
 	if _, err := f.Session(t, "alice").CreateModel(f.Context(), "more", controller.CreateModelOptions{}); err != nil {
 		t.Errorf("alice with add-model: %v", err)
@@ -171,9 +184,9 @@ func TestMatrixFailureIsReadable(t *testing.T) {
 	f.Grant(t, "tom", acl.Read, "admin/m")
 	tb := &fakeTB{TB: t}
 	f.AssertAccess(tb, []controllertest.Cell{
-		{"tom", "admin/m", controllertest.Status, true},
-		{"tom", "admin/m", controllertest.Deploy, true}, // wrong: tom has read
-		{"admin", "admin/m", controllertest.Destroy, true},
+		{"tom", "admin/m", acl.ReadModel, true},
+		{"tom", "admin/m", acl.WriteModel, true}, // wrong: tom has read
+		{"admin", "admin/m", acl.AdminModel, true},
 	})
 	if len(tb.errors) != 1 {
 		t.Fatalf("want one failure, got %q", tb.errors)
@@ -181,19 +194,19 @@ func TestMatrixFailureIsReadable(t *testing.T) {
 	msg := tb.errors[0]
 	for _, want := range []string{
 		"access matrix: 1 of 3 cells differ",
-		"user  model    op      want     got     why",
-		"tom   admin/m  deploy  allowed  denied  tom has read on admin/m by direct grant",
+		"user  target   op                           want     got     why",
+		"tom   admin/m  change what runs in a model  allowed  denied  tom has read by direct grant",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)
 		}
 	}
-	if strings.Contains(msg, "status") || strings.Contains(msg, "destroy") {
+	if strings.Contains(msg, "read a model") || strings.Contains(msg, "administer") {
 		t.Errorf("message shows cells that agree:\n%s", msg)
 	}
 	// And a correct matrix passes.
 	ok := &fakeTB{TB: t}
-	f.AssertAccess(ok, []controllertest.Cell{{"tom", "admin/m", controllertest.Deploy, false}})
+	f.AssertAccess(ok, []controllertest.Cell{{"tom", "admin/m", acl.WriteModel, false}})
 	if len(ok.errors) != 0 {
 		t.Errorf("correct matrix failed: %v", ok.errors)
 	}
@@ -393,5 +406,43 @@ func TestNewScenarioError(t *testing.T) {
 		if !ft.fatal || len(ft.errors) != 1 || !strings.Contains(ft.errors[0], `grant tom read admin/nowhere`) || !strings.Contains(ft.errors[0], "not found") {
 			t.Errorf("call %d (fresh %v): errors %q, fatal %v", i, fresh, ft.errors, ft.fatal)
 		}
+	}
+}
+
+// The fixture's builders keep working after Advance has ended every
+// session (the fixture's admin is logged in again), while the sessions it
+// handed out expire as they should.
+func TestFixtureSurvivesTime(t *testing.T) {
+	f := controllertest.New(t, nil)
+	tom := f.AddUser(t, "tom")
+	oldAdmin := f.Admin
+	f.Advance(25 * time.Hour)
+	if err := tom.Check(f.Context()); !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("tom's session after 25 hours: %v", err)
+	}
+	if err := oldAdmin.Check(f.Context()); !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("the old admin session after 25 hours: %v", err)
+	}
+	f.CreateModel(t, "admin", "m")
+	f.Grant(t, "tom", acl.Write, "admin/m")
+	bob := f.AddUser(t, "bob")
+	f.BuildText(t, "user carol\ngrant carol read admin/m")
+	f.Deploy(t, "admin/m", "mysql", 1)
+	if err := bob.Check(f.Context()); err != nil {
+		t.Errorf("a session made after the advance: %v", err)
+	}
+	f.AssertAccess(t, []controllertest.Cell{{"tom", "admin/m", acl.WriteModel, true}, {"carol", "admin/m", acl.ReadModel, true}})
+}
+
+func TestFixtureContextEndsWithTest(t *testing.T) {
+	var ctx context.Context
+	t.Run("inner", func(t *testing.T) {
+		ctx = controllertest.New(t, nil).Context()
+		if ctx.Err() != nil {
+			t.Fatalf("context ended during the test: %v", ctx.Err())
+		}
+	})
+	if ctx.Err() == nil {
+		t.Error("the fixture's context outlived its test")
 	}
 }

@@ -72,6 +72,7 @@ type exampleT struct {
 
 func (t *exampleT) Helper()                        {}
 func (t *exampleT) Cleanup(f func())               { t.cleanups = append(t.cleanups, f) }
+func (t *exampleT) Context() context.Context       { return context.Background() }
 func (t *exampleT) Errorf(format string, a ...any) { fmt.Printf("FAIL: "+format+"\n", a...) }
 func (t *exampleT) Fatalf(format string, a ...any) { panic(fmt.Sprintf(format, a...)) }
 func (t *exampleT) cleanup() {

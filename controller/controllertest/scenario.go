@@ -42,6 +42,7 @@ type Grant struct {
 // nothing is created and the test fails.
 func (f *Fixture) Build(tb testing.TB, s Scenario) {
 	tb.Helper()
+	f.admin(tb) // renewed if the test's clock has ended its session
 	if err := f.build(s); err != nil {
 		tb.Fatalf("controllertest: %v", err)
 	}
