@@ -120,30 +120,31 @@ func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Optio
 		undo()
 		return nil, nil, "", herd.Wrap(herd.ErrFailedPrecondition, err, "cannot create default model")
 	}
-	txn := c.st.Write()
-	defer txn.Abort()
 	adminRow := store.User{User: users.User{Name: AdminUser, GivenName: AdminUser, DisplayName: AdminUser, CreatedBy: AdminUser, Created: now},
 		Access: acl.Superuser, PasswordHash: hash}
-	for _, e := range []struct {
-		table string
-		row   any
-	}{
-		{store.TableController, c.info},
-		{store.TableUsers, adminRow},
-		{store.TableModels, def},
-		{store.TableGrants, store.Grant{ModelUUID: modelUUID, User: AdminUser, Level: acl.Admin}},
-	} {
-		if err := txn.Insert(e.table, e.row); err != nil {
-			undo()
-			return nil, nil, "", err
+	var admin *Session
+	err = c.update(ctx, func(t *store.Txn) error {
+		if n := len(store.List[store.Controller](t, store.TableController, store.IndexID)); n != 0 {
+			return herd.Errorf(herd.ErrAlreadyExists, "store already holds a controller")
 		}
-	}
-	admin, err := c.openSession(txn, AdminUser, func(store.User) bool { return true }, nil)
+		for _, e := range []struct {
+			table string
+			row   any
+		}{
+			{store.TableController, c.info},
+			{store.TableUsers, adminRow},
+			{store.TableModels, def},
+			{store.TableGrants, store.Grant{ModelUUID: modelUUID, User: AdminUser, Level: acl.Admin}},
+		} {
+			if err := t.Insert(e.table, e.row); err != nil {
+				return err
+			}
+		}
+		var err error
+		admin, err = c.openSession(t, AdminUser, func(store.User) bool { return true }, nil)
+		return err
+	})
 	if err != nil {
-		undo()
-		return nil, nil, "", err
-	}
-	if err := txn.Commit(); err != nil {
 		undo()
 		return nil, nil, "", err
 	}

@@ -73,16 +73,12 @@ func (c *Controller) checkPassword(hash, password string) error {
 // still(current row) confirms that what was checked outside the
 // transaction still holds. extra, if set, runs in the same transaction.
 func (c *Controller) newSession(ctx context.Context, id string, still func(store.User) bool, extra func(*store.Txn, *store.User) error) (*Session, error) {
-	if err := c.check(ctx); err != nil {
-		return nil, err
-	}
-	txn := c.st.Write()
-	defer txn.Abort()
-	s, err := c.openSession(txn, id, still, extra)
+	var s *Session
+	err := c.update(ctx, func(t *store.Txn) (err error) {
+		s, err = c.openSession(t, id, still, extra)
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := txn.Commit(); err != nil {
 		return nil, err
 	}
 	return s, nil

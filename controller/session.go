@@ -84,35 +84,6 @@ func (s *Session) read(ctx context.Context) (*store.Txn, caller, error) {
 	return t, w, nil
 }
 
-// write starts a write transaction and validates the session in it. The
-// caller must `defer t.Abort()`.
-func (s *Session) write(ctx context.Context) (*store.Txn, caller, error) {
-	if err := s.c.check(ctx); err != nil {
-		return nil, caller{}, err
-	}
-	t := s.c.st.Write()
-	w, err := s.caller(t)
-	if err != nil {
-		t.Abort()
-		return nil, caller{}, err
-	}
-	return t, w, nil
-}
-
-// update runs fn in a write transaction in which the session has been
-// checked, and commits when fn succeeds. Nothing is written when it fails.
-func (s *Session) update(ctx context.Context, fn func(*store.Txn, caller) error) error {
-	t, w, err := s.write(ctx)
-	if err != nil {
-		return err
-	}
-	defer t.Abort()
-	if err := fn(t, w); err != nil {
-		return err
-	}
-	return t.Commit()
-}
-
 // Check reports whether the session is still valid: not expired, not
 // ended, its user enabled and allowed to log in. It reads the
 // authorization snapshot (see Authorize) and does not allocate.
@@ -126,15 +97,11 @@ func (s *Session) Check(ctx context.Context) error {
 
 // Logout ends the session on the controller; the token stops working.
 func (s *Session) Logout(ctx context.Context) error {
-	t, _, err := s.write(ctx)
+	err := s.update(ctx, func(t *store.Txn, _ caller) error {
+		_, err := t.DeleteAll(store.TableSessions, store.IndexID, s.hash)
+		return err
+	})
 	if err != nil {
-		return err
-	}
-	defer t.Abort()
-	if _, err := t.DeleteAll(store.TableSessions, store.IndexID, s.hash); err != nil {
-		return err
-	}
-	if err := t.Commit(); err != nil {
 		return err
 	}
 	s.c.opts.Logger.Info("logout", "user", s.user)
@@ -144,19 +111,12 @@ func (s *Session) Logout(ctx context.Context) error {
 // EndSessions ends every session of a user (a superuser's call; it ends
 // the caller's own session too when name is the caller).
 func (s *Session) EndSessions(ctx context.Context, name string) (int, error) {
-	t, _, u, err := s.userOp(ctx, acl.ManageUsers, name)
-	if err != nil {
-		return 0, err
-	}
-	defer t.Abort()
-	n, err := t.DeleteAll(store.TableSessions, store.IndexUser, u.Name)
-	if err != nil {
-		return 0, err
-	}
-	if err := t.Commit(); err != nil {
-		return 0, err
-	}
-	return n, nil
+	var n int
+	err := s.userUpdate(ctx, acl.ManageUsers, name, func(t *store.Txn, _ caller, u store.User) (err error) {
+		n, err = t.DeleteAll(store.TableSessions, store.IndexUser, u.Name)
+		return err
+	})
+	return n, err
 }
 
 // WhoAmI is what Whoami reports.

@@ -55,33 +55,26 @@ func enabledSuperusers(t *store.Txn) int {
 	return n
 }
 
-// userOp starts a write for op on user name and returns the transaction,
-// the caller and the user's current row. On error the transaction is
-// already aborted.
-func (s *Session) userOp(ctx context.Context, op acl.Op, name string) (*store.Txn, caller, store.User, error) {
-	t, w, err := s.write(ctx)
-	if err != nil {
-		return nil, caller{}, store.User{}, err
-	}
-	fail := func(err error) (*store.Txn, caller, store.User, error) {
-		t.Abort()
-		return nil, caller{}, store.User{}, err
-	}
+// userUpdate runs fn as update does, for op on user name, with the
+// user's current row, once the one decision has allowed it.
+func (s *Session) userUpdate(ctx context.Context, op acl.Op, name string, fn func(*store.Txn, caller, store.User) error) error {
 	id, err := canonicalUser(name)
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	if err := may(t, w, op, id); err != nil {
-		if op == acl.ResetPassword && id == w.name {
-			err = herd.Errorf(herd.ErrInvalid, "You cannot reset your own password")
+	return s.update(ctx, func(t *store.Txn, w caller) error {
+		if err := may(t, w, op, id); err != nil {
+			if op == acl.ResetPassword && id == w.name {
+				err = herd.Errorf(herd.ErrInvalid, "You cannot reset your own password")
+			}
+			return err
 		}
-		return fail(err)
-	}
-	u, err := getUser(t, id)
-	if err != nil {
-		return fail(err)
-	}
-	return t, w, u, nil
+		u, err := getUser(t, id)
+		if err != nil {
+			return err
+		}
+		return fn(t, w, u)
+	})
 }
 
 // issueSecret writes a fresh registration secret for id and returns its token.
@@ -210,30 +203,26 @@ func endSessionsExcept(t *store.Txn, id, keep string) error {
 // registration token; earlier tokens and all their sessions stop working
 // (superuser only; not on oneself, not on a disabled user).
 func (s *Session) ResetPassword(ctx context.Context, name string) (string, error) {
-	t, w, u, err := s.userOp(ctx, acl.ResetPassword, name)
+	var token, id string
+	err := s.userUpdate(ctx, acl.ResetPassword, name, func(t *store.Txn, w caller, u store.User) (err error) {
+		id = u.Name
+		if u.Disabled {
+			return herd.Errorf(herd.ErrFailedPrecondition, "cannot reset password of disabled user %q", u.Name)
+		}
+		u.PasswordHash = ""
+		if err := t.Insert(store.TableUsers, u); err != nil {
+			return err
+		}
+		if _, err := t.DeleteAll(store.TableSessions, store.IndexUser, u.Name); err != nil {
+			return err
+		}
+		token, err = s.issueSecret(t, u.User)
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
-	defer t.Abort()
-	id := u.Name
-	if u.Disabled {
-		return "", herd.Errorf(herd.ErrFailedPrecondition, "cannot reset password of disabled user %q", id)
-	}
-	u.PasswordHash = ""
-	if err := t.Insert(store.TableUsers, u); err != nil {
-		return "", err
-	}
-	if _, err := t.DeleteAll(store.TableSessions, store.IndexUser, id); err != nil {
-		return "", err
-	}
-	token, err := s.issueSecret(t, u.User)
-	if err != nil {
-		return "", err
-	}
-	if err := t.Commit(); err != nil {
-		return "", err
-	}
-	s.c.opts.Logger.Info("password reset", "user", id, "by", w.name)
+	s.c.opts.Logger.Info("password reset", "user", id, "by", s.user)
 	return token, nil
 }
 
@@ -249,36 +238,30 @@ func (s *Session) EnableUser(ctx context.Context, name string) error {
 }
 
 func (s *Session) setDisabled(ctx context.Context, name string, disable bool) error {
-	t, w, u, err := s.userOp(ctx, acl.ManageUsers, name)
-	if err != nil {
-		return err
-	}
-	defer t.Abort()
-	id := u.Name
-	if u.Disabled == disable {
-		return nil
-	}
-	if disable {
-		if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.Disabling); err != nil {
-			return err
+	changed, id := false, ""
+	err := s.userUpdate(ctx, acl.ManageUsers, name, func(t *store.Txn, w caller, u store.User) error {
+		id = u.Name
+		if changed = u.Disabled != disable; !changed {
+			return nil
 		}
-		isSU := accessOf(t, id) == acl.Superuser
-		if err := acl.CheckSuperusers(isSU, false, enabledSuperusers(t)); err != nil {
-			return err
+		if disable {
+			if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.Disabling); err != nil {
+				return err
+			}
+			if err := acl.CheckSuperusers(u.Access == acl.Superuser, false, enabledSuperusers(t)); err != nil {
+				return err
+			}
+			if _, err := t.DeleteAll(store.TableSessions, store.IndexUser, id); err != nil {
+				return err
+			}
 		}
-		if _, err := t.DeleteAll(store.TableSessions, store.IndexUser, id); err != nil {
-			return err
-		}
+		u.Disabled = disable
+		return t.Insert(store.TableUsers, u)
+	})
+	if err == nil && changed {
+		s.c.opts.Logger.Info("user enabled state changed", "user", id, "disabled", disable, "by", s.user)
 	}
-	u.Disabled = disable
-	if err := t.Insert(store.TableUsers, u); err != nil {
-		return err
-	}
-	if err := t.Commit(); err != nil {
-		return err
-	}
-	s.c.opts.Logger.Info("user enabled state changed", "user", id, "disabled", disable, "by", w.name)
-	return nil
+	return err
 }
 
 // RemoveUser removes a user (superuser only): the record is kept for audit,
@@ -288,52 +271,50 @@ func (s *Session) setDisabled(ctx context.Context, name string, disable bool) er
 // (herd.ErrFailedPrecondition): destroy those models or grant admin to
 // another user first.
 func (s *Session) RemoveUser(ctx context.Context, name string) error {
-	t, w, u, err := s.userOp(ctx, acl.ManageUsers, name)
-	if err != nil {
-		return err
-	}
-	defer t.Abort()
-	id := u.Name
-	if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.Removing); err != nil {
-		return err
-	}
-	if err := acl.CheckSuperusers(accessOf(t, id) == acl.Superuser && !u.Disabled, false, enabledSuperusers(t)); err != nil {
-		return err
-	}
-	if owned := store.List[models.Model](t, store.TableModels, store.IndexOwner, id); len(owned) > 0 {
-		return herd.Errorf(herd.ErrFailedPrecondition, "cannot remove user %q: they own %d model(s), the first %q", id, len(owned), owned[0].FullName())
-	}
-	grants := store.List[store.Grant](t, store.TableGrants, store.IndexUser, id)
-	for _, g := range grants {
-		if g.Level == acl.Admin {
-			if err := acl.CheckModelAdmins(g.ModelUUID, acl.Admin, acl.None, countAdmins(t, g.ModelUUID)); err != nil {
-				return err
-			}
-		}
-	}
 	// Keyed by a fresh UUID: two removals of one name at the same clock
 	// reading must not overwrite each other's record.
 	rid, err := s.c.newUUID()
 	if err != nil {
 		return err
 	}
-	now := s.c.opts.Now()
-	rm := store.RemovedUser{ID: id + "/" + rid, User: u.User, Removed: now, RemovedBy: w.name}
-	if err := t.Insert(store.TableRemovedUsers, rm); err != nil {
-		return err
-	}
-	for _, del := range []struct{ table, index string }{
-		{store.TableUsers, store.IndexID}, {store.TableSecrets, store.IndexID},
-		{store.TableSessions, store.IndexUser}, {store.TableGrants, store.IndexUser},
-	} {
-		if _, err := t.DeleteAll(del.table, del.index, id); err != nil {
+	var id string
+	err = s.userUpdate(ctx, acl.ManageUsers, name, func(t *store.Txn, w caller, u store.User) error {
+		id = u.Name
+		if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.Removing); err != nil {
 			return err
 		}
-	}
-	if err := t.Commit(); err != nil {
+		if err := acl.CheckSuperusers(u.Access == acl.Superuser && !u.Disabled, false, enabledSuperusers(t)); err != nil {
+			return err
+		}
+		if owned := store.List[models.Model](t, store.TableModels, store.IndexOwner, id); len(owned) > 0 {
+			return herd.Errorf(herd.ErrFailedPrecondition, "cannot remove user %q: they own %d model(s), the first %q", id, len(owned), owned[0].FullName())
+		}
+		for _, g := range store.List[store.Grant](t, store.TableGrants, store.IndexUser, id) {
+			if g.Level == acl.Admin {
+				if err := acl.CheckModelAdmins(g.ModelUUID, acl.Admin, acl.None, countAdmins(t, g.ModelUUID)); err != nil {
+					return err
+				}
+			}
+		}
+		now := s.c.opts.Now()
+		rm := store.RemovedUser{ID: id + "/" + rid, User: u.User, Removed: now, RemovedBy: w.name}
+		if err := t.Insert(store.TableRemovedUsers, rm); err != nil {
+			return err
+		}
+		for _, del := range []struct{ table, index string }{
+			{store.TableUsers, store.IndexID}, {store.TableSecrets, store.IndexID},
+			{store.TableSessions, store.IndexUser}, {store.TableGrants, store.IndexUser},
+		} {
+			if _, err := t.DeleteAll(del.table, del.index, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	s.c.opts.Logger.Info("user removed", "user", id, "by", w.name)
+	s.c.opts.Logger.Info("user removed", "user", id, "by", s.user)
 	return nil
 }
 

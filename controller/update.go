@@ -1,0 +1,74 @@
+package controller
+
+import (
+	"context"
+	"errors"
+
+	"github.com/herd-project/herd/store"
+)
+
+// maxAttempts bounds how often a write is run again after its commit lost
+// a race to another controller.
+const maxAttempts = 8
+
+// update is the one write idiom: fn reads, decides and writes in t, and
+// update commits. When the commit loses a race (another controller sharing
+// the backend committed first: store.ErrConflict), fn runs again on the
+// fresher state, so fn must do nothing but read and write t: no provider
+// calls, no other side effects. Nothing is written when fn fails.
+func (c *Controller) update(ctx context.Context, fn func(*store.Txn) error) error {
+	for attempt := 1; ; attempt++ {
+		if err := c.check(ctx); err != nil {
+			return err
+		}
+		err := c.attempt(fn)
+		if err == nil || !isConflict(err) || attempt == maxAttempts {
+			return err
+		}
+		c.opts.Logger.Debug("write lost a race; running it again", "attempt", attempt)
+	}
+}
+
+func (c *Controller) attempt(fn func(*store.Txn) error) error {
+	t := c.st.Write()
+	defer t.Abort()
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.Commit()
+}
+
+// update runs fn as Controller.update does, after validating the session
+// in the same transaction.
+func (s *Session) update(ctx context.Context, fn func(*store.Txn, caller) error) error {
+	return s.c.update(ctx, func(t *store.Txn) error {
+		w, err := s.caller(t)
+		if err != nil {
+			return err
+		}
+		return fn(t, w)
+	})
+}
+
+// isConflict reports whether a commit lost a race to another controller.
+func isConflict(err error) bool { return errors.Is(err, errConflict) }
+
+// errConflict stands for the store's conflict error until the two-way
+// backend seam lands.
+var errConflict = errors.New("conflict")
+
+// write starts a write transaction and validates the session in it, for
+// Batch, whose function has side effects and so is never run again. The
+// caller must `defer t.Abort()`.
+func (s *Session) write(ctx context.Context) (*store.Txn, caller, error) {
+	if err := s.c.check(ctx); err != nil {
+		return nil, caller{}, err
+	}
+	t := s.c.st.Write()
+	w, err := s.caller(t)
+	if err != nil {
+		t.Abort()
+		return nil, caller{}, err
+	}
+	return t, w, nil
+}
