@@ -11,9 +11,9 @@
 // implies model admin on every model; nothing on a model implies anything on
 // the controller.
 //
-// Grant only raises (Grant). Revoke sets the level to the lower of the
+// Grant only raises (AfterGrant). Revoke sets the level to the lower of the
 // current level and the level just below the one named, and never raises
-// (Revoke); revoking a level the user does not hold is ErrNotFound.
+// (AfterRevoke); revoking a level the user does not hold is ErrNotFound.
 package acl
 
 import (

@@ -85,12 +85,12 @@ func TestGrantExhaustive(t *testing.T) {
 		{acl.Read, acl.None, acl.Read, herd.ErrInvalid},
 	}
 	for _, c := range cases {
-		got, err := acl.Grant(c.cur, c.want)
+		got, err := acl.AfterGrant(c.cur, c.want)
 		if got != c.next || !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 			t.Errorf("Grant(%q, %q) = %q, %v; want %q, %v", c.cur, c.want, got, err, c.next, c.err)
 		}
 	}
-	if _, err := acl.Grant(acl.Write, acl.Read); err.Error() != `user already has "read" access or greater` {
+	if _, err := acl.AfterGrant(acl.Write, acl.Read); err.Error() != `user already has "read" access or greater` {
 		t.Errorf("message = %q", err)
 	}
 }
@@ -124,7 +124,7 @@ func TestRevokeTable(t *testing.T) {
 		{acl.Admin, acl.Login, acl.Admin, herd.ErrNotFound},
 	}
 	for _, c := range cases {
-		got, err := acl.Revoke(c.cur, c.named)
+		got, err := acl.AfterRevoke(c.cur, c.named)
 		if got != c.next || !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 			t.Errorf("Revoke(%q, %q) = %q, %v; want %q, %v", c.cur, c.named, got, err, c.next, c.err)
 		}
@@ -135,7 +135,7 @@ func TestRevokeTable(t *testing.T) {
 func TestRevokeNeverRaises(t *testing.T) {
 	for _, cur := range all {
 		for _, named := range all[1:] {
-			got, _ := acl.Revoke(cur, named)
+			got, _ := acl.AfterRevoke(cur, named)
 			if cur != acl.None && got != acl.None && got.Kind() == cur.Kind() && order[got].rank > order[cur].rank {
 				t.Errorf("Revoke(%q, %q) raised to %q", cur, named, got)
 			}
@@ -196,10 +196,10 @@ func TestInvariants(t *testing.T) {
 	}
 }
 
-func ExampleRevoke() {
-	next, _ := acl.Revoke(acl.Admin, acl.Write)
+func ExampleAfterRevoke() {
+	next, _ := acl.AfterRevoke(acl.Admin, acl.Write)
 	fmt.Println(next)
-	_, err := acl.Revoke(acl.Read, acl.Admin)
+	_, err := acl.AfterRevoke(acl.Read, acl.Admin)
 	fmt.Println(err)
 	// Output:
 	// read

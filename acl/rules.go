@@ -2,10 +2,10 @@ package acl
 
 import "github.com/herd-project/herd"
 
-// Grant returns the level a user holding current has after being granted
+// AfterGrant returns the level a user holding current has after being granted
 // want. Grant only raises: when current already implies want it fails with
 // ErrAlreadyExists and Juju's message.
-func Grant(current, want Level) (Level, error) {
+func AfterGrant(current, want Level) (Level, error) {
 	if !want.Valid() {
 		return current, herd.Errorf(herd.ErrInvalid, "access level %d not valid", uint8(want))
 	}
@@ -18,11 +18,11 @@ func Grant(current, want Level) (Level, error) {
 	return want, nil
 }
 
-// Revoke returns the level a user holding current has after named is
+// AfterRevoke returns the level a user holding current has after named is
 // revoked: the lower of current and the level just below named. It never
 // raises. A user who does not hold named keeps current and the call fails
 // with ErrNotFound; the caller adds the user and target to the message.
-func Revoke(current, named Level) (Level, error) {
+func AfterRevoke(current, named Level) (Level, error) {
 	if !named.Valid() {
 		return current, herd.Errorf(herd.ErrInvalid, "access level %d not valid", uint8(named))
 	}

@@ -84,7 +84,7 @@ func (e *env) unchanged(what string, want error, f func() error) {
 
 func TestBootstrap(t *testing.T) {
 	e := newEnv(t)
-	who, err := e.admin.Whoami(e.ctx)
+	who, err := e.admin.WhoAmI(e.ctx)
 	e.must(err)
 	if who.User != "admin" || who.Access != acl.Superuser || who.Controller != "lxd-controller-1" {
 		t.Errorf("whoami = %+v", who)
@@ -400,16 +400,16 @@ func TestUsersListing(t *testing.T) {
 	tom := e.user("tom")
 	e.user("bob")
 	e.must(e.admin.DisableUser(e.ctx, "bob"))
-	list, err := e.admin.Users(e.ctx, false)
+	list, err := e.admin.Users(e.ctx, controller.UsersOptions{})
 	e.must(err)
 	if len(list) != 2 || list[0].Name != "admin" || list[1].Name != "tom" {
 		t.Errorf("users = %+v", list)
 	}
-	list, _ = e.admin.Users(e.ctx, true)
+	list, _ = e.admin.Users(e.ctx, controller.UsersOptions{All: true})
 	if len(list) != 3 || list[0].Name != "admin" || list[1].Name != "bob" {
 		t.Errorf("all users = %+v", list)
 	}
-	mine, err := tom.Users(e.ctx, true)
+	mine, err := tom.Users(e.ctx, controller.UsersOptions{All: true})
 	e.must(err)
 	if len(mine) != 1 || mine[0].Name != "tom" {
 		t.Errorf("tom's users = %+v", mine)
@@ -438,7 +438,7 @@ func TestRemoveAndReAdd(t *testing.T) {
 	tom2 := e.user("tom")
 	ms, err := tom2.Models(e.ctx, controller.ModelsOptions{})
 	e.must(err)
-	who, _ := tom2.Whoami(e.ctx)
+	who, _ := tom2.WhoAmI(e.ctx)
 	if len(ms) != 0 || who.Access != acl.Login {
 		t.Errorf("re-added tom has models %v, access %v", ms, who.Access)
 	}

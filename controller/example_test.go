@@ -40,7 +40,7 @@ func Example() {
 	tom, err := ctrl.Register(ctx, added.Token, "tom-pw")
 	check(err)
 	// 7. juju list-controllers; juju list-models
-	who, err := tom.Whoami(ctx)
+	who, err := tom.WhoAmI(ctx)
 	check(err)
 	fmt.Println(who.Controller, who.User, who.Access)
 	ms, err := tom.Models(ctx, controller.ModelsOptions{})

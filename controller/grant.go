@@ -125,9 +125,9 @@ func (s *Session) changeModelAccess(t *store.Txn, w caller, id string, level acl
 // in a revoke's not-found message.
 func nextLevel(cur, level acl.Level, grant bool, user, target string) (acl.Level, error) {
 	if grant {
-		return acl.Grant(cur, level)
+		return acl.AfterGrant(cur, level)
 	}
-	next, err := acl.Revoke(cur, level)
+	next, err := acl.AfterRevoke(cur, level)
 	if errors.Is(err, herd.ErrNotFound) {
 		return cur, herd.Errorf(herd.ErrNotFound, "user %q does not have %q access to %s", user, level.String(), target)
 	}

@@ -116,7 +116,7 @@ var ops = []op{
 		return err
 	}, question{acl.ManageUsers, "", "victim"}},
 	{"Users", "all", anyone, func(ctx context.Context, s *controller.Session, a string) error {
-		us, err := s.Users(ctx, true)
+		us, err := s.Users(ctx, controller.UsersOptions{All: true})
 		if err == nil && a != aSuperuser && len(us) != 1 {
 			return fmt.Errorf("a non-superuser sees %d users", len(us))
 		}
@@ -131,7 +131,7 @@ var ops = []op{
 		return err
 	}, question{acl.ShowUser, "", "actor"}},
 	{"Whoami", "oneself", anyone, func(ctx context.Context, s *controller.Session, _ string) error {
-		_, err := s.Whoami(ctx)
+		_, err := s.WhoAmI(ctx)
 		return err
 	}, question{}},
 	{"CreateModel", "own model", addModel, func(ctx context.Context, s *controller.Session, _ string) error {

@@ -119,7 +119,7 @@ func (s *Session) EndSessions(ctx context.Context, name string) (int, error) {
 	return n, err
 }
 
-// WhoAmI is what Whoami reports.
+// WhoAmI is what Session.WhoAmI reports.
 type WhoAmI struct {
 	Controller string
 	User       string
@@ -127,8 +127,8 @@ type WhoAmI struct {
 	Expires    time.Time
 }
 
-// Whoami returns the session's controller, user and controller access.
-func (s *Session) Whoami(ctx context.Context) (WhoAmI, error) {
+// WhoAmI returns the session's controller, user and controller access.
+func (s *Session) WhoAmI(ctx context.Context) (WhoAmI, error) {
 	_, w, err := s.read(ctx)
 	if err != nil {
 		return WhoAmI{}, err

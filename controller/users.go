@@ -322,9 +322,15 @@ func (s *Session) userInfo(t *store.Txn, u store.User) UserInfo {
 	return UserInfo{User: u.User, Access: u.Access, Pending: u.PasswordHash == ""}
 }
 
+// UsersOptions select what Users lists.
+type UsersOptions struct {
+	// All includes disabled users (a superuser's listing).
+	All bool
+}
+
 // Users lists users, sorted by name. A superuser sees every user (disabled
-// ones only with all); anyone else sees only themselves.
-func (s *Session) Users(ctx context.Context, all bool) ([]UserInfo, error) {
+// ones only with opts.All); anyone else sees only themselves.
+func (s *Session) Users(ctx context.Context, opts UsersOptions) ([]UserInfo, error) {
 	t, w, err := s.read(ctx)
 	if err != nil {
 		return nil, err
@@ -338,7 +344,7 @@ func (s *Session) Users(ctx context.Context, all bool) ([]UserInfo, error) {
 	}
 	var out []UserInfo
 	for _, u := range store.List[store.User](t, store.TableUsers, store.IndexID) {
-		if u.Disabled && !all {
+		if u.Disabled && !opts.All {
 			continue
 		}
 		out = append(out, s.userInfo(t, u))

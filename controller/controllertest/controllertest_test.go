@@ -290,9 +290,9 @@ func (l *loopTB) done() {
 }
 
 var benchScenario = controllertest.Scenario{
-	Users:  []controllertest.User{{Name: "tom"}, {Name: "alice", Access: acl.AddModel}, {Name: "bob"}},
-	Models: []controllertest.Model{{Owner: "admin", Name: "lxd-model-1"}, {Owner: "alice", Name: "shop"}},
-	Grants: []controllertest.Grant{
+	Users:  []controllertest.ScenarioUser{{Name: "tom"}, {Name: "alice", Access: acl.AddModel}, {Name: "bob"}},
+	Models: []controllertest.ScenarioModel{{Owner: "admin", Name: "lxd-model-1"}, {Owner: "alice", Name: "shop"}},
+	Grants: []controllertest.ScenarioGrant{
 		{User: "tom", Level: acl.Write, Model: "admin/lxd-model-1"},
 		{User: "bob", Level: acl.Read, Model: "admin/lxd-model-1"},
 		{User: "tom", Level: acl.Read, Model: "alice/shop"},
@@ -398,8 +398,8 @@ func TestTemplateMatchesFresh(t *testing.T) {
 // A scenario that cannot be built fails the test, from a template as
 // fresh, each time New is called with it.
 func TestNewScenarioError(t *testing.T) {
-	bad := controllertest.Scenario{Users: []controllertest.User{{Name: "tom"}},
-		Grants: []controllertest.Grant{{User: "tom", Level: acl.Read, Model: "admin/nowhere"}}}
+	bad := controllertest.Scenario{Users: []controllertest.ScenarioUser{{Name: "tom"}},
+		Grants: []controllertest.ScenarioGrant{{User: "tom", Level: acl.Read, Model: "admin/nowhere"}}}
 	for i, fresh := range []bool{false, false, true} {
 		ft := &fakeTB{TB: t}
 		controllertest.New(ft, &controllertest.Options{Scenario: &bad, Fresh: fresh})

@@ -14,24 +14,24 @@ import (
 // Scenario is a set of users, models and grants, written as a Go value or
 // as text (ParseScenario), and built in one call (Fixture.Build).
 type Scenario struct {
-	Users  []User
-	Models []Model
-	Grants []Grant
+	Users  []ScenarioUser
+	Models []ScenarioModel
+	Grants []ScenarioGrant
 }
 
-// User is a fixture user with optional controller access beyond login.
-type User struct {
+// ScenarioUser is a fixture user with optional controller access beyond login.
+type ScenarioUser struct {
 	Name   string
 	Access acl.Level // acl.None or acl.Login: just login
 }
 
-// Model is a model and its owner.
-type Model struct {
+// ScenarioModel is a model and its owner.
+type ScenarioModel struct {
 	Owner, Name string
 }
 
-// Grant is a model grant; Model is owner/name.
-type Grant struct {
+// ScenarioGrant is a model grant; Model is owner/name.
+type ScenarioGrant struct {
 	User  string
 	Level acl.Level
 	Model string
@@ -107,7 +107,7 @@ func ParseScenario(text string) (Scenario, error) {
 		}
 		switch {
 		case f[0] == "user" && (len(f) == 2 || len(f) == 3):
-			u := User{Name: f[1]}
+			u := ScenarioUser{Name: f[1]}
 			if len(f) == 3 {
 				l, err := acl.ParseKind(f[2], acl.KindController)
 				if err != nil {
@@ -121,7 +121,7 @@ func ParseScenario(text string) (Scenario, error) {
 			if !ok || owner == "" || name == "" {
 				return bad("model %q: want owner/name", f[1])
 			}
-			s.Models = append(s.Models, Model{Owner: owner, Name: name})
+			s.Models = append(s.Models, ScenarioModel{Owner: owner, Name: name})
 		case f[0] == "grant" && len(f) == 4:
 			l, err := acl.ParseKind(f[2], acl.KindModel)
 			if err != nil {
@@ -130,7 +130,7 @@ func ParseScenario(text string) (Scenario, error) {
 			if !strings.Contains(f[3], "/") {
 				return bad("model %q: want owner/name", f[3])
 			}
-			s.Grants = append(s.Grants, Grant{User: f[1], Level: l, Model: f[3]})
+			s.Grants = append(s.Grants, ScenarioGrant{User: f[1], Level: l, Model: f[3]})
 		default:
 			return bad("%q: want `user NAME [LEVEL]`, `model OWNER/NAME` or `grant USER LEVEL OWNER/NAME`", strings.Join(f, " "))
 		}

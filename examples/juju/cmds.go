@@ -400,7 +400,7 @@ func cmdListControllers(e *env, a *args) error {
 		// Fill in what the controller says, when this user is logged in.
 		if c, err := e.openController(name); err == nil {
 			if s, err := c.ctrl.Resume(e.ctx, c.acct.Token); err == nil {
-				if who, err := s.Whoami(e.ctx); err == nil {
+				if who, err := s.WhoAmI(e.ctx); err == nil {
 					row.Access = who.Access.String()
 				}
 				if ms, err := s.Models(e.ctx, controller.ModelsOptions{}); err == nil {
@@ -506,7 +506,7 @@ func cmdListUsers(e *env, a *args) error {
 		return err
 	}
 	defer c.Close()
-	us, err := c.session.Users(e.ctx, a.has("all"))
+	us, err := c.session.Users(e.ctx, controller.UsersOptions{All: a.has("all")})
 	if err != nil {
 		return err
 	}
@@ -563,7 +563,7 @@ func cmdWhoami(e *env, a *args) error {
 		return err
 	}
 	defer c.Close()
-	who, err := c.session.Whoami(e.ctx)
+	who, err := c.session.WhoAmI(e.ctx)
 	if err != nil {
 		return err
 	}

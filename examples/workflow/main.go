@@ -121,7 +121,7 @@ func workflow(ctx context.Context, out io.Writer, prov provider.Provider, keep b
 	step(6, "juju register "+short(added.Token), "tom chose a password and is logged in")
 
 	// 7. juju list-controllers; juju list-models
-	who, err := tom.Whoami(ctx)
+	who, err := tom.WhoAmI(ctx)
 	if err != nil {
 		return uuid, err
 	}
