@@ -55,11 +55,16 @@ func cmdBootstrap(e *env, a *args) error {
 	if _, ok := cf.Controllers[name]; ok {
 		return fmt.Errorf("controller %q already exists", name)
 	}
+	// Files left in the folder (a controller this client forgot, or a
+	// failed bootstrap) are not this command's to reuse or remove.
+	path := filepath.Join(dir, stateFileName)
+	if exists(path) || exists(filepath.Join(dir, fakeFileName)) {
+		return fmt.Errorf("controller folder %s already holds a controller's files: remove it, or choose another name", dir)
+	}
 	made := !exists(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	path := filepath.Join(dir, stateFileName)
 	prov, closeProv, err := e.providerFor(kind, path, true)
 	if err != nil {
 		if made {

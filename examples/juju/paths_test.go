@@ -293,3 +293,20 @@ func TestDestroyControllerRemovesOnlyOwnFolder(t *testing.T) {
 		t.Errorf("admin's client left %s", dir)
 	}
 }
+
+// Files already in a controller's folder, which controllers.json does not
+// list (lost, or left by a failed bootstrap), are neither reused nor
+// removed by a new bootstrap of that name.
+func TestBootstrapKeepsLeftoverFiles(t *testing.T) {
+	w := newWorld(t)
+	dir := filepath.Join(w.u.data, "controllers", "c1")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"state.db": "not a store\n", "fakeprovider.json": `{"version": 1}`} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.refused(t, "", "controller folder", "bootstrap", "c1", "localhost-fake")
+}
