@@ -145,3 +145,20 @@ func listing(dir string) string {
 	}
 	return b.String()
 }
+
+// TestGoDoc checks what README's "go doc and the LXD client's modules"
+// says: go doc by import path works in this module, which needs the whole
+// module graph (go list -m all) to be fetchable from the module proxy.
+func TestGoDoc(t *testing.T) {
+	for _, args := range [][]string{
+		{"list", "-m", "all"},
+		{"doc", "github.com/herd-project/herd/store"},
+		{"doc", "github.com/herd-project/herd/controller/controllertest", "Fixture"},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = filepath.Join("..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("go %s: %v\n%s(see README.md, \"go doc and the LXD client's modules\")", strings.Join(args, " "), err, out)
+		}
+	}
+}
