@@ -13,6 +13,7 @@ import (
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/users"
 )
 
@@ -30,6 +31,11 @@ func cmdBootstrap(e *env, a *args) error {
 		return usagef("bootstrap needs a controller name and a cloud")
 	}
 	name, cloud := a.pos[0], a.pos[1]
+	// The name becomes a folder: check it before anything else.
+	dir, err := e.ownControllerDir(name)
+	if err != nil {
+		return err
+	}
 	kind := ""
 	switch cloud {
 	case "lxd":
@@ -49,16 +55,21 @@ func cmdBootstrap(e *env, a *args) error {
 	if _, ok := cf.Controllers[name]; ok {
 		return fmt.Errorf("controller %q already exists", name)
 	}
-	dir, err := filepath.Abs(filepath.Join(e.cl.dir, "controllers", name))
-	if err != nil {
-		return err
+	// Files left in the folder (a controller this client forgot, or a
+	// failed bootstrap) are not this command's to reuse or remove.
+	path := filepath.Join(dir, stateFileName)
+	if exists(path) || exists(filepath.Join(dir, fakeFileName)) {
+		return fmt.Errorf("controller folder %s already holds a controller's files: remove it, or choose another name", dir)
 	}
+	made := !exists(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	path := filepath.Join(dir, "state.db")
-	prov, closeProv, err := e.providerFor(kind, path)
+	prov, closeProv, err := e.providerFor(kind, path, true)
 	if err != nil {
+		if made {
+			os.RemoveAll(dir)
+		}
 		return err
 	}
 	defer closeProv()
@@ -68,7 +79,10 @@ func cmdBootstrap(e *env, a *args) error {
 	b, err := controller.Bootstrap(e.ctx, name, opts)
 	if err != nil {
 		if kind == "fake" {
-			os.Remove(filepath.Join(dir, "fakeprovider.json"))
+			os.Remove(filepath.Join(dir, fakeFileName))
+		}
+		if made {
+			os.Remove(dir) // only if empty: a state file is never removed here
 		}
 		return err
 	}
@@ -239,6 +253,12 @@ func cmdRegister(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
+	// Both the name and the address come from whoever made the token:
+	// check them before opening anything.
+	name := tok.ControllerName
+	if err := models.ValidateControllerName(name); err != nil {
+		return fmt.Errorf("registration token: %w", err)
+	}
 	if len(tok.Addrs) == 0 {
 		return errors.New("registration token has no controller address")
 	}
@@ -246,7 +266,6 @@ func cmdRegister(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
-	name := tok.ControllerName
 	if cf, err := e.cl.controllers(); err != nil {
 		return err
 	} else if _, ok := cf.Controllers[name]; ok {
@@ -256,7 +275,7 @@ func cmdRegister(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
-	prov, closeProv, err := e.providerFor(kind, path)
+	prov, closeProv, err := e.providerFor(kind, path, false)
 	if err != nil {
 		return err
 	}
@@ -872,6 +891,10 @@ func cmdDestroyController(e *env, a *args) error {
 		return usagef("destroy-controller needs a controller name")
 	}
 	name := a.pos[0]
+	own, err := e.ownControllerDir(name)
+	if err != nil {
+		return err
+	}
 	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q controller and every model in it.", name)); err != nil {
 		return err
 	}
@@ -898,7 +921,12 @@ func cmdDestroyController(e *env, a *args) error {
 	if err := updateModels(e.cl, func(f modelsFile) { delete(f, name) }); err != nil {
 		return err
 	}
-	os.RemoveAll(filepath.Dir(c.entry.Path))
+	// Remove the controller's folder only if this client made it: a
+	// registered user's entry points into the bootstrapping user's data
+	// folder, which is theirs to clean up.
+	if filepath.Dir(c.entry.Path) == own {
+		os.RemoveAll(own)
+	}
 	fmt.Fprintf(e.stdout, "Destroyed controller %q\n", name)
 	return nil
 }

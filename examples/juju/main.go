@@ -12,8 +12,11 @@
 // $XDG_DATA_HOME/herd, else ~/.local/share/herd); two users on one machine
 // are two data folders. The controller's state is a bbolt file in the
 // bootstrapping user's data folder; the registration token's address names
-// it (herd+file://...), since Herd has no network API yet, so the
-// registering user's client finds the controller there. Every command opens
+// it (herd+file:///<absolute path>/state.db?provider=lxd|fake), since Herd
+// has no network API yet, so the registering user's client finds the
+// controller there. Names and addresses, from the command line, a token or a
+// client file, are checked before anything is opened (paths.go); a client
+// makes and removes folders only in its own data folder. Every command opens
 // the file, does its work and closes it: commands of several users take
 // turns on the file's lock.
 //

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,31 +18,21 @@ import (
 	"github.com/herd-project/herd/provider/lxdprovider"
 )
 
-// address is how a registration token names a controller until Herd has a
-// network API: the state file, and which provider runs its machines.
-func address(path, prov string) string {
-	return (&url.URL{Scheme: "herd+file", Path: path, RawQuery: "provider=" + prov}).String()
-}
-
-func parseAddress(addr string) (path, prov string, err error) {
-	u, err := url.Parse(addr)
-	if err != nil || u.Scheme != "herd+file" || u.Path == "" {
-		return "", "", fmt.Errorf("controller address %q is not one this client can reach (want herd+file:///path?provider=...)", addr)
-	}
-	prov = u.Query().Get("provider")
-	if prov != "fake" && prov != "lxd" {
-		return "", "", fmt.Errorf("controller address %q names no known provider", addr)
-	}
-	return u.Path, prov, nil
-}
-
 // providerFor makes the provider a controller's machines come from. The
 // fake one keeps its state next to the controller's state file, so that
-// every command sees the same fake cloud.
-func (e *env) providerFor(kind, statePath string) (provider.Provider, func(), error) {
+// every command sees the same fake cloud; only bootstrap (create) makes
+// that file, in the folder it made: any other command finds it there or
+// stops.
+func (e *env) providerFor(kind, statePath string, create bool) (provider.Provider, func(), error) {
 	switch kind {
 	case "fake":
-		p, err := fakeprovider.Open(filepath.Join(filepath.Dir(statePath), "fakeprovider.json"))
+		path := filepath.Join(filepath.Dir(statePath), fakeFileName)
+		if !create {
+			if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+				return nil, nil, fmt.Errorf("controller at %s has no fake provider state file %s", statePath, path)
+			}
+		}
+		p, err := fakeprovider.Open(path)
 		return p, func() {}, err
 	case "lxd":
 		p, err := lxdprovider.New(e.ctx, lxdprovider.Options{})
@@ -90,7 +79,10 @@ func (e *env) openController(name string) (*conn, error) {
 	if !ok {
 		return nil, fmt.Errorf("controller %s not found", name)
 	}
-	prov, closeProv, err := e.providerFor(entry.Provider, entry.Path)
+	if err := e.checkEntry(name, entry); err != nil {
+		return nil, err
+	}
+	prov, closeProv, err := e.providerFor(entry.Provider, entry.Path, false)
 	if err != nil {
 		return nil, err
 	}
