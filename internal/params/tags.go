@@ -27,7 +27,7 @@ const (
 // user tag, Juju says `"storage-data-0" is not a valid user tag` for one of
 // these, and Herd says the same.
 var otherJujuKinds = map[string]bool{
-	"action": true, "application-offer": true, "caasmodel": true, "charm": true,
+	"action": true, "applicationoffer": true, "caasmodel": true, "charm": true,
 	"cloudcred": true, "controlleragent": true, "filesystem": true, "ipaddress": true,
 	"operation": true, "payload": true, "relation": true, "space": true,
 	"storage": true, "subnet": true, "volume": true,
