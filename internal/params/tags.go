@@ -90,12 +90,15 @@ func ParseTag(s string) (Tag, error) {
 		id, valid = rest, validApp.MatchString(rest)
 	case KindUnit:
 		// Only the last "-" separates the number: application names
-		// may hold hyphens themselves.
+		// may hold hyphens themselves. Like Juju, a "/" already in
+		// place is accepted ("unit-mysql/0").
+		id = rest
 		if i := strings.LastIndex(rest, "-"); i > 0 {
 			id = rest[:i] + "/" + rest[i+1:]
 		}
 		valid = validUnit.MatchString(id)
 	case KindMachine:
+		// As in Juju, "machine-0/lxd/1" is accepted too.
 		id = strings.ReplaceAll(rest, "-", "/")
 		valid = validMachine.MatchString(id)
 	default:
