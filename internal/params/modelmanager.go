@@ -38,14 +38,28 @@ type ModelUserInfo struct {
 
 // ModelMachineInfo is one machine of a model, in ModelInfo.machines.
 type ModelMachineInfo struct {
-	ID          string `json:"id"`
-	InstanceID  string `json:"instance-id,omitempty"`
-	DisplayName string `json:"display-name,omitempty"`
-	Status      string `json:"status,omitempty"`
-	Message     string `json:"message,omitempty"`
-	HasVote     bool   `json:"has-vote,omitempty"`
-	WantsVote   bool   `json:"wants-vote,omitempty"`
-	HAPrimary   *bool  `json:"ha-primary,omitempty"`
+	ID          string           `json:"id"`
+	Hardware    *MachineHardware `json:"hardware,omitempty"`
+	InstanceID  string           `json:"instance-id,omitempty"`
+	DisplayName string           `json:"display-name,omitempty"`
+	Status      string           `json:"status,omitempty"`
+	Message     string           `json:"message,omitempty"`
+	HasVote     bool             `json:"has-vote,omitempty"`
+	WantsVote   bool             `json:"wants-vote,omitempty"`
+	HAPrimary   *bool            `json:"ha-primary,omitempty"`
+}
+
+// MachineHardware is a machine's hardware, every field optional. Mem and
+// RootDisk are in MiB.
+type MachineHardware struct {
+	Arch             *string   `json:"arch,omitempty"`
+	Mem              *uint64   `json:"mem,omitempty"`
+	RootDisk         *uint64   `json:"root-disk,omitempty"`
+	Cores            *uint64   `json:"cores,omitempty"`
+	CPUPower         *uint64   `json:"cpu-power,omitempty"`
+	Tags             *[]string `json:"tags,omitempty"`
+	AvailabilityZone *string   `json:"availability-zone,omitempty"`
+	VirtType         *string   `json:"virt-type,omitempty"`
 }
 
 // ModelMigrationStatus is a model's migration, if any.
