@@ -155,8 +155,11 @@ type Model struct {
 	OwnerTag string `json:"owner-tag"`
 }
 
-// UserModel is a model and when the user last connected to it (always
-// sent, null for never).
+// UserModel is a model and when the user last connected to it. The key is
+// always sent; for a user who never connected Juju's Controller.AllModels
+// sends null, while ModelManager.ListModels sends the zero time
+// ("0001-01-01T00:00:00Z": Juju's state keeps a time.Time there). Clients
+// read both as "never".
 type UserModel struct {
 	Model          Model      `json:"model"`
 	LastConnection *time.Time `json:"last-connection"`
