@@ -158,8 +158,7 @@ type Model struct {
 // UserModel is a model and when the user last connected to it. The key is
 // always sent; for a user who never connected Juju's Controller.AllModels
 // sends null, while ModelManager.ListModels sends the zero time
-// ("0001-01-01T00:00:00Z": Juju's state keeps a time.Time there). Clients
-// read both as "never".
+// ("0001-01-01T00:00:00Z": Juju's state keeps a time.Time there).
 type UserModel struct {
 	Model          Model      `json:"model"`
 	LastConnection *time.Time `json:"last-connection"`
