@@ -19,8 +19,10 @@ type CharmOrigin struct {
 	InstanceKey  string  `json:"instance-key,omitempty"`
 }
 
-// Placement is a placement directive: Scope is "#" for a machine ID
-// ("#", "0"), a model UUID, or a container or provider scope.
+// Placement is a placement directive, as Juju's instance.Placement:
+// scope "#" with a machine ID as directive ("--to 0"), a container type
+// ("lxd") with a machine ID or "" ("--to lxd:0"), or the model UUID with a
+// provider directive ("--to zone=z1").
 type Placement struct {
 	Scope     string `json:"scope"`
 	Directive string `json:"directive"`

@@ -69,8 +69,8 @@ type ModelMigrationStatus struct {
 	End    *time.Time `json:"end,omitempty"`
 }
 
-// ModelSLAInfo is a model's SLA. Juju always sends it ("level":
-// "unsupported" and the owner's name when there is none).
+// ModelSLAInfo is a model's SLA. Juju always sends it; "level" is
+// "unsupported" for a model without one.
 type ModelSLAInfo struct {
 	Level string `json:"level"`
 	Owner string `json:"owner"`
