@@ -1,0 +1,54 @@
+package rpc
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzDecodeFrame: no input panics the decoder; a frame it accepts as a
+// request gets a reply that decodes back to the same id, in the same form.
+func FuzzDecodeFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"request-id":1,"type":"Admin","version":3,"request":"Login","params":{"auth-tag":"user-admin","credentials":"pw"}}`,
+		`{"RequestId":2,"Type":"Pinger","Version":1,"Request":"Ping","Params":{}}`,
+		`{"request-id":3,"response":{"results":[]}}`,
+		`{"request-id":4,"error":"permission denied","error-code":"unauthorized access","error-info":{"herd-kind":"permission denied"}}`,
+		`{"request-id":5,"type":"Client","version":"8"}`,
+		`{"request-id":-1}`,
+		`[1,2]`,
+		`null`,
+		`{"request-id":1e3,"type":"X"}`,
+		`{"request-id":1,"type":"X","type":"Y","Type":"Z"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr, legacy, ok, err := decodeFrame(data)
+		if err == nil && !ok {
+			t.Fatal("no error but not ok")
+		}
+		if err != nil && ok && fr.RequestID == 0 {
+			t.Fatal("an erroneous frame is answerable only with an id")
+		}
+		if !ok || !fr.isRequest() {
+			return
+		}
+		req := fr.request(legacy)
+		out, err := encodeReply(req, req.Params, nil)
+		if err != nil {
+			// Params are valid JSON once decoded; re-encoding cannot fail.
+			t.Fatalf("encode reply: %v", err)
+		}
+		back, legacy2, ok2, err := decodeFrame(out)
+		if !ok2 || err != nil || back.RequestID != fr.RequestID || legacy2 != legacy || back.isRequest() {
+			t.Fatalf("reply %s decodes to %+v (legacy %v, ok %v, %v)", out, back, legacy2, ok2, err)
+		}
+		if !json.Valid(out) {
+			t.Fatalf("invalid reply %s", out)
+		}
+		e, _ := encodeReply(req, nil, &Error{Message: string(data), Code: "x", Info: map[string]any{"k": string(data)}})
+		if !json.Valid(e) {
+			t.Fatalf("invalid error reply %s", e)
+		}
+	})
+}
