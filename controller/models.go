@@ -55,19 +55,44 @@ func splitModel(ref, caller string) (owner, name string, err error) {
 	return caller, ref, nil
 }
 
+// UUIDRef is the reference to a model by its UUID, for the calls that
+// take a model name: "uuid:" and the UUID. (A colon is in no model name,
+// so it cannot be read as one.) The API server uses it for Juju's model
+// tags.
+func UUIDRef(uuid string) string { return uuidPrefix + uuid }
+
+const uuidPrefix = "uuid:"
+
+// lookupModel finds the model ref names for w. When it is missing, owner
+// is the namespace it was looked for in ("" for a UUID).
+func lookupModel(t *store.Txn, w caller, ref string) (m models.Model, ok bool, owner string, err error) {
+	if uuid, isUUID := strings.CutPrefix(ref, uuidPrefix); isUUID {
+		if uuid == "" || len(uuid) > models.MaxNameLen {
+			return m, false, "", herd.Errorf(herd.ErrInvalid, "model UUID %q not valid", uuid)
+		}
+		m, ok = store.Get[models.Model](t, store.TableModels, store.IndexID, uuid)
+		return m, ok, "", nil
+	}
+	owner, name, err := splitModel(ref, w.name)
+	if err != nil {
+		return m, false, "", err
+	}
+	m, ok = store.Get[models.Model](t, store.TableModels, store.IndexOwnerName, owner, name)
+	return m, ok, owner, nil
+}
+
 // model resolves a reference for w and decides op on it (acting on
 // subject, "" for none). A model w may not see is permission denied
 // whether or not it exists; a missing model in a namespace w may list
 // (their own, or any for a superuser) is herd.ErrNotFound.
 func (s *Session) model(t *store.Txn, w caller, ref string, op acl.Op, subject string) (models.Model, acl.Decision, error) {
-	owner, name, err := splitModel(ref, w.name)
+	m, ok, owner, err := lookupModel(t, w, ref)
 	if err != nil {
 		return models.Model{}, acl.Decision{}, err
 	}
-	m, ok := store.Get[models.Model](t, store.TableModels, store.IndexOwnerName, owner, name)
 	if !ok {
 		if may(t, w, acl.ListModelsOf, owner) == nil {
-			return models.Model{}, acl.Decision{}, herd.Errorf(herd.ErrNotFound, "model %q not found", owner+"/"+name)
+			return models.Model{}, acl.Decision{}, herd.Errorf(herd.ErrNotFound, "model %q not found", ref)
 		}
 		return models.Model{}, acl.Decision{}, herd.Denied()
 	}
