@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"math/big"
 	"time"
@@ -57,7 +56,7 @@ func NewCA(controllerName, uuid string, now time.Time, rand io.Reader) (CA, erro
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand)
 	if err != nil {
-		return CA{}, fmt.Errorf("cannot make CA key: %w", err)
+		return CA{}, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot make CA key")
 	}
 	serial, err := serialNumber(rand)
 	if err != nil {
@@ -80,11 +79,11 @@ func NewCA(controllerName, uuid string, now time.Time, rand io.Reader) (CA, erro
 	}
 	der, err := x509.CreateCertificate(rand, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		return CA{}, fmt.Errorf("cannot make CA certificate: %w", err)
+		return CA{}, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot make CA certificate")
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return CA{}, fmt.Errorf("cannot encode CA key: %w", err)
+		return CA{}, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot encode CA key")
 	}
 	return ParseCA(
 		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
@@ -96,7 +95,7 @@ func NewCA(controllerName, uuid string, now time.Time, rand io.Reader) (CA, erro
 func serialNumber(rand io.Reader) (*big.Int, error) {
 	b := make([]byte, 16)
 	if _, err := io.ReadFull(rand, b); err != nil {
-		return nil, fmt.Errorf("cannot read random serial number: %w", err)
+		return nil, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read random serial number")
 	}
 	b[0] &= 0x7f
 	b[0] |= 0x40 // never zero, never negative, always 16 bytes

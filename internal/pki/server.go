@@ -52,7 +52,7 @@ func (ca CA) ServerCert(addrs []string, now time.Time) (certPEM, keyPEM []byte, 
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot make server key: %w", err)
+		return nil, nil, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot make server key")
 	}
 	serial, err := serialNumber(rand.Reader)
 	if err != nil {
@@ -71,11 +71,11 @@ func (ca CA) ServerCert(addrs []string, now time.Time) (certPEM, keyPEM []byte, 
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot sign server certificate: %w", err)
+		return nil, nil, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot sign server certificate")
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot encode server key: %w", err)
+		return nil, nil, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot encode server key")
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
