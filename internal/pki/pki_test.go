@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -333,4 +336,42 @@ func FuzzParseCA(f *testing.F) {
 			t.Fatalf("ParseCA accepted a certificate ClientTLSConfig refuses: %v", err)
 		}
 	})
+}
+
+// TestImportRSACA reads a CA made the way Juju 3.6 makes one (an RSA key in
+// PKCS#1 PEM, CN "juju-ca"; RSA-2048 here to keep the test fast) and signs
+// a server certificate with it that a pinned client accepts.
+func TestImportRSACA(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "juju-ca", Organization: []string{"Juju"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageKeyEncipherment | x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	ca, err := ParseCA(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, "tcp4", "127.0.0.1:0", serverConfig(t, ca, []string{"127.0.0.1"}, now))
+	client, err := ClientTLSConfig(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dial(addr, client); err != nil {
+		t.Errorf("handshake with an imported RSA CA: %v", err)
+	}
 }
