@@ -558,3 +558,43 @@ func TestServeContextEndCloses(t *testing.T) {
 		t.Fatal("connection still up after the server's ctx ended")
 	}
 }
+
+func TestPongDeadline(t *testing.T) {
+	ts := startServer(t, newTestHandler(), Options{PingPeriod: 50 * time.Millisecond, PongWait: time.Second, IdleTimeout: -1})
+	// A peer that reads answers pings (gorilla's default ping handler) and
+	// stays connected past PongWait.
+	c := ts.dial(t)
+	time.Sleep(2500 * time.Millisecond)
+	if err := c.Call(testCtx(t), "Test", 1, "", "Echo", nil, nil); err != nil {
+		t.Fatalf("answering peer dropped: %v", err)
+	}
+	// A peer that never reads sends no pong: the server gives up on it.
+	_ = ts.dialRaw(t)
+	select {
+	case err := <-ts.errs:
+		if err == nil || !strings.Contains(err.Error(), "timeout") {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("silent peer still connected")
+	}
+}
+
+func TestServeReturnsNilOnClientClose(t *testing.T) {
+	ts := startServer(t, newTestHandler(), Options{})
+	c := ts.dial(t)
+	if err := c.Call(testCtx(t), "Test", 1, "", "Echo", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case err := <-ts.errs:
+		if err != nil {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve still running")
+	}
+}
