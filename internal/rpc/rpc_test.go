@@ -598,3 +598,35 @@ func TestServeReturnsNilOnClientClose(t *testing.T) {
 		t.Fatal("Serve still running")
 	}
 }
+
+// A handler may end its own connection (a session that ends on logout):
+// no deadlock, the peer sees the reason, Serve returns.
+func TestCloseFromHandler(t *testing.T) {
+	var ts *testServer
+	h := HandlerFunc(func(ctx context.Context, req Request) (any, error) {
+		ts.mu.Lock()
+		c := ts.conns[0]
+		ts.mu.Unlock()
+		c.CloseWith(websocket.ClosePolicyViolation, "session ended")
+		<-ctx.Done() // the handler's ctx ends with the connection
+		return nil, ctx.Err()
+	})
+	ts = startServer(t, h, Options{})
+	ws := ts.dialRaw(t)
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"request-id":1,"type":"HerdSession","version":1,"request":"Logout"}`)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := ws.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || ce.Text != "session ended" {
+		t.Fatalf("got %v", err)
+	}
+	select {
+	case err := <-ts.errs:
+		if err != nil {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve still running")
+	}
+}
