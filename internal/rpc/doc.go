@@ -85,6 +85,20 @@
 //     a message reads the same in and out of process.
 //   - A result that cannot be encoded is answered with an error (Juju
 //     logs it and never replies).
+//   - A Herd server adds error-info {"herd-kind": SENTINEL} to the replies
+//     for Herd's errors (see Errors); Juju sends error-info only for a few
+//     codes (discharge required, redirect, not leader, access required).
 //   - Only the websocket transport: Juju's plain net.Conn codec is not
 //     served.
+//
+// # Use
+//
+// Server side, per connection: ws, err := Upgrade(w, r); c := NewConn(ws,
+// opts); err = c.Serve(ctx, handler) (once; it returns when the
+// connection is down). c.Close or c.CloseWith end it from anywhere, e.g.
+// when the session bound to it ends. Client side: Dial (or NewClient over
+// a websocket of one's own), then Call from any number of goroutines. The
+// client sends no keepalive of its own: as Juju's clients do, the layer
+// above calls Pinger.Ping (the server's websocket pings are answered
+// while the client reads, which it always does).
 package rpc

@@ -188,3 +188,17 @@ func UnknownMethod(facade string, version int, method string) *Error {
 	}
 	return &Error{Message: fmt.Sprintf("no such request - method %s.%s is not implemented", fv, method), Code: CodeNotImplemented}
 }
+
+// UnknownModel is Juju's reply to every request on a model connection
+// (/model/UUID/api) whose model does not exist: the connection is served
+// by apiserver's errRoot, which answers UnknownModelError with code
+// CodeModelNotFound (apiserver/apiserver.go serveConn).
+func UnknownModel(uuid string) *Error {
+	return &Error{Message: fmt.Sprintf("unknown model: %q", uuid), Code: CodeModelNotFound}
+}
+
+// OldLogin is Juju's reply to Admin at a version it does not serve
+// (apiserver/root.go adminRoot.FindMethod).
+func OldLogin() *Error {
+	return &Error{Message: "this version of Juju does not support login from old clients", Code: CodeNotSupported}
+}

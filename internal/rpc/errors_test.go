@@ -110,6 +110,12 @@ func TestUnknownReplies(t *testing.T) {
 			t.Errorf("got %q (%q), want %q", tc.e.Message, tc.e.Code, tc.want)
 		}
 	}
+	if e := UnknownModel("d0d0"); e.Message != `unknown model: "d0d0"` || e.Code != CodeModelNotFound || !errors.Is(overTheWire(t, e), herd.ErrNotFound) {
+		t.Errorf("UnknownModel: %#v", e)
+	}
+	if e := OldLogin(); e.Code != CodeNotSupported {
+		t.Errorf("OldLogin: %#v", e)
+	}
 	if (&Error{}).Error() == "" || (&Error{Code: "x"}).Error() != "x" {
 		t.Error("an error's text must never be empty (jujulib would read a success)")
 	}

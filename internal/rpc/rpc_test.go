@@ -558,3 +558,75 @@ func TestServeContextEndCloses(t *testing.T) {
 		t.Fatal("connection still up after the server's ctx ended")
 	}
 }
+
+func TestPongDeadline(t *testing.T) {
+	ts := startServer(t, newTestHandler(), Options{PingPeriod: 50 * time.Millisecond, PongWait: time.Second, IdleTimeout: -1})
+	// A peer that reads answers pings (gorilla's default ping handler) and
+	// stays connected past PongWait.
+	c := ts.dial(t)
+	time.Sleep(2500 * time.Millisecond)
+	if err := c.Call(testCtx(t), "Test", 1, "", "Echo", nil, nil); err != nil {
+		t.Fatalf("answering peer dropped: %v", err)
+	}
+	// A peer that never reads sends no pong: the server gives up on it.
+	_ = ts.dialRaw(t)
+	select {
+	case err := <-ts.errs:
+		if err == nil || !strings.Contains(err.Error(), "timeout") {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("silent peer still connected")
+	}
+}
+
+func TestServeReturnsNilOnClientClose(t *testing.T) {
+	ts := startServer(t, newTestHandler(), Options{})
+	c := ts.dial(t)
+	if err := c.Call(testCtx(t), "Test", 1, "", "Echo", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case err := <-ts.errs:
+		if err != nil {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve still running")
+	}
+}
+
+// A handler may end its own connection (a session that ends on logout):
+// no deadlock, the peer sees the reason, Serve returns.
+func TestCloseFromHandler(t *testing.T) {
+	var ts *testServer
+	h := HandlerFunc(func(ctx context.Context, req Request) (any, error) {
+		ts.mu.Lock()
+		c := ts.conns[0]
+		ts.mu.Unlock()
+		c.CloseWith(websocket.ClosePolicyViolation, "session ended")
+		<-ctx.Done() // the handler's ctx ends with the connection
+		return nil, ctx.Err()
+	})
+	ts = startServer(t, h, Options{})
+	ws := ts.dialRaw(t)
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"request-id":1,"type":"HerdSession","version":1,"request":"Logout"}`)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := ws.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || ce.Text != "session ended" {
+		t.Fatalf("got %v", err)
+	}
+	select {
+	case err := <-ts.errs:
+		if err != nil {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve still running")
+	}
+}

@@ -177,7 +177,14 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(c.readDeadline()) })
 	go c.keepAlive()
 
-	readErr := c.readLoop(h)
+	// Requests see ctx's values, and end when it ends or the connection
+	// closes.
+	base, cancelBase := context.WithCancel(ctx)
+	defer cancelBase()
+	stopBase := context.AfterFunc(c.ctx, cancelBase)
+	defer stopBase()
+
+	readErr := c.readLoop(base, h)
 	c.closeWith(websocket.CloseNormalClosure, "", readErr)
 
 	waited := make(chan struct{})
@@ -200,7 +207,7 @@ func (c *Conn) readDeadline() time.Time {
 
 // readLoop returns nil when the connection was closed on purpose (by
 // either side) and the reason otherwise.
-func (c *Conn) readLoop(h Handler) error {
+func (c *Conn) readLoop(base context.Context, h Handler) error {
 	for {
 		select {
 		case c.sem <- struct{}{}:
@@ -225,7 +232,7 @@ func (c *Conn) readLoop(h Handler) error {
 		}
 		c.running.Add(1)
 		c.inFlight.Add(1)
-		go c.serveRequest(h, *req)
+		go c.serveRequest(base, h, *req)
 	}
 }
 
@@ -322,7 +329,7 @@ func (c *Conn) keepAlive() {
 	}
 }
 
-func (c *Conn) serveRequest(h Handler, req Request) {
+func (c *Conn) serveRequest(base context.Context, h Handler, req Request) {
 	defer c.running.Done()
 	defer func() {
 		// Counted as activity: the idle clock starts when the last request ends.
@@ -330,14 +337,15 @@ func (c *Conn) serveRequest(h Handler, req Request) {
 		c.inFlight.Add(-1)
 		<-c.sem
 	}()
-	ctx, cancel := c.ctx, context.CancelFunc(func() {})
+	ctx, cancel := base, context.CancelFunc(func() {})
 	if c.opts.RequestTimeout > 0 {
-		ctx, cancel = context.WithTimeout(c.ctx, c.opts.RequestTimeout)
+		ctx, cancel = context.WithTimeout(base, c.opts.RequestTimeout)
 	}
 	defer cancel()
 	var replied atomic.Bool
 	stop := context.AfterFunc(ctx, func() {
-		if c.ctx.Err() == nil && replied.CompareAndSwap(false, true) {
+		// Answer a timeout at once; a closing connection needs no answer.
+		if base.Err() == nil && replied.CompareAndSwap(false, true) {
 			c.reply(req, nil, &Error{Message: fmt.Sprintf("request timed out after %s", c.opts.RequestTimeout), Code: CodeDeadlineExceeded})
 		}
 	})
