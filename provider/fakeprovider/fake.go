@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/provider"
@@ -44,6 +45,7 @@ type Provider struct {
 	instances map[string]provider.Instance  // by model UUID (or controller UUID) + "/" + name
 	faults    map[Op]*fault
 	calls     map[Op]int
+	latency   func(Op) time.Duration
 	path      string // set by Open: where the state is kept
 }
 
@@ -81,6 +83,18 @@ func (p *Provider) FailAt(op Op, n int, err error) {
 // return the context's error. Clear it with Fail(op, nil).
 func (p *Provider) Hang(op Op) { p.setFault(op, nil, true, -1) }
 
+// Latency makes every later call wait for what fn returns for its op
+// before it takes effect, as a real daemon takes time; nil clears it. The
+// wait does not hold the provider's lock, so calls made meanwhile overlap
+// it, and it ends early when the call's context is done. fn is called one
+// call at a time, so it may use a source of randomness that is not safe
+// for concurrent use.
+func (p *Provider) Latency(fn func(Op) time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latency = fn
+}
+
 func (p *Provider) setFault(op Op, err error, hang bool, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -117,6 +131,21 @@ func (p *Provider) enter(ctx context.Context, op Op) error {
 	p.calls[op]++
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if p.latency != nil {
+		if d := p.latency(op); d > 0 {
+			p.mu.Unlock()
+			timer := time.NewTimer(d)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				timer.Stop()
+			}
+			p.mu.Lock()
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 	}
 	f := p.faults[op]
 	if f == nil {

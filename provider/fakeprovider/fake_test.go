@@ -69,3 +69,40 @@ func TestClone(t *testing.T) {
 		t.Errorf("instances: original %d, clone %d; want 1, 2", a, b)
 	}
 }
+
+// Latency delays calls without holding the provider, so a quick call
+// overtakes a slow one, and a done context ends the wait.
+func TestLatency(t *testing.T) {
+	p := fakeprovider.New()
+	ctx := context.Background()
+	m := provider.ModelSpec{ControllerUUID: "c", ModelUUID: "m1"}
+	if err := p.CreateModel(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	p.Latency(func(op fakeprovider.Op) time.Duration {
+		if op == fakeprovider.OpStart {
+			return time.Hour
+		}
+		return 0
+	})
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.StartInstance(cctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "0"})
+		done <- err
+	}()
+	if _, err := p.Instances(ctx, fakeprovider.AnyFilter()); err != nil {
+		t.Fatalf("a call during a slow start: %v", err)
+	}
+	if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("slow start: %v", err)
+	}
+	if insts, _ := p.Instances(ctx, fakeprovider.AnyFilter()); len(insts) != 0 {
+		t.Fatalf("a start cut short left %v", insts)
+	}
+	p.Latency(nil)
+	if _, err := p.StartInstance(ctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "0"}); err != nil {
+		t.Fatal(err)
+	}
+}
