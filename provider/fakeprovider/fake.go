@@ -84,11 +84,14 @@ func (p *Provider) FailAt(op Op, n int, err error) {
 func (p *Provider) Hang(op Op) { p.setFault(op, nil, true, -1) }
 
 // Latency makes every later call wait for what fn returns for its op
-// before it takes effect, as a real daemon takes time; nil clears it. The
-// wait does not hold the provider's lock, so calls made meanwhile overlap
-// it, and it ends early when the call's context is done. fn is called one
-// call at a time, so it may use a source of randomness that is not safe
-// for concurrent use.
+// before it takes effect, and again for what fn returns after, before it
+// returns, as a request to a real daemon and its answer take time; nil
+// clears it. The waits do not hold the provider's lock, so calls made
+// meanwhile overlap them. The first ends early with the context's error
+// when the call's context is done (and the call has no effect); the
+// second ends early then too, but the call's effect and result stand. fn
+// is called one call at a time, so it may use a source of randomness that
+// is not safe for concurrent use.
 func (p *Provider) Latency(fn func(Op) time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -170,10 +173,31 @@ func (p *Provider) enter(ctx context.Context, op Op) error {
 	return herd.Wrap(herd.ErrFailedPrecondition, f.err, "fake provider: "+string(op))
 }
 
+// answer waits, after a call took effect, for the latency its answer
+// takes. It is called without p.mu held.
+func (p *Provider) answer(ctx context.Context, op Op) {
+	p.mu.Lock()
+	var d time.Duration
+	if p.latency != nil {
+		d = p.latency(op)
+	}
+	p.mu.Unlock()
+	if d <= 0 {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
+
 func key(space, name string) string { return space + "/" + name }
 
 // Bootstrap starts the controller's machine, juju-<uuid[:6]>-0.
 func (p *Provider) Bootstrap(ctx context.Context, c provider.ControllerSpec) (provider.Instance, error) {
+	defer p.answer(ctx, OpBootstrap)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpBootstrap); err != nil {
@@ -197,6 +221,7 @@ func (p *Provider) Bootstrap(ctx context.Context, c provider.ControllerSpec) (pr
 
 // DestroyController removes everything tagged with the controller.
 func (p *Provider) DestroyController(ctx context.Context, c provider.ControllerSpec) error {
+	defer p.answer(ctx, OpDestroyController)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpDestroyController); err != nil {
@@ -217,6 +242,7 @@ func (p *Provider) DestroyController(ctx context.Context, c provider.ControllerS
 
 // CreateModel records the model's space.
 func (p *Provider) CreateModel(ctx context.Context, m provider.ModelSpec) error {
+	defer p.answer(ctx, OpCreateModel)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpCreateModel); err != nil {
@@ -239,6 +265,7 @@ func (p *Provider) CreateModel(ctx context.Context, m provider.ModelSpec) error 
 // DestroyModel removes the model's space. It refuses while instances remain,
 // as LXD refuses to delete a project that is in use.
 func (p *Provider) DestroyModel(ctx context.Context, m provider.ModelSpec) error {
+	defer p.answer(ctx, OpDestroyModel)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpDestroyModel); err != nil {
@@ -255,6 +282,7 @@ func (p *Provider) DestroyModel(ctx context.Context, m provider.ModelSpec) error
 
 // StartInstance creates and starts a machine named juju-<uuid[:6]>-<id>.
 func (p *Provider) StartInstance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
+	defer p.answer(ctx, OpStart)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpStart); err != nil {
@@ -279,6 +307,7 @@ func (p *Provider) StartInstance(ctx context.Context, s provider.InstanceSpec) (
 
 // StopInstance deletes a machine; one already gone is not an error.
 func (p *Provider) StopInstance(ctx context.Context, s provider.InstanceSpec) error {
+	defer p.answer(ctx, OpStop)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpStop); err != nil {
@@ -290,6 +319,7 @@ func (p *Provider) StopInstance(ctx context.Context, s provider.InstanceSpec) er
 
 // Instance reports one machine, or herd.ErrNotFound.
 func (p *Provider) Instance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
+	defer p.answer(ctx, OpInstance)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpInstance); err != nil {
@@ -305,6 +335,7 @@ func (p *Provider) Instance(ctx context.Context, s provider.InstanceSpec) (provi
 
 // Instances lists machines matching f, sorted by model then ID.
 func (p *Provider) Instances(ctx context.Context, f provider.Filter) ([]provider.Instance, error) {
+	defer p.answer(ctx, OpList)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpList); err != nil {
