@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -56,7 +57,7 @@ func raceWorld(t *testing.T, round, units int) (*controllertest.Fixture, *contro
 		}
 	}
 	j := newJitter(round)
-	f.Provider.Latency(func(fakeprovider.Op) time.Duration { return j.upTo(2 * time.Millisecond) })
+	f.Provider.Latency(func(fakeprovider.Op, bool) time.Duration { return j.upTo(2 * time.Millisecond) })
 	return f, tom, j
 }
 
@@ -238,4 +239,133 @@ func TestAddUnitRacesRemoveUnit(t *testing.T) {
 		}
 		return append(problems, leaks(f)...)
 	})
+}
+
+// staged sets the fake provider's latency: request[op] before a call of op
+// takes effect and answer[op] after; no wait for other ops.
+func staged(p *fakeprovider.Provider, request, answer map[fakeprovider.Op]time.Duration) {
+	p.Latency(func(op fakeprovider.Op, ans bool) time.Duration {
+		if ans {
+			return answer[op]
+		}
+		return request[op]
+	})
+}
+
+// raceOnce runs add in a goroutine, then after 10ms remove, and returns
+// both errors once both are done.
+func raceOnce(add func() error, remove func() error) (addErr, removeErr error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		addErr = add()
+	}()
+	time.Sleep(10 * time.Millisecond)
+	removeErr = remove()
+	<-done
+	return addErr, removeErr
+}
+
+// The interleaving that leaked: the destroy stops the new machine before
+// its instance is there (start takes 30ms) and takes 60ms to hear back;
+// meanwhile the deploy's instance lands and is recorded on the row the
+// destroy then removed. Now the deploy sees the model dying when it
+// records its instance, fails, and stops it; the destroy, finding the row
+// changed, stops it again; the model goes at the first try.
+func TestDeployLosesToDestroyModel(t *testing.T) {
+	f, tom, _ := faultWorld(t)
+	ctx := f.Context()
+	staged(f.Provider, map[fakeprovider.Op]time.Duration{fakeprovider.OpStart: 30 * time.Millisecond},
+		map[fakeprovider.Op]time.Duration{fakeprovider.OpStop: 60 * time.Millisecond})
+	deployErr, destroyErr := raceOnce(func() error {
+		_, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{})
+		return err
+	}, func() error { return f.Admin.DestroyModel(ctx, "admin/m") })
+	if !errors.Is(deployErr, herd.ErrFailedPrecondition) || !strings.Contains(deployErr.Error(), `model "admin/m" is dying`) {
+		t.Errorf("deploy: %v, want the model is dying", deployErr)
+	}
+	if destroyErr != nil {
+		t.Errorf("destroy: %v", destroyErr)
+		if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
+			t.Errorf("destroy again: %v", err)
+		}
+	}
+	if _, err := f.Admin.Status(ctx, "admin/m"); !errors.Is(err, herd.ErrNotFound) {
+		t.Errorf("the model survived: %v", err)
+	}
+	if l := leaks(f); len(l) > 0 {
+		t.Error(l)
+	}
+}
+
+// The other order: the destroy removes the machine's row before the
+// instance lands (its space goes only later). The deploy finds its row
+// gone, fails and stops the instance, and the destroy finishes.
+func TestDeployFindsItsMachineRemoved(t *testing.T) {
+	f, tom, _ := faultWorld(t)
+	ctx := f.Context()
+	staged(f.Provider, map[fakeprovider.Op]time.Duration{fakeprovider.OpStart: 30 * time.Millisecond, fakeprovider.OpDestroyModel: 40 * time.Millisecond},
+		map[fakeprovider.Op]time.Duration{fakeprovider.OpStop: 5 * time.Millisecond})
+	deployErr, destroyErr := raceOnce(func() error {
+		_, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{})
+		return err
+	}, func() error { return f.Admin.DestroyModel(ctx, "admin/m") })
+	if !errors.Is(deployErr, herd.ErrFailedPrecondition) {
+		t.Errorf("deploy: %v, want ErrFailedPrecondition", deployErr)
+	}
+	if destroyErr != nil {
+		t.Errorf("destroy: %v", destroyErr)
+	}
+	if l := leaks(f); len(l) > 0 {
+		t.Error(l)
+	}
+}
+
+// AddUnit and RemoveApplication in the interleaving that leaked: AddUnit
+// fails, its instance is stopped, the application goes.
+func TestAddUnitLosesToRemoveApplication(t *testing.T) {
+	f, tom, _ := faultWorld(t)
+	ctx := f.Context()
+	f.Deploy(t, "admin/m", "mysql", 1)
+	if err := tom.RemoveUnit(ctx, "admin/m", "mysql/0"); err != nil {
+		t.Fatal(err)
+	}
+	staged(f.Provider, map[fakeprovider.Op]time.Duration{fakeprovider.OpStart: 30 * time.Millisecond},
+		map[fakeprovider.Op]time.Duration{fakeprovider.OpStop: 60 * time.Millisecond})
+	addErr, removeErr := raceOnce(func() error {
+		_, err := tom.AddUnit(ctx, "admin/m", "mysql", controller.AddUnitOptions{})
+		return err
+	}, func() error { return tom.RemoveApplication(ctx, "admin/m", "mysql") })
+	if !errors.Is(addErr, herd.ErrFailedPrecondition) || !strings.Contains(addErr.Error(), `application "mysql" is being removed`) {
+		t.Errorf("add-unit: %v, want the application is being removed", addErr)
+	}
+	if removeErr != nil {
+		t.Errorf("remove-application: %v", removeErr)
+	}
+	wantLayout(t, f, "admin/m", nil, nil)
+	if l := leaks(f); len(l) > 0 {
+		t.Error(l)
+	}
+}
+
+// AddUnit and RemoveUnit of the unit it adds, in the same interleaving:
+// the model stays alive, so AddUnit succeeds, and RemoveUnit then removes
+// the unit and stops its machine.
+func TestAddUnitThenRemoveUnit(t *testing.T) {
+	f, tom, _ := faultWorld(t)
+	ctx := f.Context()
+	f.Deploy(t, "admin/m", "mysql", 1)
+	staged(f.Provider, map[fakeprovider.Op]time.Duration{fakeprovider.OpStart: 30 * time.Millisecond},
+		map[fakeprovider.Op]time.Duration{fakeprovider.OpStop: 60 * time.Millisecond})
+	addErr, removeErr := raceOnce(func() error {
+		_, err := tom.AddUnit(ctx, "admin/m", "mysql", controller.AddUnitOptions{})
+		return err
+	}, func() error { return tom.RemoveUnit(ctx, "admin/m", "mysql/1") })
+	if addErr != nil || removeErr != nil {
+		t.Errorf("add-unit: %v; remove-unit: %v", addErr, removeErr)
+	}
+	wantLayout(t, f, "admin/m", []string{"mysql/0@0"}, []string{"0"})
+	if l := leaks(f); len(l) > 0 {
+		t.Error(l)
+	}
 }

@@ -45,7 +45,7 @@ type Provider struct {
 	instances map[string]provider.Instance  // by model UUID (or controller UUID) + "/" + name
 	faults    map[Op]*fault
 	calls     map[Op]int
-	latency   func(Op) time.Duration
+	latency   func(op Op, answer bool) time.Duration
 	path      string // set by Open: where the state is kept
 }
 
@@ -83,16 +83,16 @@ func (p *Provider) FailAt(op Op, n int, err error) {
 // return the context's error. Clear it with Fail(op, nil).
 func (p *Provider) Hang(op Op) { p.setFault(op, nil, true, -1) }
 
-// Latency makes every later call wait for what fn returns for its op
-// before it takes effect, and again for what fn returns after, before it
-// returns, as a request to a real daemon and its answer take time; nil
-// clears it. The waits do not hold the provider's lock, so calls made
-// meanwhile overlap them. The first ends early with the context's error
-// when the call's context is done (and the call has no effect); the
+// Latency makes every later call wait, before it takes effect, for what
+// fn(op, false) returns, and after, before it returns, for what fn(op,
+// true) returns, as a request to a real daemon and its answer take time;
+// nil clears it. The waits do not hold the provider's lock, so calls made
+// meanwhile overlap them. The first wait ends early with the context's
+// error when the call's context is done (and the call has no effect); the
 // second ends early then too, but the call's effect and result stand. fn
 // is called one call at a time, so it may use a source of randomness that
 // is not safe for concurrent use.
-func (p *Provider) Latency(fn func(Op) time.Duration) {
+func (p *Provider) Latency(fn func(op Op, answer bool) time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.latency = fn
@@ -136,7 +136,7 @@ func (p *Provider) enter(ctx context.Context, op Op) error {
 		return err
 	}
 	if p.latency != nil {
-		if d := p.latency(op); d > 0 {
+		if d := p.latency(op, false); d > 0 {
 			p.mu.Unlock()
 			timer := time.NewTimer(d)
 			select {
@@ -179,7 +179,7 @@ func (p *Provider) answer(ctx context.Context, op Op) {
 	p.mu.Lock()
 	var d time.Duration
 	if p.latency != nil {
-		d = p.latency(op)
+		d = p.latency(op, true)
 	}
 	p.mu.Unlock()
 	if d <= 0 {

@@ -79,8 +79,8 @@ func TestLatency(t *testing.T) {
 	if err := p.CreateModel(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	p.Latency(func(op fakeprovider.Op) time.Duration {
-		if op == fakeprovider.OpStart {
+	p.Latency(func(op fakeprovider.Op, answer bool) time.Duration {
+		if op == fakeprovider.OpStart && !answer {
 			return time.Hour
 		}
 		return 0
