@@ -37,12 +37,13 @@ type Deployed struct {
 // model write. Every machine is recorded (pending) before the provider
 // starts it, and marked started right after, in a write that checks again
 // that the model and the application still take units. If the provider
-// fails, or the model is destroyed or the application removed meanwhile,
-// every machine started for the call is stopped and the application,
-// units and machines are removed, so a failed deploy leaves nothing
-// behind; the error wraps the provider's, or is herd.ErrFailedPrecondition
-// saying what was lost. A machine that cannot be stopped again keeps its
-// row (with the error), so nothing runs that no row leads to.
+// fails, every machine started for the call is stopped and the
+// application, units and machines are removed, so a failed deploy leaves
+// nothing behind; the error wraps the provider's. If the model is
+// destroyed meanwhile, Deploy fails with herd.ErrFailedPrecondition
+// ("model ... is dying") and what it made is left to that destroy to stop
+// and remove. A machine that cannot be stopped again keeps its row (with
+// the error), so nothing runs that no row leads to.
 func (s *Session) Deploy(ctx context.Context, model, charm string, opts DeployOptions) (Deployed, error) {
 	if err := models.ValidateCharmName(charm); err != nil {
 		return Deployed{}, err
@@ -96,23 +97,21 @@ func takesUnits(m models.Model, app *models.Application) error {
 	return nil
 }
 
-// stillWanted checks in t that machine mc, planned for application app,
-// may still be provisioned: its row is there and the model and the
-// application still take units. It returns the machine's row.
-func stillWanted(t *store.Txn, mc models.Machine, app string) (models.Machine, error) {
-	cur, ok := store.Get[models.Machine](t, store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID)
-	if !ok {
-		return cur, herd.Errorf(herd.ErrFailedPrecondition, "machine %s was removed meanwhile", mc.ID)
-	}
+// wanted reads, in t, the row of machine mc planned for application app
+// (found says whether it is still there) and whether the model and the
+// application still take units: going is nil if so, else says which of
+// them is dying or gone.
+func wanted(t *store.Txn, mc models.Machine, app string) (cur models.Machine, found bool, going error) {
+	cur, found = store.Get[models.Machine](t, store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID)
 	m, ok := store.Get[models.Model](t, store.TableModels, store.IndexID, mc.ModelUUID)
 	if !ok {
-		return cur, herd.Errorf(herd.ErrFailedPrecondition, "the model was removed meanwhile")
+		return cur, found, herd.Errorf(herd.ErrFailedPrecondition, "the model was removed meanwhile")
 	}
 	a, ok := store.Get[models.Application](t, store.TableApplications, store.IndexID, mc.ModelUUID, app)
 	if !ok {
-		return cur, herd.Errorf(herd.ErrFailedPrecondition, "application %q was removed meanwhile", app)
+		return cur, found, herd.Errorf(herd.ErrFailedPrecondition, "application %q was removed meanwhile", app)
 	}
-	return cur, takesUnits(m, &a)
+	return cur, found, takesUnits(m, &a)
 }
 
 // provision starts the machines planned in d, one at a time, and records
@@ -121,46 +120,64 @@ func stillWanted(t *store.Txn, mc models.Machine, app string) (models.Machine, e
 // instance on the machine's row, if the row is still there, and checks
 // again that the model and the application take units. So a destroy that
 // began meanwhile either finds the row with the instance on it and stops
-// the instance itself, or removed the row first, and then the check fails
-// here. On any failure provision undoes the call (the application's row
-// too when newApp) and returns the error.
+// the instance itself, or removed the row before, and then provision
+// stops the instance. On failure provision returns the error after
+// undoing the call (the application's row too when newApp), except that
+// when the model or the application is being destroyed it leaves the rows
+// it made, and the instances they record, to that destroy (which reads
+// the rows until none is left), rather than stop the same machines at the
+// same time.
 func (s *Session) provision(ctx context.Context, d *Deployed, newApp bool) error {
 	app := d.Application
-	fail := func(attempted int, err error) error {
-		s.undoDeploy(ctx, *d, d.Machines[:attempted], newApp)
-		return err
+	failed := func(err error) error {
+		return herd.Wrap(herd.ErrFailedPrecondition, err, fmt.Sprintf("cannot deploy %q", app.Name))
 	}
 	for i, mc := range d.Machines {
 		t, _, err := s.read(ctx)
-		if err == nil {
-			_, err = stillWanted(t, mc, app.Name)
-		}
 		if err != nil {
-			return fail(i, herd.Wrap(herd.ErrFailedPrecondition, err, fmt.Sprintf("cannot deploy %q", app.Name)))
+			s.undoDeploy(ctx, *d, d.Machines[:i], newApp, true)
+			return err
+		}
+		if _, found, going := wanted(t, mc, app.Name); going != nil {
+			return failed(going)
+		} else if !found {
+			s.undoDeploy(ctx, *d, d.Machines[:i], newApp, true)
+			return failed(herd.Errorf(herd.ErrFailedPrecondition, "machine %s was removed meanwhile", mc.ID))
 		}
 		inst, err := s.c.prov.StartInstance(ctx, s.c.machineSpec(mc.ModelUUID, mc.ID))
 		if err != nil {
 			// The start may have taken effect all the same (a context
 			// that ended while the provider worked): undo stops it too.
-			return fail(i+1, herd.Wrap(herd.ErrFailedPrecondition, err, fmt.Sprintf("cannot deploy %q: machine %s", app.Name, mc.ID)))
+			s.undoDeploy(ctx, *d, d.Machines[:i+1], newApp, true)
+			return herd.Wrap(herd.ErrFailedPrecondition, err, fmt.Sprintf("cannot deploy %q: machine %s", app.Name, mc.ID))
 		}
-		var lost error
+		var found bool
+		var going error
 		err = s.update(ctx, func(t *store.Txn, _ caller) error {
-			cur, err := stillWanted(t, mc, app.Name)
-			if cur.ID == "" {
-				return err // the row is gone: nothing to record on
+			var cur models.Machine
+			cur, found, going = wanted(t, mc, app.Name)
+			if !found {
+				return nil
 			}
-			// Record the instance even when the model or the application
-			// is dying: the row is what leads the destroy to it.
-			lost = err
+			// Recorded even when the model or the application is going:
+			// the row is what leads the destroy to the instance.
 			cur.InstanceID, cur.Status, cur.Message = inst.ID, machineStatus(inst.Status), ""
 			return t.Insert(store.TableMachines, cur)
 		})
-		if err == nil {
-			err = lost
-		}
-		if err != nil {
-			return fail(i+1, herd.Wrap(herd.ErrFailedPrecondition, err, fmt.Sprintf("cannot deploy %q", app.Name)))
+		switch {
+		case err != nil:
+			s.undoDeploy(ctx, *d, d.Machines[:i+1], newApp, true)
+			return failed(err)
+		case found && going != nil:
+			return failed(going)
+		case going != nil:
+			// The destroy removed the row, perhaps before the instance
+			// was there: stop it; the destroy removes the rest.
+			s.undoDeploy(ctx, *d, []models.Machine{mc}, newApp, false)
+			return failed(going)
+		case !found:
+			s.undoDeploy(ctx, *d, d.Machines[:i+1], newApp, true)
+			return failed(herd.Errorf(herd.ErrFailedPrecondition, "machine %s was removed meanwhile", mc.ID))
 		}
 		d.Machines[i].InstanceID, d.Machines[i].Status = inst.ID, machineStatus(inst.Status)
 	}
@@ -216,13 +233,13 @@ func planUnits(t *store.Txn, m *models.Model, d *Deployed, n int) error {
 }
 
 // undoDeploy stops the machines of d whose start was attempted (a start
-// that failed may have taken effect) and removes the rows d planned: the
-// application's own too when newApp and no other call has added units to
-// it meanwhile. A machine that cannot be stopped keeps its row and unit,
-// marked with the error (its row is put back if a destroy removed it),
-// so that the instance is not lost. It runs even when ctx is cancelled,
-// within cleanupTimeout; what it cannot do it logs.
-func (s *Session) undoDeploy(ctx context.Context, d Deployed, attempted []models.Machine, newApp bool) {
+// that failed may have taken effect) and, when rows, removes the rows d
+// planned: the application's own too when newApp and no other call has
+// added units to it meanwhile. A machine that cannot be stopped keeps its
+// row and unit, marked with the error (its row is put back if a destroy
+// removed it), so that the instance is not lost. It runs even when ctx is
+// cancelled, within cleanupTimeout; what it cannot do it logs.
+func (s *Session) undoDeploy(ctx context.Context, d Deployed, attempted []models.Machine, newApp, rows bool) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	kept := map[string]string{} // machine ID: why it could not be stopped
@@ -232,10 +249,13 @@ func (s *Session) undoDeploy(ctx context.Context, d Deployed, attempted []models
 			kept[mc.ID] = "cannot stop after a failed deploy: " + err.Error()
 		}
 	}
+	if !rows && len(kept) == 0 {
+		return
+	}
 	app := d.Application
 	err := s.update(cctx, func(t *store.Txn, _ caller) error {
 		for _, u := range d.Units {
-			if _, ok := kept[u.Machine]; ok {
+			if _, ok := kept[u.Machine]; ok || !rows {
 				continue
 			}
 			if _, err := t.DeleteAll(store.TableUnits, store.IndexID, u.ModelUUID, u.Name); err != nil {
@@ -244,6 +264,9 @@ func (s *Session) undoDeploy(ctx context.Context, d Deployed, attempted []models
 		}
 		for _, mc := range d.Machines {
 			msg, ok := kept[mc.ID]
+			if !ok && !rows {
+				continue
+			}
 			if !ok {
 				if _, err := t.DeleteAll(store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID); err != nil {
 					return err
@@ -262,7 +285,7 @@ func (s *Session) undoDeploy(ctx context.Context, d Deployed, attempted []models
 				return err
 			}
 		}
-		if newApp && len(unitsOf(t, app.ModelUUID, app.Name)) == 0 {
+		if rows && newApp && len(unitsOf(t, app.ModelUUID, app.Name)) == 0 {
 			if _, err := t.DeleteAll(store.TableApplications, store.IndexID, app.ModelUUID, app.Name); err != nil {
 				return err
 			}

@@ -21,11 +21,12 @@ type AddUnitOptions struct {
 // machine the provider starts, as `juju add-unit` does. It needs model
 // write; the application must exist and not be dying. Unit and machine
 // numbers continue from the highest ever used and are never reused. The
-// machines are provisioned as Deploy's are: if the provider fails, or the
-// model or the application starts dying meanwhile, the machines started
-// for the call are stopped and the new units and machines removed; the
-// application and its other units are untouched. The result holds the
-// application and only the new units and machines.
+// machines are provisioned as Deploy's are: if the provider fails, the
+// machines started for the call are stopped and the new units and
+// machines removed; the application and its other units are untouched. If
+// the application or the model starts dying meanwhile, AddUnit fails with
+// herd.ErrFailedPrecondition and leaves its units to the removal. The
+// result holds the application and only the new units and machines.
 func (s *Session) AddUnit(ctx context.Context, model, application string, opts AddUnitOptions) (Deployed, error) {
 	if err := models.ValidateApplicationName(application); err != nil {
 		return Deployed{}, err

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/provider"
@@ -45,7 +44,7 @@ type Provider struct {
 	instances map[string]provider.Instance  // by model UUID (or controller UUID) + "/" + name
 	faults    map[Op]*fault
 	calls     map[Op]int
-	latency   func(op Op, answer bool) time.Duration
+	delay     func(ctx context.Context, op Op, answer bool)
 	path      string // set by Open: where the state is kept
 }
 
@@ -83,19 +82,17 @@ func (p *Provider) FailAt(op Op, n int, err error) {
 // return the context's error. Clear it with Fail(op, nil).
 func (p *Provider) Hang(op Op) { p.setFault(op, nil, true, -1) }
 
-// Latency makes every later call wait, before it takes effect, for what
-// fn(op, false) returns, and after, before it returns, for what fn(op,
-// true) returns, as a request to a real daemon and its answer take time;
-// nil clears it. The waits do not hold the provider's lock, so calls made
-// meanwhile overlap them. The first wait ends early with the context's
-// error when the call's context is done (and the call has no effect); the
-// second ends early then too, but the call's effect and result stand. fn
-// is called one call at a time, so it may use a source of randomness that
-// is not safe for concurrent use.
-func (p *Provider) Latency(fn func(op Op, answer bool) time.Duration) {
+// Delay makes every later call run fn(ctx, op, false) before it takes
+// effect and fn(ctx, op, true) after, before it returns, without holding
+// the provider, so that a test can make calls take time, as a real
+// daemon's do, or hold a call at either point until it lets it go; nil
+// clears it. A call whose context is done when the first fn returns fails
+// with the context's error and has no effect; after the second, the
+// call's effect and result stand. fn may run for several calls at once.
+func (p *Provider) Delay(fn func(ctx context.Context, op Op, answer bool)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.latency = fn
+	p.delay = fn
 }
 
 func (p *Provider) setFault(op Op, err error, hang bool, n int) {
@@ -135,19 +132,12 @@ func (p *Provider) enter(ctx context.Context, op Op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if p.latency != nil {
-		if d := p.latency(op, false); d > 0 {
-			p.mu.Unlock()
-			timer := time.NewTimer(d)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				timer.Stop()
-			}
-			p.mu.Lock()
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+	if fn := p.delay; fn != nil {
+		p.mu.Unlock()
+		fn(ctx, op, false)
+		p.mu.Lock()
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 	f := p.faults[op]
@@ -173,23 +163,14 @@ func (p *Provider) enter(ctx context.Context, op Op) error {
 	return herd.Wrap(herd.ErrFailedPrecondition, f.err, "fake provider: "+string(op))
 }
 
-// answer waits, after a call took effect, for the latency its answer
-// takes. It is called without p.mu held.
+// answer runs the Delay function after a call took effect. It is called
+// without p.mu held.
 func (p *Provider) answer(ctx context.Context, op Op) {
 	p.mu.Lock()
-	var d time.Duration
-	if p.latency != nil {
-		d = p.latency(op, true)
-	}
+	fn := p.delay
 	p.mu.Unlock()
-	if d <= 0 {
-		return
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-	case <-ctx.Done():
+	if fn != nil {
+		fn(ctx, op, true)
 	}
 }
 
