@@ -388,13 +388,42 @@ func (s *Session) releaseModel(ctx context.Context, m models.Model) error {
 	return nil
 }
 
+// pendingStopRetries is how many times releaseMachine asks again to stop
+// a machine still pending, waiting twice as long each time from 100ms
+// (about 3s in all): its start may be under way, and LXD refuses to stop
+// an instance it is still creating or starting ("instance is busy").
+const pendingStopRetries = 5
+
 // releaseMachine stops mc's instance and then removes mc's row with the
 // units on it, unless the row changed meanwhile: then a deploy recorded
 // an instance it started after the stop was asked for, and released is
 // false so that the caller reads the row again and stops that. A failed
-// stop is recorded on the machine and returned.
+// stop is recorded on the machine and returned; for a machine still
+// pending, whose start may be under way, it is retried a few times first
+// (see pendingStopRetries).
 func (s *Session) releaseMachine(ctx context.Context, mc models.Machine) (released bool, err error) {
-	if err := s.c.prov.StopInstance(ctx, s.c.machineSpec(mc.ModelUUID, mc.ID)); err != nil {
+	wait := 100 * time.Millisecond
+	for try := 0; ; try++ {
+		err = s.c.prov.StopInstance(ctx, s.c.machineSpec(mc.ModelUUID, mc.ID))
+		if err == nil || mc.Status != models.Pending || mc.InstanceID != "" || try == pendingStopRetries {
+			break
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+		wait *= 2
+		t, _, rerr := s.read(ctx)
+		if rerr != nil {
+			break
+		}
+		if cur, ok := store.Get[models.Machine](t, store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID); !ok || cur != mc {
+			return false, nil // gone or changed: the caller reads it again
+		}
+	}
+	if err != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
 		rerr := s.update(cctx, func(t *store.Txn, _ caller) error {

@@ -16,10 +16,11 @@ import (
 	"github.com/herd-project/herd/provider/lxdprovider"
 )
 
-// Deploy racing DestroyModel on real LXD, a few rounds with the destroy
-// started at different points of the deploy: the destroy finishes (called
-// again if it failed) and LXD keeps no instance and no project of the
-// model. It is skipped without an LXD daemon unless HERD_LXD is set.
+// Deploy racing DestroyModel, and AddUnit racing RemoveApplication, on
+// real LXD, a few rounds each with the removal started at different points
+// of the other call: the removal finishes (called again if it failed) and
+// LXD keeps no instance without a machine row, and in the end nothing. It
+// is skipped without an LXD daemon unless HERD_LXD is set.
 func TestDeployRacesDestroyModelOnLXD(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -73,6 +74,45 @@ func TestDeployRacesDestroyModelOnLXD(t *testing.T) {
 		}
 		if _, err := b.Admin.Status(ctx, m.FullName()); !errors.Is(err, herd.ErrNotFound) {
 			t.Errorf("round %d: the model survived: %v", round, err)
+		}
+		if insts, err := p.Instances(ctx, provider.Filter{ControllerUUID: uuid, ModelUUID: m.UUID}); err != nil || len(insts) != 0 {
+			t.Errorf("round %d: instances left: %+v, %v", round, insts, err)
+		}
+	}
+	m, err := b.Admin.CreateModel(ctx, "apps", controller.CreateModelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		app := fmt.Sprintf("app%d", round)
+		if _, err := b.Admin.Deploy(ctx, m.FullName(), app, controller.DeployOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var addErr, removeErr error
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			_, addErr = b.Admin.AddUnit(ctx, m.FullName(), app, controller.AddUnitOptions{NumUnits: 2})
+		})
+		wg.Go(func() {
+			time.Sleep(time.Duration(round) * 400 * time.Millisecond)
+			removeErr = b.Admin.RemoveApplication(ctx, m.FullName(), app)
+		})
+		wg.Wait()
+		t.Logf("round %d: add-unit: %v; remove-application: %v", round, addErr, removeErr)
+		if !lostRace(addErr) {
+			t.Errorf("round %d: add-unit: %v", round, addErr)
+		}
+		if removeErr != nil {
+			if err := b.Admin.RemoveApplication(ctx, m.FullName(), app); err != nil {
+				t.Fatalf("round %d: remove-application: %v; again: %v", round, removeErr, err)
+			}
+		}
+		st, err := b.Admin.Status(ctx, m.FullName())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Applications)+len(st.Units)+len(st.Machines) != 0 {
+			t.Errorf("round %d: left: %+v", round, st)
 		}
 		if insts, err := p.Instances(ctx, provider.Filter{ControllerUUID: uuid, ModelUUID: m.UUID}); err != nil || len(insts) != 0 {
 			t.Errorf("round %d: instances left: %+v, %v", round, insts, err)
