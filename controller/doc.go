@@ -29,15 +29,19 @@
 //   - Options.TokenTTL zero means the 7-day default and negative means
 //     never (the zero Options must be the safe default).
 //   - Deploy is synchronous towards the provider: machines are recorded
-//     pending, started, and marked started; if any start fails, everything
-//     the call made is removed again. AddUnit works the same way for more
-//     units of an existing application. Unit and machine numbers are never
-//     reused, as in Juju.
+//     pending, then started one by one, each marked started in a write
+//     that checks again that the model and the application are alive; if
+//     a start fails, or the model or application started dying meanwhile
+//     (herd.ErrFailedPrecondition), everything the call made is stopped
+//     and removed again. AddUnit works the same way for more units of an
+//     existing application. Unit and machine numbers are never reused, as
+//     in Juju.
 //   - RemoveUnit stops the unit's machine and removes both (a unit has a
 //     machine of its own); the application stays even with no units.
 //     RemoveApplication marks the application dying (so no unit is added
 //     and its name is not deployed meanwhile), then removes its units one
-//     by one and finally the application. On a provider failure both stop
+//     by one, reading them again until none is left, and finally the
+//     application. DestroyModel releases machines the same way. On a provider failure both stop
 //     with the error on the machine, keep what is left, and calling again
 //     resumes. Units have no life of their own: a unit is there until its
 //     machine is stopped, then gone.

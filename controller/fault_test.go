@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
@@ -85,7 +86,9 @@ func TestDeployFaults(t *testing.T) {
 }
 
 // A start that fails after others succeeded: those are stopped again, and
-// what an earlier deploy made is left alone.
+// the failed one too (a failed start may have taken effect, as when the
+// context ends while the provider works), and what an earlier deploy made
+// is left alone.
 func TestDeployPartialFailureStopsWhatStarted(t *testing.T) {
 	f, tom, m := faultWorld(t)
 	if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{NumUnits: 2}); err != nil {
@@ -96,8 +99,8 @@ func TestDeployPartialFailureStopsWhatStarted(t *testing.T) {
 		t.Fatalf("deploy: %v", err)
 	}
 	noOrphans(t, f, m, 2) // mysql's two machines only
-	if n := f.Provider.Calls(fakeprovider.OpStop); n != 2 {
-		t.Errorf("%d stops after a deploy whose third start failed, want 2", n)
+	if n := f.Provider.Calls(fakeprovider.OpStop); n != 3 {
+		t.Errorf("%d stops after a deploy whose third start failed, want 3", n)
 	}
 }
 
@@ -159,5 +162,69 @@ func TestCreateModelFaults(t *testing.T) {
 	}
 	if len(before[`models`]) != len(f.Controller.Store().Dump()[`models`]) {
 		t.Error("a failed create left a model")
+	}
+}
+
+// A failed deploy whose machines cannot be stopped either keeps their rows
+// (with the error) and units, so every instance still has a row that leads
+// to it; removing the application later finishes the job.
+func TestDeployUndoKeepsWhatItCannotStop(t *testing.T) {
+	f, tom, m := faultWorld(t)
+	ctx := f.Context()
+	f.Provider.FailAt(fakeprovider.OpStart, 3, errBoom)
+	f.Provider.Fail(fakeprovider.OpStop, errBoom)
+	if _, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{NumUnits: 3}); !errors.Is(err, errBoom) {
+		t.Fatalf("deploy: %v", err)
+	}
+	st, err := f.Admin.Status(ctx, "admin/m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// All three were tried (the third start failed, but might have
+	// started), so all three are kept.
+	if len(st.Machines) != 3 || len(st.Units) != 3 || len(st.Applications) != 1 {
+		t.Fatalf("after the failed deploy: %+v", st)
+	}
+	for _, mc := range st.Machines {
+		if mc.Status != models.Error || mc.Message == "" {
+			t.Errorf("machine %s kept as %s %q, want an error", mc.ID, mc.Status, mc.Message)
+		}
+	}
+	if l := leaks(f); len(l) > 0 {
+		t.Error(l)
+	}
+	f.Provider.Fail(fakeprovider.OpStop, nil)
+	if err := tom.RemoveApplication(ctx, "admin/m", "mysql"); err != nil {
+		t.Fatal(err)
+	}
+	noOrphans(t, f, m, 0)
+}
+
+// A deploy that finds its machine's row removed by a destroy and cannot
+// stop the instance puts the row back (with the error): the destroy, which
+// could not remove the model's space while the instance ran, finishes when
+// called again.
+func TestDeployCannotStopItsLostMachine(t *testing.T) {
+	f, tom, m := faultWorld(t)
+	ctx := f.Context()
+	f.Provider.FailAt(fakeprovider.OpStop, 2, errBoom) // the destroy's stop passes, the deploy's fails
+	deployErr, destroyErr := interleave(t, f.Provider, true, func() error {
+		_, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{})
+		return err
+	}, func() error { return f.Admin.DestroyModel(ctx, "admin/m") })
+	if !errors.Is(deployErr, herd.ErrFailedPrecondition) {
+		t.Errorf("deploy: %v", deployErr)
+	}
+	if destroyErr == nil {
+		t.Fatal("the model's space went while an instance ran in it")
+	}
+	if l := leaks(f); len(l) > 0 {
+		t.Error(l)
+	}
+	if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
+		t.Fatalf("destroy again: %v", err)
+	}
+	if insts, _ := f.Provider.Instances(ctx, provider.Filter{ModelUUID: m.UUID}); len(insts) != 0 {
+		t.Errorf("instances left: %v", insts)
 	}
 }

@@ -44,6 +44,7 @@ type Provider struct {
 	instances map[string]provider.Instance  // by model UUID (or controller UUID) + "/" + name
 	faults    map[Op]*fault
 	calls     map[Op]int
+	delay     func(ctx context.Context, op Op, answer bool)
 	path      string // set by Open: where the state is kept
 }
 
@@ -80,6 +81,19 @@ func (p *Provider) FailAt(op Op, n int, err error) {
 // Hang makes every later call of op block until its context is done, then
 // return the context's error. Clear it with Fail(op, nil).
 func (p *Provider) Hang(op Op) { p.setFault(op, nil, true, -1) }
+
+// Delay makes every later call run fn(ctx, op, false) before it takes
+// effect and fn(ctx, op, true) after, before it returns, without holding
+// the provider, so that a test can make calls take time, as a real
+// daemon's do, or hold a call at either point until it lets it go; nil
+// clears it. A call whose context is done when the first fn returns fails
+// with the context's error and has no effect; after the second, the
+// call's effect and result stand. fn may run for several calls at once.
+func (p *Provider) Delay(fn func(ctx context.Context, op Op, answer bool)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = fn
+}
 
 func (p *Provider) setFault(op Op, err error, hang bool, n int) {
 	p.mu.Lock()
@@ -118,6 +132,14 @@ func (p *Provider) enter(ctx context.Context, op Op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if fn := p.delay; fn != nil {
+		p.mu.Unlock()
+		fn(ctx, op, false)
+		p.mu.Lock()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 	f := p.faults[op]
 	if f == nil {
 		return nil
@@ -141,10 +163,22 @@ func (p *Provider) enter(ctx context.Context, op Op) error {
 	return herd.Wrap(herd.ErrFailedPrecondition, f.err, "fake provider: "+string(op))
 }
 
+// answer runs the Delay function after a call took effect. It is called
+// without p.mu held.
+func (p *Provider) answer(ctx context.Context, op Op) {
+	p.mu.Lock()
+	fn := p.delay
+	p.mu.Unlock()
+	if fn != nil {
+		fn(ctx, op, true)
+	}
+}
+
 func key(space, name string) string { return space + "/" + name }
 
 // Bootstrap starts the controller's machine, juju-<uuid[:6]>-0.
 func (p *Provider) Bootstrap(ctx context.Context, c provider.ControllerSpec) (provider.Instance, error) {
+	defer p.answer(ctx, OpBootstrap)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpBootstrap); err != nil {
@@ -168,6 +202,7 @@ func (p *Provider) Bootstrap(ctx context.Context, c provider.ControllerSpec) (pr
 
 // DestroyController removes everything tagged with the controller.
 func (p *Provider) DestroyController(ctx context.Context, c provider.ControllerSpec) error {
+	defer p.answer(ctx, OpDestroyController)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpDestroyController); err != nil {
@@ -188,6 +223,7 @@ func (p *Provider) DestroyController(ctx context.Context, c provider.ControllerS
 
 // CreateModel records the model's space.
 func (p *Provider) CreateModel(ctx context.Context, m provider.ModelSpec) error {
+	defer p.answer(ctx, OpCreateModel)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpCreateModel); err != nil {
@@ -210,6 +246,7 @@ func (p *Provider) CreateModel(ctx context.Context, m provider.ModelSpec) error 
 // DestroyModel removes the model's space. It refuses while instances remain,
 // as LXD refuses to delete a project that is in use.
 func (p *Provider) DestroyModel(ctx context.Context, m provider.ModelSpec) error {
+	defer p.answer(ctx, OpDestroyModel)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpDestroyModel); err != nil {
@@ -226,6 +263,7 @@ func (p *Provider) DestroyModel(ctx context.Context, m provider.ModelSpec) error
 
 // StartInstance creates and starts a machine named juju-<uuid[:6]>-<id>.
 func (p *Provider) StartInstance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
+	defer p.answer(ctx, OpStart)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpStart); err != nil {
@@ -250,6 +288,7 @@ func (p *Provider) StartInstance(ctx context.Context, s provider.InstanceSpec) (
 
 // StopInstance deletes a machine; one already gone is not an error.
 func (p *Provider) StopInstance(ctx context.Context, s provider.InstanceSpec) error {
+	defer p.answer(ctx, OpStop)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpStop); err != nil {
@@ -261,6 +300,7 @@ func (p *Provider) StopInstance(ctx context.Context, s provider.InstanceSpec) er
 
 // Instance reports one machine, or herd.ErrNotFound.
 func (p *Provider) Instance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
+	defer p.answer(ctx, OpInstance)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpInstance); err != nil {
@@ -276,6 +316,7 @@ func (p *Provider) Instance(ctx context.Context, s provider.InstanceSpec) (provi
 
 // Instances lists machines matching f, sorted by model then ID.
 func (p *Provider) Instances(ctx context.Context, f provider.Filter) ([]provider.Instance, error) {
+	defer p.answer(ctx, OpList)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.enter(ctx, OpList); err != nil {

@@ -69,3 +69,60 @@ func TestClone(t *testing.T) {
 		t.Errorf("instances: original %d, clone %d; want 1, 2", a, b)
 	}
 }
+
+// Delay holds calls without holding the provider, so a quick call
+// overtakes a held one, and a done context ends a call held before it
+// took effect, with no effect.
+func TestDelay(t *testing.T) {
+	p := fakeprovider.New()
+	ctx := context.Background()
+	m := provider.ModelSpec{ControllerUUID: "c", ModelUUID: "m1"}
+	if err := p.CreateModel(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan struct{})
+	p.Delay(func(ctx context.Context, op fakeprovider.Op, answer bool) {
+		if op == fakeprovider.OpStart && !answer {
+			close(held)
+			<-ctx.Done()
+		}
+	})
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.StartInstance(cctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "0"})
+		done <- err
+	}()
+	<-held
+	if _, err := p.Instances(ctx, fakeprovider.AnyFilter()); err != nil {
+		t.Fatalf("a call during a held start: %v", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("held start: %v", err)
+	}
+	if insts, _ := p.Instances(ctx, fakeprovider.AnyFilter()); len(insts) != 0 {
+		t.Fatalf("a start cut short left %v", insts)
+	}
+	// Held after the effect: the instance is there before the call returns.
+	answered := make(chan struct{})
+	p.Delay(func(ctx context.Context, op fakeprovider.Op, answer bool) {
+		if op == fakeprovider.OpStart && answer {
+			<-answered
+		}
+	})
+	go func() {
+		_, err := p.StartInstance(ctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "0"})
+		done <- err
+	}()
+	for {
+		if insts, _ := p.Instances(ctx, fakeprovider.AnyFilter()); len(insts) == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(answered)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,421 @@
+package controller_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/models"
+	"github.com/herd-project/herd/provider"
+	"github.com/herd-project/herd/provider/fakeprovider"
+	"github.com/herd-project/herd/store"
+)
+
+// raceRounds is how many rounds each race test runs; each round takes a
+// few milliseconds.
+const raceRounds = 30
+
+// jitter hands out random waits, to the fake provider's calls and to the
+// racing calls, from one seeded source.
+type jitter struct {
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+func newJitter(round int) *jitter {
+	return &jitter{rng: rand.New(rand.NewPCG(uint64(round), 7))}
+}
+
+// upTo returns a random wait of at most max.
+func (j *jitter) upTo(max time.Duration) time.Duration {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return time.Duration(j.rng.Int64N(int64(max) + 1))
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
+
+// raceWorld is faultWorld (model admin/m, tom may write to it) with an
+// application mysql of `units` units when units >= 0 (mysql/0, removed
+// again when units is 0), and then a provider whose every call takes up
+// to 2ms each way.
+func raceWorld(t *testing.T, round, units int) (*controllertest.Fixture, *controller.Session, *jitter) {
+	f, tom, _ := faultWorld(t)
+	if units >= 0 {
+		f.Deploy(t, "admin/m", "mysql", max(units, 1))
+		if units == 0 {
+			if err := tom.RemoveUnit(f.Context(), "admin/m", "mysql/0"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	j := newJitter(round)
+	f.Provider.Delay(func(ctx context.Context, _ fakeprovider.Op, _ bool) { sleep(ctx, j.upTo(2*time.Millisecond)) })
+	return f, tom, j
+}
+
+// leaks checks the invariants that hold whenever no call is under way:
+// every instance the provider runs for a model has a machine row, and
+// every unit has its machine and its application.
+func leaks(f *controllertest.Fixture) []string {
+	var out []string
+	insts, err := f.Provider.Instances(context.Background(), provider.Filter{ControllerUUID: f.Controller.UUID()})
+	if err != nil {
+		return []string{fmt.Sprintf("provider: %v", err)}
+	}
+	r := f.Controller.Store().Read()
+	defer r.Abort()
+	type key struct{ model, id string }
+	machines, apps := map[key]bool{}, map[key]bool{}
+	for _, mc := range store.List[models.Machine](r, store.TableMachines, store.IndexID) {
+		machines[key{mc.ModelUUID, mc.ID}] = true
+	}
+	for _, a := range store.List[models.Application](r, store.TableApplications, store.IndexID) {
+		apps[key{a.ModelUUID, a.Name}] = true
+	}
+	for _, inst := range insts {
+		if inst.ModelUUID != "" && !machines[key{inst.ModelUUID, inst.MachineID}] {
+			out = append(out, fmt.Sprintf("instance %s runs without a machine row", inst.ID))
+		}
+	}
+	for _, u := range store.List[models.Unit](r, store.TableUnits, store.IndexID) {
+		if !machines[key{u.ModelUUID, u.Machine}] {
+			out = append(out, fmt.Sprintf("unit %s without its machine %s", u.Name, u.Machine))
+		}
+		if !apps[key{u.ModelUUID, u.Application}] {
+			out = append(out, fmt.Sprintf("unit %s without its application", u.Name))
+		}
+	}
+	return out
+}
+
+// runRaces runs round raceRounds times and fails the test with how many
+// rounds went wrong and the first few problems.
+func runRaces(t *testing.T, round func(t *testing.T, n int) []string) {
+	t.Helper()
+	failed := 0
+	for n := range raceRounds {
+		problems := round(t, n)
+		if len(problems) > 0 {
+			failed++
+			if failed <= 3 {
+				t.Errorf("round %d: %v", n, problems)
+			}
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d rounds went wrong", failed, raceRounds)
+	}
+}
+
+// lostRace reports whether err is nil or how a call that lost a race to a
+// removal fails.
+func lostRace(err error) bool {
+	return err == nil || errors.Is(err, herd.ErrFailedPrecondition) || errors.Is(err, herd.ErrNotFound)
+}
+
+// Deploy racing DestroyModel: the deploy succeeds or fails as one that
+// lost the race, the destroy finishes (called again if it failed), and
+// nothing is left running at the provider.
+func TestDeployRacesDestroyModel(t *testing.T) {
+	runRaces(t, func(t *testing.T, n int) (problems []string) {
+		f, tom, j := raceWorld(t, n, -1)
+		ctx := f.Context()
+		var deployErr, destroyErr error
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			_, deployErr = tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{NumUnits: 1 + n%3})
+		})
+		wg.Go(func() {
+			time.Sleep(j.upTo(3 * time.Millisecond))
+			destroyErr = f.Admin.DestroyModel(ctx, "admin/m")
+		})
+		wg.Wait()
+		// The deploy may come after the model is gone: tom is then
+		// denied, as for any model he cannot see.
+		if !lostRace(deployErr) && !errors.Is(deployErr, herd.ErrPermissionDenied) {
+			problems = append(problems, fmt.Sprintf("deploy: %v", deployErr))
+		}
+		if destroyErr != nil {
+			if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
+				problems = append(problems, fmt.Sprintf("destroy: %v; again: %v", destroyErr, err))
+			}
+		}
+		if _, err := f.Admin.Status(ctx, "admin/m"); !errors.Is(err, herd.ErrNotFound) {
+			problems = append(problems, fmt.Sprintf("the model survived its destroy (deploy: %v): %v", deployErr, err))
+		}
+		return append(problems, leaks(f)...)
+	})
+}
+
+// AddUnit racing RemoveApplication: the same, for an application, with no
+// units or one before the race.
+func TestAddUnitRacesRemoveApplication(t *testing.T) {
+	runRaces(t, func(t *testing.T, n int) (problems []string) {
+		f, tom, j := raceWorld(t, n, n%2)
+		ctx := f.Context()
+		var addErr, removeErr error
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			_, addErr = tom.AddUnit(ctx, "admin/m", "mysql", controller.AddUnitOptions{NumUnits: 1 + n%3})
+		})
+		wg.Go(func() {
+			time.Sleep(j.upTo(3 * time.Millisecond))
+			removeErr = tom.RemoveApplication(ctx, "admin/m", "mysql")
+		})
+		wg.Wait()
+		if !lostRace(addErr) {
+			problems = append(problems, fmt.Sprintf("add-unit: %v", addErr))
+		}
+		if removeErr != nil {
+			if err := tom.RemoveApplication(ctx, "admin/m", "mysql"); err != nil {
+				problems = append(problems, fmt.Sprintf("remove-application: %v; again: %v", removeErr, err))
+			}
+		}
+		st, err := f.Admin.Status(ctx, "admin/m")
+		if err != nil {
+			return append(problems, err.Error())
+		}
+		if len(st.Applications) != 0 || len(st.Units) != 0 {
+			problems = append(problems, fmt.Sprintf("the application survived its removal (add-unit: %v): %+v, %+v", addErr, st.Applications, st.Units))
+		}
+		problems = append(problems, leaks(f)...)
+		// Nothing is under way now: the model goes at the first try.
+		if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
+			problems = append(problems, fmt.Sprintf("destroy after the race: %v", err))
+		}
+		return append(problems, leaks(f)...)
+	})
+}
+
+// AddUnit racing RemoveUnit of the unit it is adding: the unit is removed
+// (or was never there to remove) and its machine with it.
+func TestAddUnitRacesRemoveUnit(t *testing.T) {
+	runRaces(t, func(t *testing.T, n int) (problems []string) {
+		f, tom, j := raceWorld(t, n, 1)
+		ctx := f.Context()
+		var addErr, removeErr error
+		var added atomic.Bool
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			defer added.Store(true)
+			_, addErr = tom.AddUnit(ctx, "admin/m", "mysql", controller.AddUnitOptions{NumUnits: 1 + n%2})
+		})
+		wg.Go(func() {
+			time.Sleep(j.upTo(time.Millisecond))
+			for {
+				done := added.Load()
+				removeErr = tom.RemoveUnit(ctx, "admin/m", "mysql/1")
+				if done || !errors.Is(removeErr, herd.ErrNotFound) {
+					return
+				}
+				time.Sleep(j.upTo(200 * time.Microsecond))
+			}
+		})
+		wg.Wait()
+		if !lostRace(addErr) {
+			problems = append(problems, fmt.Sprintf("add-unit: %v", addErr))
+		}
+		if removeErr != nil && !errors.Is(removeErr, herd.ErrNotFound) {
+			problems = append(problems, fmt.Sprintf("remove-unit: %v", removeErr))
+		}
+		st, err := f.Admin.Status(ctx, "admin/m")
+		if err != nil {
+			return append(problems, err.Error())
+		}
+		for _, u := range st.Units {
+			if u.Name == "mysql/1" && removeErr == nil {
+				problems = append(problems, "mysql/1 survived its removal")
+			}
+		}
+		problems = append(problems, leaks(f)...)
+		if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
+			problems = append(problems, fmt.Sprintf("destroy after the race: %v", err))
+		}
+		return append(problems, leaks(f)...)
+	})
+}
+
+// hold holds the first call of op at one point, before it takes effect
+// or (answer) after, until release is closed; reached is closed when that
+// call gets there.
+type hold struct {
+	op               fakeprovider.Op
+	answer           bool
+	reached, release chan struct{}
+	once             sync.Once
+}
+
+func newHold(op fakeprovider.Op, answer bool) *hold {
+	return &hold{op: op, answer: answer, reached: make(chan struct{}), release: make(chan struct{})}
+}
+
+// holdCalls makes the fake provider hold calls as the holds say.
+func holdCalls(p *fakeprovider.Provider, holds ...*hold) {
+	p.Delay(func(ctx context.Context, op fakeprovider.Op, answer bool) {
+		for _, h := range holds {
+			if h.op != op || h.answer != answer {
+				continue
+			}
+			first := false
+			h.once.Do(func() { first = true })
+			if first {
+				close(h.reached)
+				select {
+				case <-h.release:
+				case <-ctx.Done():
+				}
+			}
+		}
+	})
+}
+
+// within returns what ch delivers, failing the test after 10s.
+func within[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: still waiting after 10s", what)
+	}
+	panic("unreachable")
+}
+
+// interleave runs the interleaving that leaked: add runs until the
+// provider starts its (first) machine, and is held there; then remove runs
+// until its first stop has taken effect (there is no instance yet), and
+// its answer is held; then add's instance lands and add finishes; then
+// remove finishes. If gone, remove is held instead before it removes the
+// model's space (it has removed the machine's row by then), and add's
+// instance lands then. It returns both calls' errors.
+func interleave(t *testing.T, p *fakeprovider.Provider, gone bool, add func() error, remove func() error) (addErr, removeErr error) {
+	t.Helper()
+	start, stop := newHold(fakeprovider.OpStart, false), newHold(fakeprovider.OpStop, true)
+	if gone {
+		stop = newHold(fakeprovider.OpDestroyModel, false)
+	}
+	holdCalls(p, start, stop)
+	added, removed := make(chan error, 1), make(chan error, 1)
+	go func() { added <- add() }()
+	within(t, "the start", start.reached)
+	go func() { removed <- remove() }()
+	within(t, "the removal's "+string(stop.op), stop.reached)
+	close(start.release)
+	addErr = within(t, "the call adding units", added)
+	close(stop.release)
+	return addErr, within(t, "the removal", removed)
+}
+
+// The interleaving that leaked: the destroy stopped the new machine before
+// its instance was there, and while it waited for the provider's answer
+// the deploy recorded its instance on the row the destroy then removed.
+// Now the deploy sees the model dying when it records its instance and
+// fails, leaving the instance, recorded, to the destroy, which finds the
+// row changed and stops it; the model goes at the first try.
+func TestDeployLosesToDestroyModel(t *testing.T) {
+	f, tom, _ := faultWorld(t)
+	ctx := f.Context()
+	deployErr, destroyErr := interleave(t, f.Provider, false, func() error {
+		_, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{})
+		return err
+	}, func() error { return f.Admin.DestroyModel(ctx, "admin/m") })
+	if !errors.Is(deployErr, herd.ErrFailedPrecondition) || !strings.Contains(fmt.Sprint(deployErr), `model "admin/m" is dying`) {
+		t.Errorf("deploy: %v, want the model is dying", deployErr)
+	}
+	if destroyErr != nil {
+		t.Errorf("destroy: %v", destroyErr)
+		if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
+			t.Errorf("destroy again: %v", err)
+		}
+	}
+	if _, err := f.Admin.Status(ctx, "admin/m"); !errors.Is(err, herd.ErrNotFound) {
+		t.Errorf("the model survived: %v", err)
+	}
+	if l := leaks(f); len(l) > 0 {
+		t.Error(l)
+	}
+}
+
+// The other order: the destroy removed the machine's row before the
+// instance landed (the space is still there). The deploy finds its row
+// gone, fails and stops the instance, and the destroy finishes.
+func TestDeployFindsItsMachineRemoved(t *testing.T) {
+	f, tom, _ := faultWorld(t)
+	ctx := f.Context()
+	deployErr, destroyErr := interleave(t, f.Provider, true, func() error {
+		_, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{})
+		return err
+	}, func() error { return f.Admin.DestroyModel(ctx, "admin/m") })
+	if !errors.Is(deployErr, herd.ErrFailedPrecondition) {
+		t.Errorf("deploy: %v, want ErrFailedPrecondition", deployErr)
+	}
+	if destroyErr != nil {
+		t.Errorf("destroy: %v", destroyErr)
+	}
+	if l := leaks(f); len(l) > 0 {
+		t.Error(l)
+	}
+}
+
+// AddUnit and RemoveApplication in the interleaving that leaked: AddUnit
+// fails, the application goes with everything.
+func TestAddUnitLosesToRemoveApplication(t *testing.T) {
+	f, tom, _ := faultWorld(t)
+	ctx := f.Context()
+	f.Deploy(t, "admin/m", "mysql", 1)
+	if err := tom.RemoveUnit(ctx, "admin/m", "mysql/0"); err != nil {
+		t.Fatal(err)
+	}
+	addErr, removeErr := interleave(t, f.Provider, false, func() error {
+		_, err := tom.AddUnit(ctx, "admin/m", "mysql", controller.AddUnitOptions{})
+		return err
+	}, func() error { return tom.RemoveApplication(ctx, "admin/m", "mysql") })
+	if !errors.Is(addErr, herd.ErrFailedPrecondition) || !strings.Contains(fmt.Sprint(addErr), `application "mysql" is being removed`) {
+		t.Errorf("add-unit: %v, want the application is being removed", addErr)
+	}
+	if removeErr != nil {
+		t.Errorf("remove-application: %v", removeErr)
+	}
+	wantLayout(t, f, "admin/m", nil, nil)
+	if l := leaks(f); len(l) > 0 {
+		t.Error(l)
+	}
+}
+
+// AddUnit and RemoveUnit of the unit it adds, in the same interleaving:
+// the model stays alive, so AddUnit succeeds, and RemoveUnit then removes
+// the unit and stops its machine.
+func TestAddUnitThenRemoveUnit(t *testing.T) {
+	f, tom, _ := faultWorld(t)
+	ctx := f.Context()
+	f.Deploy(t, "admin/m", "mysql", 1)
+	addErr, removeErr := interleave(t, f.Provider, false, func() error {
+		_, err := tom.AddUnit(ctx, "admin/m", "mysql", controller.AddUnitOptions{})
+		return err
+	}, func() error { return tom.RemoveUnit(ctx, "admin/m", "mysql/1") })
+	if addErr != nil || removeErr != nil {
+		t.Errorf("add-unit: %v; remove-unit: %v", addErr, removeErr)
+	}
+	wantLayout(t, f, "admin/m", []string{"mysql/0@0"}, []string{"0"})
+	if l := leaks(f); len(l) > 0 {
+		t.Error(l)
+	}
+}
