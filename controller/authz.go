@@ -9,8 +9,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	store "github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 )
 
 // The authorization fast path.
@@ -82,7 +82,7 @@ func (a *authz) attach(st *store.Store) {
 	st.OnCommit(func(_ *store.Txn, changes []store.Change) { a.apply(changes) })
 	r := st.Read()
 	var changes []store.Change
-	for _, table := range []string{store.TableSessions, store.TableUsers, store.TableModels, store.TableGrants, store.TableMachines, store.TableUnits} {
+	for _, table := range []store.Table{store.TableSessions, store.TableUsers, store.TableModels, store.TableGrants, store.TableMachines, store.TableUnits} {
 		for _, row := range store.List[any](r, table, store.IndexID) {
 			changes = append(changes, store.Change{Table: table, After: row})
 		}

@@ -5,8 +5,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	store "github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/users"
 )
 

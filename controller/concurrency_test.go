@@ -10,8 +10,9 @@ import (
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/internal/hooks"
+	store "github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 )
 
 // TestConcurrentUsers runs 8 goroutines of 1,000 random operations each,
@@ -109,7 +110,7 @@ func TestConcurrentUsers(t *testing.T) {
 		t.Fatal("nothing succeeded: the test exercised nothing")
 	}
 
-	r := f.Controller.Store().Read()
+	r := hooks.State(f.Controller).Read()
 	us := map[string]store.User{}
 	enabledSupers := 0
 	for _, u := range store.List[store.User](r, store.TableUsers, store.IndexID) {

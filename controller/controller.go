@@ -2,15 +2,17 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/hooks"
+	store "github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider"
-	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/users"
 )
 
@@ -66,24 +68,27 @@ func bootstrap(ctx context.Context, name string, opts Options) (*Controller, *Se
 	if err := models.ValidateControllerName(name); err != nil {
 		return nil, nil, "", err
 	}
-	st, err := opts.openStore(true)
+	st, created, err := opts.openState(ctx, true)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	c, admin, secret, err := bootstrapInto(ctx, name, st, opts)
-	if err != nil && opts.Store == nil && opts.Path != "" {
-		// The file was made for this controller: leave nothing behind.
-		st.Close()
-		os.Remove(opts.Path)
+	if err != nil && opts.Backend == nil && opts.Path != "" {
+		// Only a file made here (O_EXCL) is removed: the file of another
+		// Bootstrap on the same path is never touched. It is removed
+		// while still locked, so no one opens it in between.
+		if created {
+			err = errors.Join(err, os.Remove(opts.Path))
+		}
+		err = errors.Join(err, st.Close())
 	}
 	return c, admin, secret, err
 }
 
 func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Options) (*Controller, *Session, string, error) {
-	opts.Store = st
 	wall := opts.Now == nil
 	opts = opts.withDefaults()
-	c := &Controller{opts: opts, st: opts.Store, prov: opts.Provider, wall: wall}
+	c := &Controller{opts: opts, st: st, prov: opts.Provider, wall: wall}
 	c.auth.attach(c.st)
 	if n := len(store.List[store.Controller](c.st.Read(), store.TableController, store.IndexID)); n != 0 {
 		return nil, nil, "", herd.Errorf(herd.ErrAlreadyExists, "store already holds a controller")
@@ -125,7 +130,7 @@ func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Optio
 	adminRow := store.User{User: users.User{Name: AdminUser, GivenName: AdminUser, DisplayName: AdminUser, CreatedBy: AdminUser, Created: now},
 		Access: acl.Superuser, PasswordHash: hash}
 	for _, e := range []struct {
-		table string
+		table store.Table
 		row   any
 	}{
 		{store.TableController, c.info},
@@ -152,7 +157,7 @@ func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Optio
 }
 
 // Open reopens a controller from the file at path (or, with path "", from
-// opts.Store), with its users, sessions, registration tokens, models and
+// opts.Backend), with its users, sessions, registration tokens, models and
 // machines as they were. The provider must be the one it was bootstrapped
 // on. Close the controller to release the file for other processes.
 func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
@@ -162,20 +167,23 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if path != "" {
 		opts.Path = path
 	}
-	st, err := opts.openStore(false)
+	st, _, err := opts.openState(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	opts.Store = st
-	wall := opts.Now == nil
-	opts = opts.withDefaults()
+	// fail releases a file opened here; a caller's Backend stays open.
+	fail := func(err error) (*Controller, error) {
+		if opts.Backend == nil && opts.Path != "" {
+			err = errors.Join(err, st.Close())
+		}
+		return nil, err
+	}
 	info, ok := store.Get[store.Controller](st.Read(), store.TableController, store.IndexID, "controller")
 	if !ok {
-		if opts.Path != "" {
-			st.Close()
-		}
-		return nil, herd.Errorf(herd.ErrNotFound, "store holds no controller")
+		return fail(herd.Errorf(herd.ErrNotFound, "store holds no controller"))
 	}
+	wall := opts.Now == nil
+	opts = opts.withDefaults()
 	if len(opts.Addrs) == 0 {
 		opts.Addrs = info.Addrs // as bootstrapped
 	}
@@ -193,9 +201,20 @@ func (c *Controller) UUID() string { return c.info.UUID }
 // Cloud returns the cloud and region the controller runs on.
 func (c *Controller) Cloud() (cloud, region string) { return c.info.Cloud, c.info.Region }
 
-// Store returns the controller's store, for tools and tests that inspect
-// state (Dump) or share it.
-func (c *Controller) Store() *store.Store { return c.st }
+// Snapshot is a read-only copy of a controller's whole state, for tools
+// and tests: each table's rows as JSON, in key order. It shares nothing
+// with the controller. Two snapshots are equal (reflect.DeepEqual)
+// exactly when the state was the same, which is how tests show that a
+// refused call changed nothing.
+type Snapshot map[string][]string
+
+// Dump returns a Snapshot of the controller's state. It holds the hashes
+// of passwords, session tokens and registration secrets: do not log it.
+func (c *Controller) Dump() Snapshot { return c.st.DumpJSON() }
+
+func init() {
+	hooks.State = func(c any) *store.Store { return c.(*Controller).st }
+}
 
 // Close releases the store. Sessions fail with herd.ErrClosed afterwards;
 // machines are left running (see Session.DestroyController).

@@ -8,9 +8,9 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	store "github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider"
-	"github.com/herd-project/herd/store"
 )
 
 // cleanupTimeout bounds provider calls that undo a failed operation after
@@ -215,7 +215,7 @@ func (s *Session) DestroyModel(ctx context.Context, model string) error {
 	}
 	t := s.c.st.Write()
 	defer t.Abort()
-	for _, table := range []string{store.TableGrants, store.TableApplications, store.TableUnits, store.TableMachines} {
+	for _, table := range []store.Table{store.TableGrants, store.TableApplications, store.TableUnits, store.TableMachines} {
 		if _, err := t.DeleteAll(table, store.IndexModel, m.UUID); err != nil {
 			return err
 		}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	store "github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 )
 
 // Grant raises a user's access. A model level (read, write, admin) needs a

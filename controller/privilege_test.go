@@ -276,7 +276,7 @@ func TestPrivilegeMatrix(t *testing.T) {
 			cells++
 			f, s := privWorld(t, actor)
 			want := valid(actor) && o.allow(actor)
-			before := f.Controller.Store().Dump()
+			before := f.Controller.Dump()
 			err := o.run(f.Context(), s, actor)
 			switch {
 			case want && err != nil:
@@ -298,7 +298,7 @@ func TestPrivilegeMatrix(t *testing.T) {
 					report = append(report, fmt.Sprintf("%s %s by %s: refused with %v, want %v", o.name, o.target, actor, err, wantErr))
 					unexpectedDeny++
 				}
-				if !reflect.DeepEqual(before, f.Controller.Store().Dump()) {
+				if !reflect.DeepEqual(before, f.Controller.Dump()) {
 					changedOnDenial++
 					report = append(report, fmt.Sprintf("%s %s by %s: refused but the store changed", o.name, o.target, actor))
 				}

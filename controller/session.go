@@ -7,7 +7,7 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
-	"github.com/herd-project/herd/store"
+	store "github.com/herd-project/herd/internal/state"
 )
 
 // Session is a logged-in user. Every operation is a method of Session and

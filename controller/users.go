@@ -8,8 +8,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	store "github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/users"
 )
 
@@ -314,7 +314,10 @@ func (s *Session) RemoveUser(ctx context.Context, name string) error {
 	if err := t.Insert(store.TableRemovedUsers, rm); err != nil {
 		return err
 	}
-	for _, del := range []struct{ table, index string }{
+	for _, del := range []struct {
+		table store.Table
+		index store.Index
+	}{
 		{store.TableUsers, store.IndexID}, {store.TableSecrets, store.IndexID},
 		{store.TableSessions, store.IndexUser}, {store.TableGrants, store.IndexUser},
 	} {

@@ -39,9 +39,10 @@ import (
 
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/internal/hooks"
+	store "github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider/fakeprovider"
-	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/users"
 )
 
@@ -187,7 +188,7 @@ func fromTemplate(o Options) (*Fixture, error) {
 			e.err = err
 			return
 		}
-		t := &template{st: f.Controller.Store().Clone(), prov: f.Provider.Clone(),
+		t := &template{st: hooks.State(f.Controller).Clone(), prov: f.Provider.Clone(),
 			adminPassword: f.adminPassword, tokens: map[string]string{}}
 		for u, s := range f.sessions {
 			t.tokens[u] = s.Token()
@@ -202,7 +203,7 @@ func fromTemplate(o Options) (*Fixture, error) {
 	prov := t.prov.Clone()
 	ctx := context.Background()
 	c, err := controller.Open(ctx, "", controller.Options{
-		Store: t.st.Clone(), Provider: prov, Now: clock.Now, Hasher: TestHasher{},
+		Backend: &hooks.Working{State: t.st.Clone()}, Provider: prov, Now: clock.Now, Hasher: TestHasher{},
 		SessionTTL: o.SessionTTL, TokenTTL: o.TokenTTL,
 	})
 	if err != nil {
