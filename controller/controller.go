@@ -13,6 +13,7 @@ import (
 	store "github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider"
+	"github.com/herd-project/herd/provider/fakeprovider"
 	"github.com/herd-project/herd/users"
 )
 
@@ -158,8 +159,10 @@ func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Optio
 
 // Open reopens a controller from the file at path (or, with path "", from
 // opts.Backend), with its users, sessions, registration tokens, models and
-// machines as they were. The provider must be the one it was bootstrapped
-// on. Close the controller to release the file for other processes.
+// machines as they were. opts.Provider must be of the type the controller
+// was bootstrapped on (see Options.Provider); otherwise Open fails with
+// herd.ErrFailedPrecondition naming both types. Close the controller to
+// release the file for other processes.
 func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -182,6 +185,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if !ok {
 		return fail(herd.Errorf(herd.ErrNotFound, "store holds no controller"))
 	}
+	if err := checkProvider(info, opts.Provider); err != nil {
+		return fail(err)
+	}
 	wall := opts.Now == nil
 	opts = opts.withDefaults()
 	if len(opts.Addrs) == 0 {
@@ -190,6 +196,19 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	c := &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
 	c.auth.attach(st)
 	return c, nil
+}
+
+// checkProvider refuses to open a controller on a provider of another type
+// than it was bootstrapped on, which would know none of its machines, and
+// refuses to stand a new fake provider in for a real one.
+func checkProvider(info store.Controller, p provider.Provider) error {
+	switch {
+	case p == nil && info.ProviderType != fakeprovider.New().Type():
+		return herd.Errorf(herd.ErrFailedPrecondition, "controller %q was bootstrapped on provider %q: set Options.Provider to a provider of that type (none was set)", info.Name, info.ProviderType)
+	case p != nil && p.Type() != info.ProviderType:
+		return herd.Errorf(herd.ErrFailedPrecondition, "controller %q was bootstrapped on provider %q, not %q", info.Name, info.ProviderType, p.Type())
+	}
+	return nil
 }
 
 // Name returns the controller's name.

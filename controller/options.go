@@ -40,7 +40,11 @@ type Options struct {
 	// LockTimeout is how long opening Path waits for another process that
 	// has it open; 0 means store.DefaultLockTimeout.
 	LockTimeout time.Duration
-	// Provider supplies machines; nil means a new fakeprovider.
+	// Provider supplies machines; nil means a new fakeprovider. Open
+	// refuses a provider of another type than the controller was
+	// bootstrapped on, and refuses nil unless that was the fake provider
+	// (a new, empty fake one then stands in, as the fake keeps nothing
+	// between processes: it knows none of the old machines).
 	Provider provider.Provider
 	// Now is the clock; nil means time.Now. Tests move it to expire sessions.
 	Now func() time.Time
