@@ -40,7 +40,11 @@ func BenchmarkRawBoltPut(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}()
 	value := []byte(`{"ModelUUID":"bench-model","User":"user-00000000","Level":"write"}`)
 	i := 0
 	for b.Loop() {

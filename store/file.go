@@ -51,6 +51,8 @@ type File struct {
 	closed bool
 }
 
+var _ Backend = (*File)(nil)
+
 // OpenFile opens (or, with Create, creates) the store file at path. A new
 // file is created exclusively (O_EXCL), with mode 0600, so that of two
 // processes creating one path, one fails with herd.ErrAlreadyExists and
@@ -102,21 +104,11 @@ func OpenFile(path string, opts FileOptions) (f *File, err error) {
 	}
 	db, err := bolt.Open(path, 0o600, bopts)
 	if err != nil {
-		if created {
-			os.Remove(path) // made here, and not a store: leave nothing behind
+		err = openError(path, err, opts.LockTimeout)
+		if created { // made here, and not a store: leave nothing behind
+			err = errors.Join(err, os.Remove(path))
 		}
-		if he := (*herd.Error)(nil); errors.As(err, &he) {
-			return nil, err
-		}
-		switch {
-		case errors.Is(err, os.ErrExist):
-			return nil, herd.Errorf(herd.ErrAlreadyExists, "store file %s already exists", path)
-		case errors.Is(err, os.ErrNotExist):
-			return nil, herd.Errorf(herd.ErrNotFound, "store file %s not found", path)
-		case errors.Is(err, bolterrors.ErrTimeout):
-			return nil, herd.Errorf(herd.ErrFailedPrecondition, "store file %s is in use by another process (waited %s)", path, opts.LockTimeout)
-		}
-		return nil, herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("store file %s is corrupt or not a Herd store", path))
+		return nil, err
 	}
 	f = &File{db: db, path: path}
 	if opts.Create {
@@ -125,13 +117,28 @@ func OpenFile(path string, opts FileOptions) (f *File, err error) {
 		err = f.checkVersion()
 	}
 	if err != nil {
-		if created {
-			os.Remove(path)
+		if created { // removed while still locked, so no one opens it in between
+			err = errors.Join(err, os.Remove(path))
 		}
-		db.Close()
-		return nil, err
+		return nil, errors.Join(err, db.Close())
 	}
 	return f, nil
+}
+
+// openError is the error of a failed bolt.Open, as a Herd error.
+func openError(path string, err error, timeout time.Duration) error {
+	if he := (*herd.Error)(nil); errors.As(err, &he) {
+		return err
+	}
+	switch {
+	case errors.Is(err, os.ErrExist):
+		return herd.Errorf(herd.ErrAlreadyExists, "store file %s already exists", path)
+	case errors.Is(err, os.ErrNotExist):
+		return herd.Errorf(herd.ErrNotFound, "store file %s not found", path)
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return herd.Errorf(herd.ErrFailedPrecondition, "store file %s is in use by another process (waited %s)", path, timeout)
+	}
+	return herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("store file %s is corrupt or not a Herd store", path))
 }
 
 // Path returns the file's path.
@@ -148,23 +155,20 @@ func openChecked(path string, flag int, mode os.FileMode, timeout time.Duration)
 	if err != nil {
 		return nil, err
 	}
+	fail := func(err error) (*os.File, error) { return nil, errors.Join(err, f.Close()) }
 	if err := lockFile(f, timeout); err != nil {
-		f.Close()
-		return nil, err
+		return fail(err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		f.Close()
-		return nil, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read store file "+path)
+		return fail(herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read store file "+path))
 	}
 	data := make([]byte, fi.Size())
 	if _, err := f.ReadAt(data, 0); err != nil {
-		f.Close()
-		return nil, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read store file "+path)
+		return fail(herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read store file "+path))
 	}
 	if err := checkBolt(data); err != nil {
-		f.Close()
-		return nil, herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("store file %s is corrupt", path))
+		return fail(herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("store file %s is corrupt", path)))
 	}
 	return f, nil
 }

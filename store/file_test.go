@@ -150,8 +150,10 @@ func TestFileCorruptTruncatedForeign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err })
-	db.Close()
+	err = db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err })
+	if err := errors.Join(err, db.Close()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := openState(p, store.FileOptions{}); !errors.Is(err, herd.ErrInvalid) {
 		t.Errorf("foreign bbolt file: %v", err)
 	}

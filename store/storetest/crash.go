@@ -55,9 +55,9 @@ func testCrash(t *testing.T, h Harness) {
 	if !h.Processes {
 		t.Skip("the backend's storage is not shared with other processes")
 	}
-	cycles := 40
+	cycles := 200
 	if testing.Short() {
-		cycles = 10
+		cycles = 20
 	}
 	name := h.NewStorage(t)
 	if err := h.Open(t, name).Close(); err != nil {
@@ -87,7 +87,7 @@ func testCrash(t *testing.T, h Harness) {
 		}()
 		ack := func(l string) {
 			if strings.HasPrefix(l, "ERROR") {
-				cmd.Process.Kill()
+				_ = cmd.Process.Kill() // failing anyway
 				t.Fatalf("cycle %d: writer: %s", c, l)
 			}
 			if n, err := strconv.Atoi(strings.TrimPrefix(l, "ack ")); err == nil {
@@ -108,16 +108,18 @@ func testCrash(t *testing.T, h Harness) {
 				ack(l)
 				got++
 			case <-deadline:
-				cmd.Process.Kill()
+				_ = cmd.Process.Kill() // failing anyway
 				t.Fatalf("cycle %d: the writer acknowledged nothing", c)
 			}
 		}
 		time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
-		cmd.Process.Signal(syscall.SIGKILL)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatalf("cycle %d: kill: %v", c, err)
+		}
 		for l := range lines { // acknowledgements written before the kill
 			ack(l)
 		}
-		cmd.Wait()
+		_ = cmd.Wait() // "signal: killed", as meant
 
 		b := h.Open(t, name)
 		held := load(t, b)

@@ -30,6 +30,8 @@ type memData struct {
 	applied int
 }
 
+var _ store.Backend = (*Memory)(nil)
+
 // NewMemory returns an empty memory backend.
 func NewMemory() *Memory {
 	return &Memory{data: &memData{tables: map[string]map[string][]byte{}}}
