@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"sync"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -44,20 +45,24 @@ func decodeJSON[T any](b []byte) (any, error) {
 	return v, nil
 }
 
-// checksum is the CRC-32C of the table, the key (each length-prefixed, so
-// that no two pairs run together alike) and the encoded row after the
-// checksum's own place.
+// checksum is the CRC-32C of the table and the key (each length-prefixed,
+// so that no two pairs run together alike), then of the format byte and
+// the JSON. It allocates nothing but a pooled buffer for the prefix:
+// loading a large store computes one a row (BenchmarkOpenLarge).
 func checksum(table, key string, formatByte byte, js []byte) uint32 {
-	var buf [2 * binary.MaxVarintLen64]byte
-	n := binary.PutUvarint(buf[:], uint64(len(table)))
-	c := crc32.Update(0, castagnoli, buf[:n])
-	c = crc32.Update(c, castagnoli, []byte(table))
-	n = binary.PutUvarint(buf[:], uint64(len(key)))
-	c = crc32.Update(c, castagnoli, buf[:n])
-	c = crc32.Update(c, castagnoli, []byte(key))
-	c = crc32.Update(c, castagnoli, []byte{formatByte})
+	bp := prefixBuf.Get().(*[]byte)
+	b := binary.AppendUvarint((*bp)[:0], uint64(len(table)))
+	b = append(b, table...)
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	b = append(b, key...)
+	b = append(b, formatByte)
+	c := crc32.Update(0, castagnoli, b)
+	*bp = b
+	prefixBuf.Put(bp)
 	return crc32.Update(c, castagnoli, js)
 }
+
+var prefixBuf = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // encode is a row's value in a record: format, checksum, JSON.
 func encode(table Table, key string, row any) ([]byte, error) {
@@ -94,11 +99,11 @@ func decode(r store.Record) (any, error) {
 	if err != nil {
 		return nil, bad("row does not decode: %v", err)
 	}
-	k, err := key(Table(r.Table), row)
+	k, err := keyBytes(Table(r.Table), row)
 	if err != nil {
 		return nil, bad("%v", err)
 	}
-	if k != r.Key {
+	if string(k) != r.Key {
 		return nil, bad("row's own key is %q", k)
 	}
 	return row, nil
@@ -106,23 +111,28 @@ func decode(r store.Record) (any, error) {
 
 // key is a row's primary key, as its id index makes it.
 func key(table Table, row any) (string, error) {
+	k, err := keyBytes(table, row)
+	return string(k), err
+}
+
+func keyBytes(table Table, row any) ([]byte, error) {
 	db, err := empty()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	ts, ok := db.DBSchema().Tables[string(table)]
 	if !ok {
-		return "", fmt.Errorf("unknown table %q", table)
+		return nil, fmt.Errorf("unknown table %q", table)
 	}
 	ix, ok := ts.Indexes[string(IndexID)].Indexer.(memdb.SingleIndexer)
 	if !ok {
-		return "", fmt.Errorf("table %s: id index is not single-valued", table)
+		return nil, fmt.Errorf("table %s: id index is not single-valued", table)
 	}
 	ok, k, err := ix.FromObject(row)
 	if err != nil || !ok {
-		return "", fmt.Errorf("table %s: row has no primary key (%v)", table, err)
+		return nil, fmt.Errorf("table %s: row has no primary key (%v)", table, err)
 	}
-	return string(k), nil
+	return k, nil
 }
 
 // encodeChanges turns a transaction's net changes into records: a delete,
