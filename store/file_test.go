@@ -325,3 +325,42 @@ func TestFileRowDamageRefused(t *testing.T) {
 		}
 	}
 }
+
+// What bbolt holds but no row is: a bucket inside a table, or a table
+// this Herd does not know. Both are refused, naming what was found.
+func TestFileStrayBucketsRefused(t *testing.T) {
+	for name, tc := range map[string]struct {
+		spoil func(tx *bolt.Tx) error
+		want  string
+	}{
+		"bucket in a table": {func(tx *bolt.Tx) error {
+			bk, err := tx.CreateBucketIfNotExists([]byte(state.TableGrants))
+			if err != nil {
+				return err
+			}
+			_, err = bk.CreateBucket([]byte("nested"))
+			return err
+		}, "holds a bucket"},
+		"unknown table": {func(tx *bolt.Tx) error {
+			bk, err := tx.CreateBucket([]byte("other"))
+			if err != nil {
+				return err
+			}
+			return bk.Put([]byte("k"), []byte("v"))
+		}, `unknown table "other"`},
+	} {
+		path, s := create(t)
+		insert(t, s, state.TableGrants, state.Grant{ModelUUID: "mu", User: "tom", Level: acl.Admin})
+		closeState(t, s)
+		db, err := bolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := errors.Join(db.Update(tc.spoil), db.Close()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := openState(path, store.FileOptions{}); !errors.Is(err, herd.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want ErrInvalid saying %s", name, err, tc.want)
+		}
+	}
+}
