@@ -104,7 +104,7 @@ func OpenFile(path string, opts FileOptions) (f *File, err error) {
 	}
 	db, err := bolt.Open(path, 0o600, bopts)
 	if err != nil {
-		err = openError(path, err, opts.LockTimeout)
+		err = openError(path, err, opts)
 		if created { // made here, and not a store: leave nothing behind
 			err = errors.Join(err, os.Remove(path))
 		}
@@ -126,17 +126,21 @@ func OpenFile(path string, opts FileOptions) (f *File, err error) {
 }
 
 // openError is the error of a failed bolt.Open, as a Herd error.
-func openError(path string, err error, timeout time.Duration) error {
+func openError(path string, err error, opts FileOptions) error {
 	if he := (*herd.Error)(nil); errors.As(err, &he) {
 		return err
 	}
 	switch {
 	case errors.Is(err, os.ErrExist):
 		return herd.Errorf(herd.ErrAlreadyExists, "store file %s already exists", path)
+	case opts.Create && errors.Is(err, os.ErrNotExist):
+		return herd.Wrap(herd.ErrFailedPrecondition, err, "cannot create store file "+path)
 	case errors.Is(err, os.ErrNotExist):
 		return herd.Errorf(herd.ErrNotFound, "store file %s not found", path)
 	case errors.Is(err, bolterrors.ErrTimeout):
-		return herd.Errorf(herd.ErrFailedPrecondition, "store file %s is in use by another process (waited %s)", path, timeout)
+		return herd.Errorf(herd.ErrFailedPrecondition, "store file %s is in use by another process (waited %s)", path, opts.LockTimeout)
+	case errors.Is(err, os.ErrPermission):
+		return herd.Wrap(herd.ErrFailedPrecondition, err, "cannot open store file "+path)
 	}
 	return herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("store file %s is corrupt or not a Herd store", path))
 }

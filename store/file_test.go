@@ -106,6 +106,10 @@ func TestFileReopenPreservesEverything(t *testing.T) {
 	if _, err := store.OpenFile(path+".missing", store.FileOptions{}); !errors.Is(err, herd.ErrNotFound) {
 		t.Errorf("open of a missing file: %v", err)
 	}
+	missingDir := filepath.Join(path+".missing", "herd.db")
+	if _, err := store.OpenFile(missingDir, store.FileOptions{Create: true}); !errors.Is(err, herd.ErrFailedPrecondition) || !strings.Contains(err.Error(), "cannot create") {
+		t.Errorf("create in a missing folder: %v", err)
+	}
 }
 
 func fileHash(t *testing.T, path string) [32]byte {
