@@ -18,7 +18,9 @@
 //     and the pure grant/revoke rules and invariants;
 //   - users: names, password hashing, Juju-compatible registration tokens;
 //   - models: models, applications, units, machines;
-//   - store: the state (go-memdb), with a seam for durable backends;
+//   - store: the seam for durable backends (load and apply change sets),
+//     the bbolt file backend, and store/storetest (conformance suite and
+//     an in-memory backend);
 //   - provider: where machines come from, with provider/fakeprovider;
 //   - controller: Controller, Session and Options; every operation,
 //     authorized in one place.
@@ -53,6 +55,7 @@
 // time (sessions expire after Options.SessionTTL, 24 hours by default) and
 // Options.PasswordCost (bcrypt.MinCost) or Options.Hasher to make password
 // hashing cheap. The fake provider (provider/fakeprovider) injects
-// failures and hangs into any provider operation. Store.Dump returns the
-// whole state, so a test can show that a refused call changed nothing.
+// failures and hangs into any provider operation. Controller.Dump returns
+// a read-only copy of the whole state, so a test can show that a refused
+// call changed nothing.
 package herd

@@ -9,8 +9,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 )
 
 // The authorization fast path.
@@ -78,20 +78,20 @@ type authSnap struct {
 type authz struct{ cur atomic.Pointer[authSnap] }
 
 // attach builds the first snapshot from the store and keeps it current.
-func (a *authz) attach(st *store.Store) {
-	st.OnCommit(func(_ *store.Txn, changes []store.Change) { a.apply(changes) })
+func (a *authz) attach(st *state.Store) {
+	st.OnCommit(func(_ *state.Txn, changes []state.Change) { a.apply(changes) })
 	r := st.Read()
-	var changes []store.Change
-	for _, table := range []string{store.TableSessions, store.TableUsers, store.TableModels, store.TableGrants, store.TableMachines, store.TableUnits} {
-		for _, row := range store.List[any](r, table, store.IndexID) {
-			changes = append(changes, store.Change{Table: table, After: row})
+	var changes []state.Change
+	for _, table := range []state.Table{state.TableSessions, state.TableUsers, state.TableModels, state.TableGrants, state.TableMachines, state.TableUnits} {
+		for _, row := range state.List[any](r, table, state.IndexID) {
+			changes = append(changes, state.Change{Table: table, After: row})
 		}
 	}
 	a.cur.Store(&authSnap{})
 	a.apply(changes)
 }
 
-func (a *authz) apply(changes []store.Change) {
+func (a *authz) apply(changes []state.Change) {
 	old := a.cur.Load()
 	var (
 		sessions edit[sessionAuth]
@@ -150,19 +150,19 @@ func (a *authz) apply(changes []store.Change) {
 	}
 	for _, c := range changes {
 		switch c.Table {
-		case store.TableSessions:
-			if s, ok := c.After.(store.Session); ok {
+		case state.TableSessions:
+			if s, ok := c.After.(state.Session); ok {
 				sessions.set(s.TokenHash, hs(s.TokenHash), sessionAuth{user: s.User, expires: s.Expires})
-			} else if s, ok := c.Before.(store.Session); ok {
+			} else if s, ok := c.Before.(state.Session); ok {
 				sessions.del(s.TokenHash, hs(s.TokenHash))
 			}
-		case store.TableUsers:
-			if u, ok := c.After.(store.User); ok {
+		case state.TableUsers:
+			if u, ok := c.After.(state.User); ok {
 				usersE.set(u.Name, hs(u.Name), userAuth{access: u.Access, disabled: u.Disabled, id: id("u/" + u.Name)})
-			} else if u, ok := c.Before.(store.User); ok {
+			} else if u, ok := c.Before.(state.User); ok {
 				usersE.del(u.Name, hs(u.Name))
 			}
-		case store.TableModels:
+		case state.TableModels:
 			var prev modelAuth
 			if m, ok := c.Before.(models.Model); ok {
 				h := hs(m.UUID)
@@ -192,24 +192,24 @@ func (a *authz) apply(changes []store.Change) {
 	// known.
 	for _, c := range changes {
 		switch c.Table {
-		case store.TableMachines:
+		case state.TableMachines:
 			if m, ok := c.Before.(models.Machine); ok && c.After == nil {
 				count(m.ModelUUID, -1, 0)
 			} else if m, ok := c.After.(models.Machine); ok && c.Before == nil {
 				count(m.ModelUUID, 1, 0)
 			}
-		case store.TableUnits:
+		case state.TableUnits:
 			if u, ok := c.Before.(models.Unit); ok && c.After == nil {
 				count(u.ModelUUID, 0, -1)
 			} else if u, ok := c.After.(models.Unit); ok && c.Before == nil {
 				count(u.ModelUUID, 0, 1)
 			}
-		case store.TableGrants:
-			if g, ok := c.Before.(store.Grant); ok {
+		case state.TableGrants:
+			if g, ok := c.Before.(state.Grant); ok {
 				grants.del(grantKey(id("m/"+g.ModelUUID), id("u/"+g.User)))
 				delete(userGrants(g.User), g.ModelUUID)
 			}
-			if g, ok := c.After.(store.Grant); ok {
+			if g, ok := c.After.(state.Grant); ok {
 				m, _ := modelsE.peek(g.ModelUUID, hs(g.ModelUUID))
 				grants.set(grantKey(id("m/"+g.ModelUUID), id("u/"+g.User)), g.Level)
 				userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level}

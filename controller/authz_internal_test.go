@@ -14,8 +14,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 )
 
 type testClock struct {
@@ -42,7 +42,7 @@ func kind(err error) string {
 	return "ok"
 }
 
-// slowModels is the reference for Models: grants read from the store.
+// slowModels is the reference for Models: grants read from the state.
 func slowModels(t *testing.T, s *Session) []string {
 	r := s.c.st.Read()
 	w, err := s.caller(r)
@@ -50,8 +50,8 @@ func slowModels(t *testing.T, s *Session) []string {
 		return []string{kind(err)}
 	}
 	var out []string
-	for _, g := range store.List[store.Grant](r, store.TableGrants, store.IndexUser, w.name) {
-		m, ok := store.Get[models.Model](r, store.TableModels, store.IndexID, g.ModelUUID)
+	for _, g := range state.List[state.Grant](r, state.TableGrants, state.IndexUser, w.name) {
+		m, ok := state.Get[models.Model](r, state.TableModels, state.IndexID, g.ModelUUID)
 		if ok {
 			out = append(out, fmt.Sprintf("%s:%s", m.FullName(), acl.EffectiveModel(w.access, g.Level)))
 		}

@@ -5,8 +5,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/users"
 )
 
@@ -25,7 +25,7 @@ import (
 type Batch struct {
 	s       *Session
 	ctx     context.Context
-	t       *store.Txn
+	t       *state.Txn
 	w       caller
 	created []models.Model
 }
@@ -111,9 +111,9 @@ func (b *Batch) Login(name, password string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, _ := store.Get[store.User](b.t, store.TableUsers, store.IndexID, id)
+	u, _ := state.Get[state.User](b.t, state.TableUsers, state.IndexID, id)
 	if err := b.s.c.checkPassword(u.PasswordHash, password); err != nil {
 		return nil, err
 	}
-	return b.s.c.openSession(b.t, id, func(store.User) bool { return true }, nil)
+	return b.s.c.openSession(b.t, id, func(state.User) bool { return true }, nil)
 }

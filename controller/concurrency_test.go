@@ -10,8 +10,9 @@ import (
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/internal/hooks"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 )
 
 // TestConcurrentUsers runs 8 goroutines of 1,000 random operations each,
@@ -109,10 +110,10 @@ func TestConcurrentUsers(t *testing.T) {
 		t.Fatal("nothing succeeded: the test exercised nothing")
 	}
 
-	r := f.Controller.Store().Read()
-	us := map[string]store.User{}
+	r := hooks.State(f.Controller).Read()
+	us := map[string]state.User{}
 	enabledSupers := 0
-	for _, u := range store.List[store.User](r, store.TableUsers, store.IndexID) {
+	for _, u := range state.List[state.User](r, state.TableUsers, state.IndexID) {
 		us[u.Name] = u
 		if u.Access == acl.Superuser && !u.Disabled {
 			enabledSupers++
@@ -121,9 +122,9 @@ func TestConcurrentUsers(t *testing.T) {
 	if enabledSupers == 0 {
 		t.Error("no enabled superuser left")
 	}
-	for _, m := range store.List[models.Model](r, store.TableModels, store.IndexID) {
+	for _, m := range state.List[models.Model](r, state.TableModels, state.IndexID) {
 		admins := 0
-		for _, g := range store.List[store.Grant](r, store.TableGrants, store.IndexModel, m.UUID) {
+		for _, g := range state.List[state.Grant](r, state.TableGrants, state.IndexModel, m.UUID) {
 			if g.Level == acl.Admin {
 				admins++
 			}
@@ -135,18 +136,18 @@ func TestConcurrentUsers(t *testing.T) {
 			t.Errorf("model %s has a removed owner", m.FullName())
 		}
 	}
-	for _, g := range store.List[store.Grant](r, store.TableGrants, store.IndexID) {
+	for _, g := range state.List[state.Grant](r, state.TableGrants, state.IndexID) {
 		if _, ok := us[g.User]; !ok {
 			t.Errorf("grant to removed user %s", g.User)
 		}
 	}
-	for _, s := range store.List[store.Session](r, store.TableSessions, store.IndexID) {
+	for _, s := range state.List[state.Session](r, state.TableSessions, state.IndexID) {
 		u, ok := us[s.User]
 		if !ok || u.Disabled || u.Access == acl.None {
 			t.Errorf("session of %s, who is removed, disabled or without access", s.User)
 		}
 	}
-	for _, sec := range store.List[store.Secret](r, store.TableSecrets, store.IndexID) {
+	for _, sec := range state.List[state.Secret](r, state.TableSecrets, state.IndexID) {
 		if _, ok := us[sec.User]; !ok {
 			t.Errorf("registration secret of removed user %s", sec.User)
 		}

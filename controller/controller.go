@@ -2,15 +2,18 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/hooks"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider"
-	"github.com/herd-project/herd/store"
+	"github.com/herd-project/herd/provider/fakeprovider"
 	"github.com/herd-project/herd/users"
 )
 
@@ -25,9 +28,9 @@ const DefaultModel = "default"
 // *Session, so authorization is decided in one place.
 type Controller struct {
 	opts   Options
-	st     *store.Store
+	st     *state.Store
 	prov   provider.Provider
-	info   store.Controller
+	info   state.Controller
 	closed atomic.Bool
 	auth   authz
 	// wall is true when Options.Now was left to the wall clock; the
@@ -66,26 +69,29 @@ func bootstrap(ctx context.Context, name string, opts Options) (*Controller, *Se
 	if err := models.ValidateControllerName(name); err != nil {
 		return nil, nil, "", err
 	}
-	st, err := opts.openStore(true)
+	st, created, err := opts.openState(ctx, true)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	c, admin, secret, err := bootstrapInto(ctx, name, st, opts)
-	if err != nil && opts.Store == nil && opts.Path != "" {
-		// The file was made for this controller: leave nothing behind.
-		st.Close()
-		os.Remove(opts.Path)
+	if err != nil && opts.Backend == nil && opts.Path != "" {
+		// Only a file made here (O_EXCL) is removed: the file of another
+		// Bootstrap on the same path is never touched. It is removed
+		// while still locked, so no one opens it in between.
+		if created {
+			err = errors.Join(err, os.Remove(opts.Path))
+		}
+		err = errors.Join(err, st.Close())
 	}
 	return c, admin, secret, err
 }
 
-func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Options) (*Controller, *Session, string, error) {
-	opts.Store = st
+func bootstrapInto(ctx context.Context, name string, st *state.Store, opts Options) (*Controller, *Session, string, error) {
 	wall := opts.Now == nil
 	opts = opts.withDefaults()
-	c := &Controller{opts: opts, st: opts.Store, prov: opts.Provider, wall: wall}
+	c := &Controller{opts: opts, st: st, prov: opts.Provider, wall: wall}
 	c.auth.attach(c.st)
-	if n := len(store.List[store.Controller](c.st.Read(), store.TableController, store.IndexID)); n != 0 {
+	if n := len(state.List[state.Controller](c.st.Read(), state.TableController, state.IndexID)); n != 0 {
 		return nil, nil, "", herd.Errorf(herd.ErrAlreadyExists, "store already holds a controller")
 	}
 	uuid, err := c.newUUID()
@@ -111,7 +117,7 @@ func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Optio
 		return nil, nil, "", herd.Wrap(herd.ErrFailedPrecondition, err, "cannot bootstrap controller "+name)
 	}
 	now := opts.Now()
-	c.info = store.Controller{ID: "controller", Name: name, UUID: uuid, Cloud: opts.Cloud, Region: opts.Region,
+	c.info = state.Controller{ID: "controller", Name: name, UUID: uuid, Cloud: opts.Cloud, Region: opts.Region,
 		ProviderType: c.prov.Type(), Owner: AdminUser, Created: now, InstanceID: inst.ID, Addrs: opts.Addrs}
 	def := models.Model{UUID: modelUUID, Name: DefaultModel, Owner: AdminUser, Cloud: opts.Cloud, Region: opts.Region,
 		Type: c.prov.Type(), Life: models.Alive, Status: models.Available, Created: now}
@@ -120,28 +126,28 @@ func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Optio
 		undo()
 		return nil, nil, "", herd.Wrap(herd.ErrFailedPrecondition, err, "cannot create default model")
 	}
-	adminRow := store.User{User: users.User{Name: AdminUser, GivenName: AdminUser, DisplayName: AdminUser, CreatedBy: AdminUser, Created: now},
+	adminRow := state.User{User: users.User{Name: AdminUser, GivenName: AdminUser, DisplayName: AdminUser, CreatedBy: AdminUser, Created: now},
 		Access: acl.Superuser, PasswordHash: hash}
 	var admin *Session
-	err = c.update(ctx, func(t *store.Txn) error {
-		if n := len(store.List[store.Controller](t, store.TableController, store.IndexID)); n != 0 {
+	err = c.update(ctx, func(t *state.Txn) error {
+		if n := len(state.List[state.Controller](t, state.TableController, state.IndexID)); n != 0 {
 			return herd.Errorf(herd.ErrAlreadyExists, "store already holds a controller")
 		}
 		for _, e := range []struct {
-			table string
+			table state.Table
 			row   any
 		}{
-			{store.TableController, c.info},
-			{store.TableUsers, adminRow},
-			{store.TableModels, def},
-			{store.TableGrants, store.Grant{ModelUUID: modelUUID, User: AdminUser, Level: acl.Admin}},
+			{state.TableController, c.info},
+			{state.TableUsers, adminRow},
+			{state.TableModels, def},
+			{state.TableGrants, state.Grant{ModelUUID: modelUUID, User: AdminUser, Level: acl.Admin}},
 		} {
 			if err := t.Insert(e.table, e.row); err != nil {
 				return err
 			}
 		}
 		var err error
-		admin, err = c.openSession(t, AdminUser, func(store.User) bool { return true }, nil)
+		admin, err = c.openSession(t, AdminUser, func(state.User) bool { return true }, nil)
 		return err
 	})
 	if err != nil {
@@ -153,9 +159,11 @@ func bootstrapInto(ctx context.Context, name string, st *store.Store, opts Optio
 }
 
 // Open reopens a controller from the file at path (or, with path "", from
-// opts.Store), with its users, sessions, registration tokens, models and
-// machines as they were. The provider must be the one it was bootstrapped
-// on. Close the controller to release the file for other processes.
+// opts.Backend), with its users, sessions, registration tokens, models and
+// machines as they were. opts.Provider must be of the type the controller
+// was bootstrapped on (see Options.Provider); otherwise Open fails with
+// herd.ErrFailedPrecondition naming both types. Close the controller to
+// release the file for other processes.
 func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -163,26 +171,45 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if path != "" {
 		opts.Path = path
 	}
-	st, err := opts.openStore(false)
+	st, _, err := opts.openState(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	opts.Store = st
+	// fail releases a file opened here; a caller's Backend stays open.
+	fail := func(err error) (*Controller, error) {
+		if opts.Backend == nil && opts.Path != "" {
+			err = errors.Join(err, st.Close())
+		}
+		return nil, err
+	}
+	info, ok := state.Get[state.Controller](st.Read(), state.TableController, state.IndexID, "controller")
+	if !ok {
+		return fail(herd.Errorf(herd.ErrNotFound, "store holds no controller"))
+	}
+	if err := checkProvider(info, opts.Provider); err != nil {
+		return fail(err)
+	}
 	wall := opts.Now == nil
 	opts = opts.withDefaults()
-	info, ok := store.Get[store.Controller](st.Read(), store.TableController, store.IndexID, "controller")
-	if !ok {
-		if opts.Path != "" {
-			st.Close()
-		}
-		return nil, herd.Errorf(herd.ErrNotFound, "store holds no controller")
-	}
 	if len(opts.Addrs) == 0 {
 		opts.Addrs = info.Addrs // as bootstrapped
 	}
 	c := &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
 	c.auth.attach(st)
 	return c, nil
+}
+
+// checkProvider refuses to open a controller on a provider of another type
+// than it was bootstrapped on, which would know none of its machines, and
+// refuses to stand a new fake provider in for a real one.
+func checkProvider(info state.Controller, p provider.Provider) error {
+	switch {
+	case p == nil && info.ProviderType != fakeprovider.New().Type():
+		return herd.Errorf(herd.ErrFailedPrecondition, "controller %q was bootstrapped on provider %q: set Options.Provider to a provider of that type (none was set)", info.Name, info.ProviderType)
+	case p != nil && p.Type() != info.ProviderType:
+		return herd.Errorf(herd.ErrFailedPrecondition, "controller %q was bootstrapped on provider %q, not %q", info.Name, info.ProviderType, p.Type())
+	}
+	return nil
 }
 
 // Name returns the controller's name.
@@ -194,11 +221,22 @@ func (c *Controller) UUID() string { return c.info.UUID }
 // Cloud returns the cloud and region the controller runs on.
 func (c *Controller) Cloud() (cloud, region string) { return c.info.Cloud, c.info.Region }
 
-// Store returns the controller's store, for tools and tests that inspect
-// state (Dump) or share it.
-func (c *Controller) Store() *store.Store { return c.st }
+// Snapshot is a read-only copy of a controller's whole state, for tools
+// and tests: each table's rows as JSON, in key order. It shares nothing
+// with the controller. Two snapshots are equal (reflect.DeepEqual)
+// exactly when the state was the same, which is how tests show that a
+// refused call changed nothing.
+type Snapshot map[string][]string
 
-// Close releases the store. Sessions fail with herd.ErrClosed afterwards;
+// Dump returns a Snapshot of the controller's state. It holds the hashes
+// of passwords, session tokens and registration secrets: do not log it.
+func (c *Controller) Dump() Snapshot { return c.st.DumpJSON() }
+
+func init() {
+	hooks.State = func(c any) *state.Store { return c.(*Controller).st }
+}
+
+// Close releases the state. Sessions fail with herd.ErrClosed afterwards;
 // machines are left running (see Session.DestroyController).
 func (c *Controller) Close() error {
 	if c.closed.Swap(true) {

@@ -14,6 +14,7 @@ import (
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
 	"github.com/herd-project/herd/provider/fakeprovider"
+	"github.com/herd-project/herd/store/storetest"
 )
 
 type env struct {
@@ -72,12 +73,12 @@ func (e *env) must(err error) {
 // store is the same afterwards.
 func (e *env) unchanged(what string, want error, f func() error) {
 	e.t.Helper()
-	before := e.ctrl.Store().Dump()
+	before := e.ctrl.Dump()
 	err := f()
 	if !errors.Is(err, want) {
 		e.t.Errorf("%s: err = %v, want %v", what, err, want)
 	}
-	if after := e.ctrl.Store().Dump(); !reflect.DeepEqual(before, after) {
+	if after := e.ctrl.Dump(); !reflect.DeepEqual(before, after) {
 		e.t.Errorf("%s: the store changed on a refused call", what)
 	}
 }
@@ -102,7 +103,11 @@ func TestBootstrap(t *testing.T) {
 			t.Errorf("Bootstrap(%q) = %v", bad, err)
 		}
 	}
-	if _, err := controller.Bootstrap(e.ctx, "again", controller.Options{Store: e.ctrl.Store()}); !errors.Is(err, herd.ErrAlreadyExists) {
+	held := storetest.NewMemory()
+	if _, err := controller.Bootstrap(e.ctx, "first", controller.Options{Backend: held, PasswordCost: bcrypt.MinCost}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := controller.Bootstrap(e.ctx, "again", controller.Options{Backend: held.Reopen()}); !errors.Is(err, herd.ErrAlreadyExists) {
 		t.Errorf("second bootstrap on one store: %v", err)
 	}
 }
@@ -507,4 +512,4 @@ func TestClosed(t *testing.T) {
 }
 
 // removedRecords counts the removal records kept for audit.
-func removedRecords(e *env) int { return len(e.ctrl.Store().Dump()["removed_users"]) }
+func removedRecords(e *env) int { return len(e.ctrl.Dump()["removed_users"]) }

@@ -8,9 +8,9 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider"
-	"github.com/herd-project/herd/store"
 )
 
 // cleanupTimeout bounds provider calls that undo a failed operation after
@@ -60,7 +60,7 @@ func (s *Session) Deploy(ctx context.Context, model, charm string, opts DeployOp
 		return Deployed{}, err
 	}
 	var d Deployed
-	err = s.update(ctx, func(t *store.Txn, w caller) error {
+	err = s.update(ctx, func(t *state.Txn, w caller) error {
 		d = Deployed{}
 		m, _, err := s.modelFor(t, w, model, acl.Write)
 		if err != nil {
@@ -69,7 +69,7 @@ func (s *Session) Deploy(ctx context.Context, model, charm string, opts DeployOp
 		if err := takesUnits(m, nil); err != nil {
 			return err
 		}
-		if _, ok := store.Get[models.Application](t, store.TableApplications, store.IndexID, m.UUID, name); ok {
+		if _, ok := state.Get[models.Application](t, state.TableApplications, state.IndexID, m.UUID, name); ok {
 			return herd.Errorf(herd.ErrAlreadyExists, "application %q already exists", name)
 		}
 		d.Application = models.Application{ModelUUID: m.UUID, Name: name, Charm: charm, Life: models.Alive}
@@ -101,13 +101,13 @@ func takesUnits(m models.Model, app *models.Application) error {
 // (found says whether it is still there) and whether the model and the
 // application still take units: going is nil if so, else says which of
 // them is dying or gone.
-func wanted(t *store.Txn, mc models.Machine, app string) (cur models.Machine, found bool, going error) {
-	cur, found = store.Get[models.Machine](t, store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID)
-	m, ok := store.Get[models.Model](t, store.TableModels, store.IndexID, mc.ModelUUID)
+func wanted(t *state.Txn, mc models.Machine, app string) (cur models.Machine, found bool, going error) {
+	cur, found = state.Get[models.Machine](t, state.TableMachines, state.IndexID, mc.ModelUUID, mc.ID)
+	m, ok := state.Get[models.Model](t, state.TableModels, state.IndexID, mc.ModelUUID)
 	if !ok {
 		return cur, found, herd.Errorf(herd.ErrFailedPrecondition, "the model was removed meanwhile")
 	}
-	a, ok := store.Get[models.Application](t, store.TableApplications, store.IndexID, mc.ModelUUID, app)
+	a, ok := state.Get[models.Application](t, state.TableApplications, state.IndexID, mc.ModelUUID, app)
 	if !ok {
 		return cur, found, herd.Errorf(herd.ErrFailedPrecondition, "application %q was removed meanwhile", app)
 	}
@@ -153,7 +153,7 @@ func (s *Session) provision(ctx context.Context, d *Deployed, newApp bool) error
 		}
 		var found bool
 		var going error
-		err = s.update(ctx, func(t *store.Txn, _ caller) error {
+		err = s.update(ctx, func(t *state.Txn, _ caller) error {
 			var cur models.Machine
 			cur, found, going = wanted(t, mc, app.Name)
 			if !found {
@@ -162,7 +162,7 @@ func (s *Session) provision(ctx context.Context, d *Deployed, newApp bool) error
 			// Recorded even when the model or the application is going:
 			// the row is what leads the destroy to the instance.
 			cur.InstanceID, cur.Status, cur.Message = inst.ID, machineStatus(inst.Status), ""
-			return t.Insert(store.TableMachines, cur)
+			return t.Insert(state.TableMachines, cur)
 		})
 		switch {
 		case err != nil:
@@ -209,7 +209,7 @@ func unitCount(n int) (int, error) {
 
 // planUnits records n more units of d.Application, each on a new pending
 // machine, and the application and model with their counters moved on.
-func planUnits(t *store.Txn, m *models.Model, d *Deployed, n int) error {
+func planUnits(t *state.Txn, m *models.Model, d *Deployed, n int) error {
 	app := &d.Application
 	for range n {
 		mid := strconv.Itoa(m.NextMachine)
@@ -219,17 +219,17 @@ func planUnits(t *store.Txn, m *models.Model, d *Deployed, n int) error {
 		app.NextUnit++
 		d.Machines = append(d.Machines, mc)
 		d.Units = append(d.Units, u)
-		if err := t.Insert(store.TableMachines, mc); err != nil {
+		if err := t.Insert(state.TableMachines, mc); err != nil {
 			return err
 		}
-		if err := t.Insert(store.TableUnits, u); err != nil {
+		if err := t.Insert(state.TableUnits, u); err != nil {
 			return err
 		}
 	}
-	if err := t.Insert(store.TableApplications, *app); err != nil {
+	if err := t.Insert(state.TableApplications, *app); err != nil {
 		return err
 	}
-	return t.Insert(store.TableModels, *m)
+	return t.Insert(state.TableModels, *m)
 }
 
 // undoDeploy stops the machines of d whose start was attempted (a start
@@ -253,12 +253,12 @@ func (s *Session) undoDeploy(ctx context.Context, d Deployed, attempted []models
 		return
 	}
 	app := d.Application
-	err := s.update(cctx, func(t *store.Txn, _ caller) error {
+	err := s.update(cctx, func(t *state.Txn, _ caller) error {
 		for _, u := range d.Units {
 			if _, ok := kept[u.Machine]; ok || !rows {
 				continue
 			}
-			if _, err := t.DeleteAll(store.TableUnits, store.IndexID, u.ModelUUID, u.Name); err != nil {
+			if _, err := t.DeleteAll(state.TableUnits, state.IndexID, u.ModelUUID, u.Name); err != nil {
 				return err
 			}
 		}
@@ -268,25 +268,25 @@ func (s *Session) undoDeploy(ctx context.Context, d Deployed, attempted []models
 				continue
 			}
 			if !ok {
-				if _, err := t.DeleteAll(store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID); err != nil {
+				if _, err := t.DeleteAll(state.TableMachines, state.IndexID, mc.ModelUUID, mc.ID); err != nil {
 					return err
 				}
 				continue
 			}
-			if _, ok := store.Get[models.Model](t, store.TableModels, store.IndexID, mc.ModelUUID); !ok {
+			if _, ok := state.Get[models.Model](t, state.TableModels, state.IndexID, mc.ModelUUID); !ok {
 				continue // logged below
 			}
-			cur, ok := store.Get[models.Machine](t, store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID)
+			cur, ok := state.Get[models.Machine](t, state.TableMachines, state.IndexID, mc.ModelUUID, mc.ID)
 			if !ok {
 				cur = mc
 			}
 			cur.Status, cur.Message = models.Error, msg
-			if err := t.Insert(store.TableMachines, cur); err != nil {
+			if err := t.Insert(state.TableMachines, cur); err != nil {
 				return err
 			}
 		}
 		if rows && newApp && len(unitsOf(t, app.ModelUUID, app.Name)) == 0 {
-			if _, err := t.DeleteAll(store.TableApplications, store.IndexID, app.ModelUUID, app.Name); err != nil {
+			if _, err := t.DeleteAll(state.TableApplications, state.IndexID, app.ModelUUID, app.Name); err != nil {
 				return err
 			}
 		}
@@ -310,14 +310,14 @@ func (s *Session) undoDeploy(ctx context.Context, d Deployed, attempted []models
 // resumes.
 func (s *Session) DestroyModel(ctx context.Context, model string) error {
 	var m models.Model
-	err := s.update(ctx, func(t *store.Txn, w caller) error {
+	err := s.update(ctx, func(t *state.Txn, w caller) error {
 		var err error
 		m, _, err = s.modelFor(t, w, model, acl.Admin)
 		if err != nil {
 			return err
 		}
 		m.Life, m.Status = models.Dying, models.Destroying
-		return t.Insert(store.TableModels, m)
+		return t.Insert(state.TableModels, m)
 	})
 	if err != nil {
 		return err
@@ -325,18 +325,18 @@ func (s *Session) DestroyModel(ctx context.Context, model string) error {
 	if err := s.releaseModel(ctx, m); err != nil {
 		return err
 	}
-	err = s.update(ctx, func(t *store.Txn, _ caller) error {
-		if left := store.List[models.Machine](t, store.TableMachines, store.IndexModel, m.UUID); len(left) > 0 {
+	err = s.update(ctx, func(t *state.Txn, _ caller) error {
+		if left := state.List[models.Machine](t, state.TableMachines, state.IndexModel, m.UUID); len(left) > 0 {
 			// Cannot happen while the model is dying: no deploy adds
 			// machines to it. Say so rather than lose them.
 			return herd.Errorf(herd.ErrFailedPrecondition, "cannot destroy model %s: %d machines appeared meanwhile", m.FullName(), len(left))
 		}
-		for _, table := range []string{store.TableGrants, store.TableApplications, store.TableUnits} {
-			if _, err := t.DeleteAll(table, store.IndexModel, m.UUID); err != nil {
+		for _, table := range []state.Table{state.TableGrants, state.TableApplications, state.TableUnits} {
+			if _, err := t.DeleteAll(table, state.IndexModel, m.UUID); err != nil {
 				return err
 			}
 		}
-		_, err := t.DeleteAll(store.TableModels, store.IndexID, m.UUID)
+		_, err := t.DeleteAll(state.TableModels, state.IndexID, m.UUID)
 		return err
 	})
 	if err != nil {
@@ -354,13 +354,13 @@ func (s *Session) releaseModel(ctx context.Context, m models.Model) error {
 		err = herd.Wrap(herd.ErrFailedPrecondition, err, "cannot destroy model "+m.FullName())
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
-		rerr := s.update(cctx, func(t *store.Txn, _ caller) error {
-			cur, ok := store.Get[models.Model](t, store.TableModels, store.IndexID, m.UUID)
+		rerr := s.update(cctx, func(t *state.Txn, _ caller) error {
+			cur, ok := state.Get[models.Model](t, state.TableModels, state.IndexID, m.UUID)
 			if !ok {
 				return nil
 			}
 			cur.StatusMessage = err.Error()
-			return t.Insert(store.TableModels, cur)
+			return t.Insert(state.TableModels, cur)
 		})
 		if rerr != nil {
 			s.c.opts.Logger.Warn("cannot record why a model destroy failed", "model", m.FullName(), "err", rerr)
@@ -372,7 +372,7 @@ func (s *Session) releaseModel(ctx context.Context, m models.Model) error {
 		if err != nil {
 			return fail(err)
 		}
-		machines := store.List[models.Machine](t, store.TableMachines, store.IndexModel, m.UUID)
+		machines := state.List[models.Machine](t, state.TableMachines, state.IndexModel, m.UUID)
 		if len(machines) == 0 {
 			break
 		}
@@ -419,42 +419,42 @@ func (s *Session) releaseMachine(ctx context.Context, mc models.Machine) (releas
 		if rerr != nil {
 			break
 		}
-		if cur, ok := store.Get[models.Machine](t, store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID); !ok || cur != mc {
+		if cur, ok := state.Get[models.Machine](t, state.TableMachines, state.IndexID, mc.ModelUUID, mc.ID); !ok || cur != mc {
 			return false, nil // gone or changed: the caller reads it again
 		}
 	}
 	if err != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
-		rerr := s.update(cctx, func(t *store.Txn, _ caller) error {
-			cur, ok := store.Get[models.Machine](t, store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID)
+		rerr := s.update(cctx, func(t *state.Txn, _ caller) error {
+			cur, ok := state.Get[models.Machine](t, state.TableMachines, state.IndexID, mc.ModelUUID, mc.ID)
 			if !ok {
 				return nil
 			}
 			cur.Status, cur.Message = models.Error, "cannot stop: "+err.Error()
-			return t.Insert(store.TableMachines, cur)
+			return t.Insert(state.TableMachines, cur)
 		})
 		if rerr != nil {
 			s.c.opts.Logger.Warn("cannot record a failed stop", "machine", mc.ID, "err", rerr)
 		}
 		return false, fmt.Errorf("machine %s: %w", mc.ID, err)
 	}
-	err = s.update(ctx, func(t *store.Txn, _ caller) error {
+	err = s.update(ctx, func(t *state.Txn, _ caller) error {
 		released = false
-		cur, ok := store.Get[models.Machine](t, store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID)
+		cur, ok := state.Get[models.Machine](t, state.TableMachines, state.IndexID, mc.ModelUUID, mc.ID)
 		if ok && cur != mc {
 			return nil
 		}
 		released = true
-		for _, u := range store.List[models.Unit](t, store.TableUnits, store.IndexModel, mc.ModelUUID) {
+		for _, u := range state.List[models.Unit](t, state.TableUnits, state.IndexModel, mc.ModelUUID) {
 			if u.Machine != mc.ID {
 				continue
 			}
-			if _, err := t.DeleteAll(store.TableUnits, store.IndexID, u.ModelUUID, u.Name); err != nil {
+			if _, err := t.DeleteAll(state.TableUnits, state.IndexID, u.ModelUUID, u.Name); err != nil {
 				return err
 			}
 		}
-		_, err := t.DeleteAll(store.TableMachines, store.IndexID, mc.ModelUUID, mc.ID)
+		_, err := t.DeleteAll(state.TableMachines, state.IndexID, mc.ModelUUID, mc.ID)
 		return err
 	})
 	return released, err
@@ -471,7 +471,7 @@ func (s *Session) DestroyController(ctx context.Context) error {
 	if err := may(t, w, acl.ControllerAccess, ""); err != nil {
 		return err
 	}
-	for _, m := range store.List[models.Model](t, store.TableModels, store.IndexID) {
+	for _, m := range state.List[models.Model](t, state.TableModels, state.IndexID) {
 		if err := s.DestroyModel(ctx, m.FullName()); err != nil {
 			return err
 		}

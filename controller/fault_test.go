@@ -149,7 +149,7 @@ func TestDestroyFaults(t *testing.T) {
 
 func TestCreateModelFaults(t *testing.T) {
 	f := controllertest.New(t, nil)
-	before := f.Controller.Store().Dump()
+	before := f.Controller.Dump()
 	f.Provider.FailNext(fakeprovider.OpCreateModel, 1, errBoom)
 	if _, err := f.Admin.CreateModel(f.Context(), "m", controller.CreateModelOptions{}); !errors.Is(err, errBoom) {
 		t.Fatalf("create: %v", err)
@@ -160,7 +160,7 @@ func TestCreateModelFaults(t *testing.T) {
 	if _, err := f.Admin.CreateModel(ctx, "m", controller.CreateModelOptions{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("create: %v", err)
 	}
-	if len(before[`models`]) != len(f.Controller.Store().Dump()[`models`]) {
+	if len(before[`models`]) != len(f.Controller.Dump()[`models`]) {
 		t.Error("a failed create left a model")
 	}
 }

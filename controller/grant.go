@@ -7,8 +7,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 )
 
 // Grant raises a user's access. A model level (read, write, admin) needs a
@@ -29,11 +29,11 @@ func (s *Session) Revoke(ctx context.Context, user string, level acl.Level, mode
 }
 
 func (s *Session) changeAccess(ctx context.Context, user string, level acl.Level, model string, grant bool) error {
-	return s.update(ctx, func(t *store.Txn, w caller) error { return s.access(t, w, user, level, model, grant) })
+	return s.update(ctx, func(t *state.Txn, w caller) error { return s.access(t, w, user, level, model, grant) })
 }
 
 // access grants or revokes inside t.
-func (s *Session) access(t *store.Txn, w caller, user string, level acl.Level, model string, grant bool) error {
+func (s *Session) access(t *state.Txn, w caller, user string, level acl.Level, model string, grant bool) error {
 	id, err := canonicalUser(user)
 	if err != nil {
 		return err
@@ -63,7 +63,7 @@ func (s *Session) access(t *store.Txn, w caller, user string, level acl.Level, m
 	return nil
 }
 
-func (s *Session) changeControllerAccess(t *store.Txn, w caller, id string, level acl.Level, grant bool) error {
+func (s *Session) changeControllerAccess(t *state.Txn, w caller, id string, level acl.Level, grant bool) error {
 	if err := may(t, w, acl.ControllerAccess, id); err != nil {
 		return err
 	}
@@ -81,17 +81,17 @@ func (s *Session) changeControllerAccess(t *store.Txn, w caller, id string, leve
 		return err
 	}
 	u.Access = next
-	if err := t.Insert(store.TableUsers, u); err != nil {
+	if err := t.Insert(state.TableUsers, u); err != nil {
 		return err
 	}
 	if next == acl.None {
-		_, err := t.DeleteAll(store.TableSessions, store.IndexUser, id)
+		_, err := t.DeleteAll(state.TableSessions, state.IndexUser, id)
 		return err
 	}
 	return nil
 }
 
-func (s *Session) changeModelAccess(t *store.Txn, w caller, id string, level acl.Level, ref string, grant bool) error {
+func (s *Session) changeModelAccess(t *state.Txn, w caller, id string, level acl.Level, ref string, grant bool) error {
 	op := acl.AdminModel
 	if !grant && id == w.name {
 		op = acl.LeaveModel
@@ -115,10 +115,10 @@ func (s *Session) changeModelAccess(t *store.Txn, w caller, id string, level acl
 		return err
 	}
 	if next == acl.None {
-		_, err := t.DeleteAll(store.TableGrants, store.IndexID, m.UUID, id)
+		_, err := t.DeleteAll(state.TableGrants, state.IndexID, m.UUID, id)
 		return err
 	}
-	return t.Insert(store.TableGrants, store.Grant{ModelUUID: m.UUID, User: id, Level: next})
+	return t.Insert(state.TableGrants, state.Grant{ModelUUID: m.UUID, User: id, Level: next})
 }
 
 // nextLevel applies acl.Grant or acl.Revoke, naming the user and target
@@ -192,7 +192,7 @@ func (s *Session) Explain(ctx context.Context, user, model string) (Explanation,
 }
 
 // explain asks the one decision about id reading m, with id's own facts.
-func explain(t *store.Txn, id string, m models.Model) Explanation {
+func explain(t *state.Txn, id string, m models.Model) Explanation {
 	f := facts(t, id, &m, "")
 	d := acl.Decide(acl.ReadModel, f)
 	return Explanation{User: id, Model: m.FullName(), Access: d.Access, Reason: d.Reason,

@@ -7,7 +7,7 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
-	"github.com/herd-project/herd/store"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/users"
 )
 
@@ -39,7 +39,7 @@ func (c *Controller) Login(ctx context.Context, name, password string) (*Session
 	if err != nil {
 		return nil, err
 	}
-	u, ok := store.Get[store.User](c.st.Read(), store.TableUsers, store.IndexID, id)
+	u, ok := state.Get[state.User](c.st.Read(), state.TableUsers, state.IndexID, id)
 	if !ok || u.Disabled || u.Access == acl.None {
 		u.PasswordHash = ""
 	}
@@ -47,7 +47,7 @@ func (c *Controller) Login(ctx context.Context, name, password string) (*Session
 		c.opts.Logger.Info("login failed", "user", id)
 		return nil, err
 	}
-	return c.newSession(ctx, id, func(cur store.User) bool { return cur.PasswordHash == u.PasswordHash }, nil)
+	return c.newSession(ctx, id, func(cur state.User) bool { return cur.PasswordHash == u.PasswordHash }, nil)
 }
 
 // checkPassword compares password with hash ("" for a user who may not log
@@ -72,9 +72,9 @@ func (c *Controller) checkPassword(hash, password string) error {
 // newSession writes a session for user id in one transaction, after
 // still(current row) confirms that what was checked outside the
 // transaction still holds. extra, if set, runs in the same transaction.
-func (c *Controller) newSession(ctx context.Context, id string, still func(store.User) bool, extra func(*store.Txn, *store.User) error) (*Session, error) {
+func (c *Controller) newSession(ctx context.Context, id string, still func(state.User) bool, extra func(*state.Txn, *state.User) error) (*Session, error) {
 	var s *Session
-	err := c.update(ctx, func(t *store.Txn) (err error) {
+	err := c.update(ctx, func(t *state.Txn) (err error) {
 		s, err = c.openSession(t, id, still, extra)
 		return err
 	})
@@ -85,13 +85,13 @@ func (c *Controller) newSession(ctx context.Context, id string, still func(store
 }
 
 // openSession is newSession inside a transaction the caller commits.
-func (c *Controller) openSession(txn *store.Txn, id string, still func(store.User) bool, extra func(*store.Txn, *store.User) error) (*Session, error) {
+func (c *Controller) openSession(txn *state.Txn, id string, still func(state.User) bool, extra func(*state.Txn, *state.User) error) (*Session, error) {
 	token, hash, err := c.newToken()
 	if err != nil {
 		return nil, err
 	}
 	now := c.opts.Now()
-	u, ok := store.Get[store.User](txn, store.TableUsers, store.IndexID, id)
+	u, ok := state.Get[state.User](txn, state.TableUsers, state.IndexID, id)
 	if !ok || u.Disabled || u.Access == acl.None || !still(u) {
 		return nil, badLogin()
 	}
@@ -101,11 +101,11 @@ func (c *Controller) openSession(txn *store.Txn, id string, still func(store.Use
 		}
 	}
 	u.LastLogin = now
-	sess := store.Session{TokenHash: hash, User: id, Created: now, Expires: now.Add(c.opts.SessionTTL)}
-	if err := txn.Insert(store.TableUsers, u); err != nil {
+	sess := state.Session{TokenHash: hash, User: id, Created: now, Expires: now.Add(c.opts.SessionTTL)}
+	if err := txn.Insert(state.TableUsers, u); err != nil {
 		return nil, err
 	}
-	if err := txn.Insert(store.TableSessions, sess); err != nil {
+	if err := txn.Insert(state.TableSessions, sess); err != nil {
 		return nil, err
 	}
 	c.opts.Logger.Info("login", "user", id)
@@ -132,8 +132,8 @@ func (c *Controller) Register(ctx context.Context, token, password string) (*Ses
 	}
 	keyHash := hashBytes(tok.SecretKey)
 	now := c.opts.Now()
-	valid := func(t *store.Txn) bool {
-		sec, ok := store.Get[store.Secret](t, store.TableSecrets, store.IndexID, id)
+	valid := func(t *state.Txn) bool {
+		sec, ok := state.Get[state.Secret](t, state.TableSecrets, state.IndexID, id)
 		match := equalSecret(sec.Hash, keyHash)
 		return ok && match && (sec.Expires.IsZero() || now.Before(sec.Expires))
 	}
@@ -145,13 +145,13 @@ func (c *Controller) Register(ctx context.Context, token, password string) (*Ses
 	if err != nil {
 		return nil, err
 	}
-	s, err := c.newSession(ctx, id, func(store.User) bool { return true }, func(t *store.Txn, u *store.User) error {
+	s, err := c.newSession(ctx, id, func(state.User) bool { return true }, func(t *state.Txn, u *state.User) error {
 		// Checked again inside the write, so two racing registrations
 		// cannot both use the token.
 		if !valid(t) {
 			return herd.Errorf(herd.ErrUnauthenticated, "%s", registerHint)
 		}
-		if _, err := t.DeleteAll(store.TableSecrets, store.IndexID, id); err != nil {
+		if _, err := t.DeleteAll(state.TableSecrets, state.IndexID, id); err != nil {
 			return err
 		}
 		u.PasswordHash = hash
@@ -174,7 +174,7 @@ func (c *Controller) Resume(ctx context.Context, token string) (*Session, error)
 		return nil, err
 	}
 	hash := hashString(token)
-	sess, ok := store.Get[store.Session](c.st.Read(), store.TableSessions, store.IndexID, hash)
+	sess, ok := state.Get[state.Session](c.st.Read(), state.TableSessions, state.IndexID, hash)
 	if !ok {
 		return nil, herd.Errorf(herd.ErrUnauthenticated, "session not valid: log in again")
 	}

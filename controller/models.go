@@ -7,8 +7,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/users"
 )
 
@@ -20,9 +20,9 @@ type ModelSummary struct {
 	Units    int
 }
 
-func countAdmins(t *store.Txn, modelUUID string) int {
+func countAdmins(t *state.Txn, modelUUID string) int {
 	n := 0
-	for _, g := range store.List[store.Grant](t, store.TableGrants, store.IndexModel, modelUUID) {
+	for _, g := range state.List[state.Grant](t, state.TableGrants, state.IndexModel, modelUUID) {
 		if g.Level == acl.Admin {
 			n++
 		}
@@ -30,8 +30,8 @@ func countAdmins(t *store.Txn, modelUUID string) int {
 	return n
 }
 
-func directLevel(t *store.Txn, modelUUID, user string) acl.Level {
-	g, _ := store.Get[store.Grant](t, store.TableGrants, store.IndexID, modelUUID, user)
+func directLevel(t *state.Txn, modelUUID, user string) acl.Level {
+	g, _ := state.Get[state.Grant](t, state.TableGrants, state.IndexID, modelUUID, user)
 	return g.Level
 }
 
@@ -65,19 +65,19 @@ const uuidPrefix = "uuid:"
 
 // lookupModel finds the model ref names for w. When it is missing, owner
 // is the namespace it was looked for in ("" for a UUID).
-func lookupModel(t *store.Txn, w caller, ref string) (m models.Model, ok bool, owner string, err error) {
+func lookupModel(t *state.Txn, w caller, ref string) (m models.Model, ok bool, owner string, err error) {
 	if uuid, isUUID := strings.CutPrefix(ref, uuidPrefix); isUUID {
 		if uuid == "" || len(uuid) > models.MaxNameLen {
 			return m, false, "", herd.Errorf(herd.ErrInvalid, "model UUID %q not valid", uuid)
 		}
-		m, ok = store.Get[models.Model](t, store.TableModels, store.IndexID, uuid)
+		m, ok = state.Get[models.Model](t, state.TableModels, state.IndexID, uuid)
 		return m, ok, "", nil
 	}
 	owner, name, err := splitModel(ref, w.name)
 	if err != nil {
 		return m, false, "", err
 	}
-	m, ok = store.Get[models.Model](t, store.TableModels, store.IndexOwnerName, owner, name)
+	m, ok = state.Get[models.Model](t, state.TableModels, state.IndexOwnerName, owner, name)
 	return m, ok, owner, nil
 }
 
@@ -85,7 +85,7 @@ func lookupModel(t *store.Txn, w caller, ref string) (m models.Model, ok bool, o
 // subject, "" for none). A model w may not see is permission denied
 // whether or not it exists; a missing model in a namespace w may list
 // (their own, or any for a superuser) is herd.ErrNotFound.
-func (s *Session) model(t *store.Txn, w caller, ref string, op acl.Op, subject string) (models.Model, acl.Decision, error) {
+func (s *Session) model(t *state.Txn, w caller, ref string, op acl.Op, subject string) (models.Model, acl.Decision, error) {
 	m, ok, owner, err := lookupModel(t, w, ref)
 	if err != nil {
 		return models.Model{}, acl.Decision{}, err
@@ -105,7 +105,7 @@ func (s *Session) model(t *store.Txn, w caller, ref string, op acl.Op, subject s
 
 // modelFor resolves ref and requires the model level want; it returns the
 // model and the caller's effective access to it.
-func (s *Session) modelFor(t *store.Txn, w caller, ref string, want acl.Level) (models.Model, acl.Level, error) {
+func (s *Session) modelFor(t *state.Txn, w caller, ref string, want acl.Level) (models.Model, acl.Level, error) {
 	m, d, err := s.model(t, w, ref, acl.ModelOp(want), "")
 	return m, d.Access, err
 }
@@ -128,7 +128,7 @@ func (s *Session) CreateModel(ctx context.Context, name string, opts CreateModel
 	if err := s.c.prov.CreateModel(ctx, s.c.modelSpec(m)); err != nil {
 		return models.Model{}, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot create model "+m.FullName())
 	}
-	err = s.update(ctx, func(t *store.Txn, w caller) error { return s.insertModel(t, w, m) })
+	err = s.update(ctx, func(t *state.Txn, w caller) error { return s.insertModel(t, w, m) })
 	if err != nil {
 		s.c.undoModelSpace(ctx, m)
 		return models.Model{}, err
@@ -145,14 +145,14 @@ func (c *Controller) undoModelSpace(ctx context.Context, m models.Model) {
 // insertModel records a model whose space the provider has made, after
 // checking again that it may be created (the world may have changed while
 // the provider worked).
-func (s *Session) insertModel(t *store.Txn, w caller, m models.Model) error {
+func (s *Session) insertModel(t *state.Txn, w caller, m models.Model) error {
 	if err := s.canCreateModel(t, w, m.Owner, m.Name); err != nil {
 		return err
 	}
-	if err := t.Insert(store.TableModels, m); err != nil {
+	if err := t.Insert(state.TableModels, m); err != nil {
 		return err
 	}
-	if err := t.Insert(store.TableGrants, store.Grant{ModelUUID: m.UUID, User: m.Owner, Level: acl.Admin}); err != nil {
+	if err := t.Insert(state.TableGrants, state.Grant{ModelUUID: m.UUID, User: m.Owner, Level: acl.Admin}); err != nil {
 		return err
 	}
 	s.c.opts.Logger.Info("model created", "model", m.FullName(), "by", w.name)
@@ -169,7 +169,7 @@ func (s *Session) checkCreateModel(ctx context.Context, name string, opts Create
 
 // newModel authorizes and validates a model creation and returns the
 // model to create.
-func (s *Session) newModel(t *store.Txn, w caller, name string, opts CreateModelOptions) (models.Model, error) {
+func (s *Session) newModel(t *state.Txn, w caller, name string, opts CreateModelOptions) (models.Model, error) {
 	if err := may(t, w, acl.CreateModel, ""); err != nil {
 		return models.Model{}, err
 	}
@@ -194,7 +194,7 @@ func (s *Session) newModel(t *store.Txn, w caller, name string, opts CreateModel
 		Type: s.c.info.ProviderType, Life: models.Alive, Status: models.Available, Created: s.c.opts.Now()}, nil
 }
 
-func (s *Session) canCreateModel(t *store.Txn, w caller, owner, name string) error {
+func (s *Session) canCreateModel(t *state.Txn, w caller, owner, name string) error {
 	op := acl.CreateModel
 	if owner != w.name {
 		op = acl.CreateModelFor
@@ -205,7 +205,7 @@ func (s *Session) canCreateModel(t *store.Txn, w caller, owner, name string) err
 	if _, err := getUser(t, owner); err != nil {
 		return err
 	}
-	if _, ok := store.Get[models.Model](t, store.TableModels, store.IndexOwnerName, owner, name); ok {
+	if _, ok := state.Get[models.Model](t, state.TableModels, state.IndexOwnerName, owner, name); ok {
 		return herd.Errorf(herd.ErrAlreadyExists, "model %q for %s already exists", name, owner)
 	}
 	return nil
@@ -304,9 +304,9 @@ func (s *Session) Status(ctx context.Context, model string) (ModelStatus, error)
 		return ModelStatus{}, err
 	}
 	st := ModelStatus{
-		Applications: store.List[models.Application](t, store.TableApplications, store.IndexModel, m.UUID),
-		Units:        store.List[models.Unit](t, store.TableUnits, store.IndexModel, m.UUID),
-		Machines:     store.List[models.Machine](t, store.TableMachines, store.IndexModel, m.UUID),
+		Applications: state.List[models.Application](t, state.TableApplications, state.IndexModel, m.UUID),
+		Units:        state.List[models.Unit](t, state.TableUnits, state.IndexModel, m.UUID),
+		Machines:     state.List[models.Machine](t, state.TableMachines, state.IndexModel, m.UUID),
 	}
 	slices.SortFunc(st.Machines, func(a, b models.Machine) int { return machineOrder(a.ID, b.ID) })
 	slices.SortFunc(st.Units, func(a, b models.Unit) int { return strings.Compare(a.Name, b.Name) })
@@ -343,7 +343,7 @@ func (s *Session) ModelUsers(ctx context.Context, model string) ([]ModelUser, er
 		return []ModelUser{{User: w.name, Access: lvl}}, nil
 	}
 	var out []ModelUser
-	for _, g := range store.List[store.Grant](t, store.TableGrants, store.IndexModel, m.UUID) {
+	for _, g := range state.List[state.Grant](t, state.TableGrants, state.IndexModel, m.UUID) {
 		out = append(out, ModelUser{User: g.User, Access: g.Level})
 	}
 	slices.SortFunc(out, func(a, b ModelUser) int { return strings.Compare(a.User, b.User) })

@@ -1,11 +1,16 @@
 package controller
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/internal/hooks"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/provider"
 	"github.com/herd-project/herd/provider/fakeprovider"
 	"github.com/herd-project/herd/store"
@@ -22,16 +27,24 @@ const (
 // store, the fake provider, the wall clock, bcrypt at its default cost,
 // 24-hour sessions and 7-day registration tokens.
 type Options struct {
-	// Store holds the state; nil means a new in-memory store, or the file
-	// at Path.
-	Store *store.Store
-	// Path, when set (and Store is nil), keeps the state in a bbolt file:
-	// Bootstrap creates it (mode 0600; it must not exist), Open reopens it.
+	// Backend keeps the state: Bootstrap writes a new controller to it
+	// (it must hold none), Open loads the one it holds. Once Bootstrap or
+	// Open succeeds the controller owns it, and Close closes it; if they
+	// fail, it is left open for the caller. nil means the file at Path,
+	// or, without Path, memory only (the state ends with the process).
+	Backend store.Backend
+	// Path, when set (and Backend is nil), keeps the state in a bbolt file
+	// (store.OpenFile): Bootstrap creates it (exclusively, mode 0600; it
+	// must not exist, and a failed Bootstrap removes it), Open reopens it.
 	Path string
 	// LockTimeout is how long opening Path waits for another process that
 	// has it open; 0 means store.DefaultLockTimeout.
 	LockTimeout time.Duration
-	// Provider supplies machines; nil means a new fakeprovider.
+	// Provider supplies machines; nil means a new fakeprovider. Open
+	// refuses a provider of another type than the controller was
+	// bootstrapped on, and refuses nil unless that was the fake provider
+	// (a new, empty fake one then stands in, as the fake keeps nothing
+	// between processes: it knows none of the old machines).
 	Provider provider.Provider
 	// Now is the clock; nil means time.Now. Tests move it to expire sessions.
 	Now func() time.Time
@@ -62,19 +75,35 @@ type Options struct {
 	Rand io.Reader
 }
 
-// openStore resolves Store and Path.
-func (o Options) openStore(create bool) (*store.Store, error) {
+// openState opens the working set on Backend, on the file at Path, or in
+// memory. created says that this call made the file at Path.
+func (o Options) openState(ctx context.Context, create bool) (st *state.Store, created bool, err error) {
 	switch {
-	case o.Store != nil && o.Path != "":
-		return nil, herd.Errorf(herd.ErrInvalid, "set Options.Store or Options.Path, not both")
-	case o.Store != nil:
-		return o.Store, nil
+	case o.Backend != nil && o.Path != "":
+		return nil, false, herd.Errorf(herd.ErrInvalid, "set Options.Backend or Options.Path, not both")
+	case o.Backend != nil:
+		if w, ok := o.Backend.(*hooks.Working); ok {
+			return w.State, false, nil
+		}
+		st, err := state.New(ctx, o.Backend)
+		return st, false, err
 	case o.Path != "":
-		return store.OpenFile(o.Path, store.FileOptions{Create: create, LockTimeout: o.LockTimeout})
+		f, err := store.OpenFile(o.Path, store.FileOptions{Create: create, LockTimeout: o.LockTimeout})
+		if err != nil {
+			return nil, false, err
+		}
+		st, err := state.New(ctx, f)
+		if err != nil {
+			if create {
+				err = errors.Join(err, os.Remove(o.Path))
+			}
+			return nil, false, errors.Join(err, f.Close())
+		}
+		return st, create, nil
 	case create:
-		return store.NewMemory(), nil
+		return state.NewMemory(), false, nil
 	}
-	return nil, herd.Errorf(herd.ErrInvalid, "controller.Open needs a path or a store that holds a controller")
+	return nil, false, herd.Errorf(herd.ErrInvalid, "controller.Open needs a path or Options.Backend")
 }
 
 func (o Options) withDefaults() Options {

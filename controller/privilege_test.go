@@ -292,7 +292,7 @@ func TestPrivilegeMatrix(t *testing.T) {
 					disagree++
 				}
 			}
-			before := f.Controller.Store().Dump()
+			before := f.Controller.Dump()
 			err := o.run(f.Context(), s, actor)
 			switch {
 			case want && err != nil:
@@ -314,7 +314,7 @@ func TestPrivilegeMatrix(t *testing.T) {
 					report = append(report, fmt.Sprintf("%s %s by %s: refused with %v, want %v", o.name, o.target, actor, err, wantErr))
 					unexpectedDeny++
 				}
-				if !reflect.DeepEqual(before, f.Controller.Store().Dump()) {
+				if !reflect.DeepEqual(before, f.Controller.Dump()) {
 					changedOnDenial++
 					report = append(report, fmt.Sprintf("%s %s by %s: refused but the store changed", o.name, o.target, actor))
 				}

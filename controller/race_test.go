@@ -14,10 +14,11 @@ import (
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/internal/hooks"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider"
 	"github.com/herd-project/herd/provider/fakeprovider"
-	"github.com/herd-project/herd/store"
 )
 
 // raceRounds is how many rounds each race test runs; each round takes a
@@ -80,14 +81,14 @@ func leaks(f *controllertest.Fixture) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("provider: %v", err)}
 	}
-	r := f.Controller.Store().Read()
+	r := hooks.State(f.Controller).Read()
 	defer r.Abort()
 	type key struct{ model, id string }
 	machines, apps := map[key]bool{}, map[key]bool{}
-	for _, mc := range store.List[models.Machine](r, store.TableMachines, store.IndexID) {
+	for _, mc := range state.List[models.Machine](r, state.TableMachines, state.IndexID) {
 		machines[key{mc.ModelUUID, mc.ID}] = true
 	}
-	for _, a := range store.List[models.Application](r, store.TableApplications, store.IndexID) {
+	for _, a := range state.List[models.Application](r, state.TableApplications, state.IndexID) {
 		apps[key{a.ModelUUID, a.Name}] = true
 	}
 	for _, inst := range insts {
@@ -95,7 +96,7 @@ func leaks(f *controllertest.Fixture) []string {
 			out = append(out, fmt.Sprintf("instance %s runs without a machine row", inst.ID))
 		}
 	}
-	for _, u := range store.List[models.Unit](r, store.TableUnits, store.IndexID) {
+	for _, u := range state.List[models.Unit](r, state.TableUnits, state.IndexID) {
 		if !machines[key{u.ModelUUID, u.Machine}] {
 			out = append(out, fmt.Sprintf("unit %s without its machine %s", u.Name, u.Machine))
 		}

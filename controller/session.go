@@ -7,7 +7,7 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
-	"github.com/herd-project/herd/store"
+	"github.com/herd-project/herd/internal/state"
 )
 
 // Session is a logged-in user. Every operation is a method of Session and
@@ -50,15 +50,15 @@ type caller struct {
 }
 
 // caller validates the session inside t and returns who it is.
-func (s *Session) caller(t *store.Txn) (caller, error) {
-	sess, ok := store.Get[store.Session](t, store.TableSessions, store.IndexID, s.hash)
+func (s *Session) caller(t *state.Txn) (caller, error) {
+	sess, ok := state.Get[state.Session](t, state.TableSessions, state.IndexID, s.hash)
 	if !ok || !equalSecret(sess.TokenHash, s.hash) {
 		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "session ended: log in again")
 	}
 	if expiredAt(sess.Expires, s.c.opts.Now()) {
 		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "login expired")
 	}
-	u, ok := store.Get[store.User](t, store.TableUsers, store.IndexID, sess.User)
+	u, ok := state.Get[state.User](t, state.TableUsers, state.IndexID, sess.User)
 	if !ok {
 		return caller{}, herd.Errorf(herd.ErrUnauthenticated, "user %q removed", sess.User)
 	}
@@ -72,7 +72,7 @@ func (s *Session) caller(t *store.Txn) (caller, error) {
 }
 
 // read starts a read transaction and validates the session in it.
-func (s *Session) read(ctx context.Context) (*store.Txn, caller, error) {
+func (s *Session) read(ctx context.Context) (*state.Txn, caller, error) {
 	if err := s.c.check(ctx); err != nil {
 		return nil, caller{}, err
 	}
@@ -97,8 +97,8 @@ func (s *Session) Check(ctx context.Context) error {
 
 // Logout ends the session on the controller; the token stops working.
 func (s *Session) Logout(ctx context.Context) error {
-	err := s.update(ctx, func(t *store.Txn, _ caller) error {
-		_, err := t.DeleteAll(store.TableSessions, store.IndexID, s.hash)
+	err := s.update(ctx, func(t *state.Txn, _ caller) error {
+		_, err := t.DeleteAll(state.TableSessions, state.IndexID, s.hash)
 		return err
 	})
 	if err != nil {
@@ -112,8 +112,8 @@ func (s *Session) Logout(ctx context.Context) error {
 // the caller's own session too when name is the caller).
 func (s *Session) EndSessions(ctx context.Context, name string) (int, error) {
 	var n int
-	err := s.userUpdate(ctx, acl.ManageUsers, name, func(t *store.Txn, _ caller, u store.User) (err error) {
-		n, err = t.DeleteAll(store.TableSessions, store.IndexUser, u.Name)
+	err := s.userUpdate(ctx, acl.ManageUsers, name, func(t *state.Txn, _ caller, u state.User) (err error) {
+		n, err = t.DeleteAll(state.TableSessions, state.IndexUser, u.Name)
 		return err
 	})
 	return n, err

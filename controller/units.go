@@ -6,8 +6,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 )
 
 // AddUnitOptions are AddUnit's optional settings.
@@ -36,7 +36,7 @@ func (s *Session) AddUnit(ctx context.Context, model, application string, opts A
 		return Deployed{}, err
 	}
 	var d Deployed
-	err = s.update(ctx, func(t *store.Txn, w caller) error {
+	err = s.update(ctx, func(t *state.Txn, w caller) error {
 		d = Deployed{}
 		m, app, err := s.application(t, w, model, application)
 		if err != nil {
@@ -60,12 +60,12 @@ func (s *Session) AddUnit(ctx context.Context, model, application string, opts A
 
 // application finds, in t, an application in a live model the caller may
 // write to.
-func (s *Session) application(t *store.Txn, w caller, model, application string) (models.Model, models.Application, error) {
+func (s *Session) application(t *state.Txn, w caller, model, application string) (models.Model, models.Application, error) {
 	m, err := s.liveModel(t, w, model)
 	if err != nil {
 		return models.Model{}, models.Application{}, err
 	}
-	app, ok := store.Get[models.Application](t, store.TableApplications, store.IndexID, m.UUID, application)
+	app, ok := state.Get[models.Application](t, state.TableApplications, state.IndexID, m.UUID, application)
 	if !ok {
 		return models.Model{}, models.Application{}, herd.Errorf(herd.ErrNotFound, "application %q not found", application)
 	}
@@ -73,7 +73,7 @@ func (s *Session) application(t *store.Txn, w caller, model, application string)
 }
 
 // liveModel finds, in t, a live model the caller may write to.
-func (s *Session) liveModel(t *store.Txn, w caller, model string) (models.Model, error) {
+func (s *Session) liveModel(t *state.Txn, w caller, model string) (models.Model, error) {
 	m, _, err := s.modelFor(t, w, model, acl.Write)
 	if err == nil && m.Life != models.Alive {
 		err = herd.Errorf(herd.ErrFailedPrecondition, "model %q is %s", m.FullName(), m.Life)
@@ -101,7 +101,7 @@ func (s *Session) RemoveUnit(ctx context.Context, model, unit string) error {
 	if err != nil {
 		return err
 	}
-	u, ok := store.Get[models.Unit](t, store.TableUnits, store.IndexID, m.UUID, unit)
+	u, ok := state.Get[models.Unit](t, state.TableUnits, state.IndexID, m.UUID, unit)
 	if !ok {
 		return herd.Errorf(herd.ErrNotFound, "unit %q not found", unit)
 	}
@@ -124,7 +124,7 @@ func (s *Session) RemoveApplication(ctx context.Context, model, application stri
 		return err
 	}
 	var m models.Model
-	err := s.update(ctx, func(t *store.Txn, w caller) error {
+	err := s.update(ctx, func(t *state.Txn, w caller) error {
 		var app models.Application
 		var err error
 		m, app, err = s.application(t, w, model, application)
@@ -132,7 +132,7 @@ func (s *Session) RemoveApplication(ctx context.Context, model, application stri
 			return err
 		}
 		app.Life = models.Dying
-		return t.Insert(store.TableApplications, app)
+		return t.Insert(state.TableApplications, app)
 	})
 	if err != nil {
 		return err
@@ -154,13 +154,13 @@ func (s *Session) RemoveApplication(ctx context.Context, model, application stri
 			removed++
 		}
 	}
-	err = s.update(ctx, func(t *store.Txn, _ caller) error {
+	err = s.update(ctx, func(t *state.Txn, _ caller) error {
 		if left := unitsOf(t, m.UUID, application); len(left) > 0 {
 			// Cannot happen while the application is dying; say so rather
 			// than leave units without an application.
 			return herd.Errorf(herd.ErrFailedPrecondition, "cannot remove application %q: %d units appeared meanwhile", application, len(left))
 		}
-		_, err := t.DeleteAll(store.TableApplications, store.IndexID, m.UUID, application)
+		_, err := t.DeleteAll(state.TableApplications, state.IndexID, m.UUID, application)
 		return err
 	})
 	if err != nil {
@@ -170,9 +170,9 @@ func (s *Session) RemoveApplication(ctx context.Context, model, application stri
 	return nil
 }
 
-func unitsOf(t *store.Txn, modelUUID, application string) []models.Unit {
+func unitsOf(t *state.Txn, modelUUID, application string) []models.Unit {
 	var us []models.Unit
-	for _, u := range store.List[models.Unit](t, store.TableUnits, store.IndexModel, modelUUID) {
+	for _, u := range state.List[models.Unit](t, state.TableUnits, state.IndexModel, modelUUID) {
 		if u.Application == application {
 			us = append(us, u)
 		}
@@ -189,13 +189,13 @@ func (s *Session) removeUnit(ctx context.Context, u models.Unit) error {
 		if err != nil {
 			return err
 		}
-		mc, ok := store.Get[models.Machine](t, store.TableMachines, store.IndexID, u.ModelUUID, u.Machine)
+		mc, ok := state.Get[models.Machine](t, state.TableMachines, state.IndexID, u.ModelUUID, u.Machine)
 		if !ok {
 			// No machine (already released by another call, or state
 			// written before units went with their machines): remove
 			// the unit alone.
-			return s.update(ctx, func(t *store.Txn, _ caller) error {
-				_, err := t.DeleteAll(store.TableUnits, store.IndexID, u.ModelUUID, u.Name)
+			return s.update(ctx, func(t *state.Txn, _ caller) error {
+				_, err := t.DeleteAll(state.TableUnits, state.IndexID, u.ModelUUID, u.Name)
 				return err
 			})
 		}

@@ -123,7 +123,7 @@ func TestUnitErrors(t *testing.T) {
 	}
 	reader := f.AddUser(t, "rita")
 	f.Grant(t, "rita", acl.Read, "admin/m")
-	before := f.Controller.Store().Dump()
+	before := f.Controller.Dump()
 	starts := f.Provider.Calls(fakeprovider.OpStart)
 	for _, c := range []struct {
 		name string
@@ -167,7 +167,7 @@ func TestUnitErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
-	if !reflect.DeepEqual(before, f.Controller.Store().Dump()) {
+	if !reflect.DeepEqual(before, f.Controller.Dump()) {
 		t.Error("a refused call changed the store")
 	}
 	if n := f.Provider.Calls(fakeprovider.OpStart); n != starts {

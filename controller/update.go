@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/store"
 )
 
@@ -16,7 +17,7 @@ const maxAttempts = 8
 // the backend committed first: store.ErrConflict), fn runs again on the
 // fresher state, so fn must do nothing but read and write t: no provider
 // calls, no other side effects. Nothing is written when fn fails.
-func (c *Controller) update(ctx context.Context, fn func(*store.Txn) error) error {
+func (c *Controller) update(ctx context.Context, fn func(*state.Txn) error) error {
 	for attempt := 1; ; attempt++ {
 		if err := c.check(ctx); err != nil {
 			return err
@@ -29,7 +30,7 @@ func (c *Controller) update(ctx context.Context, fn func(*store.Txn) error) erro
 	}
 }
 
-func (c *Controller) attempt(fn func(*store.Txn) error) error {
+func (c *Controller) attempt(fn func(*state.Txn) error) error {
 	t := c.st.Write()
 	defer t.Abort()
 	if err := fn(t); err != nil {
@@ -40,8 +41,8 @@ func (c *Controller) attempt(fn func(*store.Txn) error) error {
 
 // update runs fn as Controller.update does, after validating the session
 // in the same transaction.
-func (s *Session) update(ctx context.Context, fn func(*store.Txn, caller) error) error {
-	return s.c.update(ctx, func(t *store.Txn) error {
+func (s *Session) update(ctx context.Context, fn func(*state.Txn, caller) error) error {
+	return s.c.update(ctx, func(t *state.Txn) error {
 		w, err := s.caller(t)
 		if err != nil {
 			return err
@@ -51,16 +52,12 @@ func (s *Session) update(ctx context.Context, fn func(*store.Txn, caller) error)
 }
 
 // isConflict reports whether a commit lost a race to another controller.
-func isConflict(err error) bool { return errors.Is(err, errConflict) }
-
-// errConflict stands for the store's conflict error until the two-way
-// backend seam lands.
-var errConflict = errors.New("conflict")
+func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
 
 // write starts a write transaction and validates the session in it, for
 // Batch, whose function has side effects and so is never run again. The
 // caller must `defer t.Abort()`.
-func (s *Session) write(ctx context.Context) (*store.Txn, caller, error) {
+func (s *Session) write(ctx context.Context) (*state.Txn, caller, error) {
 	if err := s.c.check(ctx); err != nil {
 		return nil, caller{}, err
 	}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
-	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/users"
 )
 
@@ -31,23 +31,23 @@ func canonicalUser(name string) (string, error) { return users.Canonical(name) }
 
 func userNotFound(id string) error { return herd.Errorf(herd.ErrNotFound, "user %q not found", id) }
 
-func getUser(t *store.Txn, id string) (store.User, error) {
-	u, ok := store.Get[store.User](t, store.TableUsers, store.IndexID, id)
+func getUser(t *state.Txn, id string) (state.User, error) {
+	u, ok := state.Get[state.User](t, state.TableUsers, state.IndexID, id)
 	if !ok {
-		return store.User{}, userNotFound(id)
+		return state.User{}, userNotFound(id)
 	}
 	return u, nil
 }
 
-func accessOf(t *store.Txn, id string) acl.Level {
-	u, _ := store.Get[store.User](t, store.TableUsers, store.IndexID, id)
+func accessOf(t *state.Txn, id string) acl.Level {
+	u, _ := state.Get[state.User](t, state.TableUsers, state.IndexID, id)
 	return u.Access
 }
 
 // enabledSuperusers counts enabled users with superuser access.
-func enabledSuperusers(t *store.Txn) int {
+func enabledSuperusers(t *state.Txn) int {
 	n := 0
-	for _, u := range store.List[store.User](t, store.TableUsers, store.IndexID) {
+	for _, u := range state.List[state.User](t, state.TableUsers, state.IndexID) {
 		if u.Access == acl.Superuser && !u.Disabled {
 			n++
 		}
@@ -57,12 +57,12 @@ func enabledSuperusers(t *store.Txn) int {
 
 // userUpdate runs fn as update does, for op on user name, with the
 // user's current row, once the one decision has allowed it.
-func (s *Session) userUpdate(ctx context.Context, op acl.Op, name string, fn func(*store.Txn, caller, store.User) error) error {
+func (s *Session) userUpdate(ctx context.Context, op acl.Op, name string, fn func(*state.Txn, caller, state.User) error) error {
 	id, err := canonicalUser(name)
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *store.Txn, w caller) error {
+	return s.update(ctx, func(t *state.Txn, w caller) error {
 		if err := may(t, w, op, id); err != nil {
 			if op == acl.ResetPassword && id == w.name {
 				err = herd.Errorf(herd.ErrInvalid, "You cannot reset your own password")
@@ -78,17 +78,17 @@ func (s *Session) userUpdate(ctx context.Context, op acl.Op, name string, fn fun
 }
 
 // issueSecret writes a fresh registration secret for id and returns its token.
-func (s *Session) issueSecret(t *store.Txn, u users.User) (string, error) {
+func (s *Session) issueSecret(t *state.Txn, u users.User) (string, error) {
 	key, err := s.c.random(users.SecretKeyLen)
 	if err != nil {
 		return "", err
 	}
 	now := s.c.opts.Now()
-	sec := store.Secret{User: u.Name, Hash: hashBytes(key), Created: now}
+	sec := state.Secret{User: u.Name, Hash: hashBytes(key), Created: now}
 	if s.c.opts.TokenTTL > 0 {
 		sec.Expires = now.Add(s.c.opts.TokenTTL)
 	}
-	if err := t.Insert(store.TableSecrets, sec); err != nil {
+	if err := t.Insert(state.TableSecrets, sec); err != nil {
 		return "", err
 	}
 	return users.Token{User: u.Display(), Addrs: s.c.opts.Addrs, SecretKey: key, ControllerName: s.c.info.Name}.Encode()
@@ -98,14 +98,14 @@ func (s *Session) issueSecret(t *store.Txn, u users.User) (string, error) {
 // and returns the one-time registration token (superuser only).
 func (s *Session) AddUser(ctx context.Context, name, displayName string) (AddedUser, error) {
 	var out AddedUser
-	err := s.update(ctx, func(t *store.Txn, w caller) (err error) {
+	err := s.update(ctx, func(t *state.Txn, w caller) (err error) {
 		out, err = s.addUser(t, w, name, displayName)
 		return err
 	})
 	return out, err
 }
 
-func (s *Session) addUser(t *store.Txn, w caller, name, displayName string) (AddedUser, error) {
+func (s *Session) addUser(t *state.Txn, w caller, name, displayName string) (AddedUser, error) {
 	id, err := canonicalUser(name)
 	if err != nil {
 		return AddedUser{}, err
@@ -116,11 +116,11 @@ func (s *Session) addUser(t *store.Txn, w caller, name, displayName string) (Add
 	if err := users.ValidateDisplayName(displayName); err != nil {
 		return AddedUser{}, err
 	}
-	if _, ok := store.Get[store.User](t, store.TableUsers, store.IndexID, id); ok {
+	if _, ok := state.Get[state.User](t, state.TableUsers, state.IndexID, id); ok {
 		return AddedUser{}, herd.Errorf(herd.ErrAlreadyExists, "failed to create user: user %q already exists", id)
 	}
 	u := users.User{Name: id, GivenName: name, DisplayName: displayName, CreatedBy: w.name, Created: s.c.opts.Now()}
-	if err := t.Insert(store.TableUsers, store.User{User: u, Access: acl.Login}); err != nil {
+	if err := t.Insert(state.TableUsers, state.User{User: u, Access: acl.Login}); err != nil {
 		return AddedUser{}, err
 	}
 	token, err := s.issueSecret(t, u)
@@ -152,12 +152,12 @@ func (s *Session) ChangePassword(ctx context.Context, name, password string) err
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *store.Txn, w caller) error { return s.setPassword(t, w, id, hash) })
+	return s.update(ctx, func(t *state.Txn, w caller) error { return s.setPassword(t, w, id, hash) })
 }
 
 // setPassword stores a password hash for id, drops any registration
 // secret and ends id's sessions other than the caller's.
-func (s *Session) setPassword(t *store.Txn, w caller, id, hash string) error {
+func (s *Session) setPassword(t *state.Txn, w caller, id, hash string) error {
 	if err := may(t, w, acl.ChangePassword, id); err != nil {
 		return err
 	}
@@ -166,10 +166,10 @@ func (s *Session) setPassword(t *store.Txn, w caller, id, hash string) error {
 		return err
 	}
 	u.PasswordHash = hash
-	if err := t.Insert(store.TableUsers, u); err != nil {
+	if err := t.Insert(state.TableUsers, u); err != nil {
 		return err
 	}
-	if _, err := t.DeleteAll(store.TableSecrets, store.IndexID, id); err != nil {
+	if _, err := t.DeleteAll(state.TableSecrets, state.IndexID, id); err != nil {
 		return err
 	}
 	if err := endSessionsExcept(t, id, s.hash); err != nil {
@@ -187,12 +187,12 @@ func (s *Session) targetUser(name string) (string, error) {
 	return canonicalUser(name)
 }
 
-func endSessionsExcept(t *store.Txn, id, keep string) error {
-	for _, sess := range store.List[store.Session](t, store.TableSessions, store.IndexUser, id) {
+func endSessionsExcept(t *state.Txn, id, keep string) error {
+	for _, sess := range state.List[state.Session](t, state.TableSessions, state.IndexUser, id) {
 		if sess.TokenHash == keep {
 			continue
 		}
-		if err := t.Delete(store.TableSessions, sess); err != nil {
+		if err := t.Delete(state.TableSessions, sess); err != nil {
 			return err
 		}
 	}
@@ -204,16 +204,16 @@ func endSessionsExcept(t *store.Txn, id, keep string) error {
 // (superuser only; not on oneself, not on a disabled user).
 func (s *Session) ResetPassword(ctx context.Context, name string) (string, error) {
 	var token, id string
-	err := s.userUpdate(ctx, acl.ResetPassword, name, func(t *store.Txn, w caller, u store.User) (err error) {
+	err := s.userUpdate(ctx, acl.ResetPassword, name, func(t *state.Txn, w caller, u state.User) (err error) {
 		id = u.Name
 		if u.Disabled {
 			return herd.Errorf(herd.ErrFailedPrecondition, "cannot reset password of disabled user %q", u.Name)
 		}
 		u.PasswordHash = ""
-		if err := t.Insert(store.TableUsers, u); err != nil {
+		if err := t.Insert(state.TableUsers, u); err != nil {
 			return err
 		}
-		if _, err := t.DeleteAll(store.TableSessions, store.IndexUser, u.Name); err != nil {
+		if _, err := t.DeleteAll(state.TableSessions, state.IndexUser, u.Name); err != nil {
 			return err
 		}
 		token, err = s.issueSecret(t, u.User)
@@ -239,7 +239,7 @@ func (s *Session) EnableUser(ctx context.Context, name string) error {
 
 func (s *Session) setDisabled(ctx context.Context, name string, disable bool) error {
 	changed, id := false, ""
-	err := s.userUpdate(ctx, acl.ManageUsers, name, func(t *store.Txn, w caller, u store.User) error {
+	err := s.userUpdate(ctx, acl.ManageUsers, name, func(t *state.Txn, w caller, u state.User) error {
 		id = u.Name
 		if changed = u.Disabled != disable; !changed {
 			return nil
@@ -251,12 +251,12 @@ func (s *Session) setDisabled(ctx context.Context, name string, disable bool) er
 			if err := acl.CheckSuperusers(u.Access == acl.Superuser, false, enabledSuperusers(t)); err != nil {
 				return err
 			}
-			if _, err := t.DeleteAll(store.TableSessions, store.IndexUser, id); err != nil {
+			if _, err := t.DeleteAll(state.TableSessions, state.IndexUser, id); err != nil {
 				return err
 			}
 		}
 		u.Disabled = disable
-		return t.Insert(store.TableUsers, u)
+		return t.Insert(state.TableUsers, u)
 	})
 	if err == nil && changed {
 		s.c.opts.Logger.Info("user enabled state changed", "user", id, "disabled", disable, "by", s.user)
@@ -278,7 +278,7 @@ func (s *Session) RemoveUser(ctx context.Context, name string) error {
 		return err
 	}
 	var id string
-	err = s.userUpdate(ctx, acl.ManageUsers, name, func(t *store.Txn, w caller, u store.User) error {
+	err = s.userUpdate(ctx, acl.ManageUsers, name, func(t *state.Txn, w caller, u state.User) error {
 		id = u.Name
 		if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.Removing); err != nil {
 			return err
@@ -286,10 +286,10 @@ func (s *Session) RemoveUser(ctx context.Context, name string) error {
 		if err := acl.CheckSuperusers(u.Access == acl.Superuser && !u.Disabled, false, enabledSuperusers(t)); err != nil {
 			return err
 		}
-		if owned := store.List[models.Model](t, store.TableModels, store.IndexOwner, id); len(owned) > 0 {
+		if owned := state.List[models.Model](t, state.TableModels, state.IndexOwner, id); len(owned) > 0 {
 			return herd.Errorf(herd.ErrFailedPrecondition, "cannot remove user %q: they own %d model(s), the first %q", id, len(owned), owned[0].FullName())
 		}
-		for _, g := range store.List[store.Grant](t, store.TableGrants, store.IndexUser, id) {
+		for _, g := range state.List[state.Grant](t, state.TableGrants, state.IndexUser, id) {
 			if g.Level == acl.Admin {
 				if err := acl.CheckModelAdmins(g.ModelUUID, acl.Admin, acl.None, countAdmins(t, g.ModelUUID)); err != nil {
 					return err
@@ -297,13 +297,16 @@ func (s *Session) RemoveUser(ctx context.Context, name string) error {
 			}
 		}
 		now := s.c.opts.Now()
-		rm := store.RemovedUser{ID: id + "/" + rid, User: u.User, Removed: now, RemovedBy: w.name}
-		if err := t.Insert(store.TableRemovedUsers, rm); err != nil {
+		rm := state.RemovedUser{ID: id + "/" + rid, User: u.User, Removed: now, RemovedBy: w.name}
+		if err := t.Insert(state.TableRemovedUsers, rm); err != nil {
 			return err
 		}
-		for _, del := range []struct{ table, index string }{
-			{store.TableUsers, store.IndexID}, {store.TableSecrets, store.IndexID},
-			{store.TableSessions, store.IndexUser}, {store.TableGrants, store.IndexUser},
+		for _, del := range []struct {
+			table state.Table
+			index state.Index
+		}{
+			{state.TableUsers, state.IndexID}, {state.TableSecrets, state.IndexID},
+			{state.TableSessions, state.IndexUser}, {state.TableGrants, state.IndexUser},
 		} {
 			if _, err := t.DeleteAll(del.table, del.index, id); err != nil {
 				return err
@@ -318,7 +321,7 @@ func (s *Session) RemoveUser(ctx context.Context, name string) error {
 	return nil
 }
 
-func (s *Session) userInfo(t *store.Txn, u store.User) UserInfo {
+func (s *Session) userInfo(t *state.Txn, u state.User) UserInfo {
 	return UserInfo{User: u.User, Access: u.Access, Pending: u.PasswordHash == ""}
 }
 
@@ -343,7 +346,7 @@ func (s *Session) Users(ctx context.Context, opts UsersOptions) ([]UserInfo, err
 		return []UserInfo{s.userInfo(t, u)}, nil
 	}
 	var out []UserInfo
-	for _, u := range store.List[store.User](t, store.TableUsers, store.IndexID) {
+	for _, u := range state.List[state.User](t, state.TableUsers, state.IndexID) {
 		if u.Disabled && !opts.All {
 			continue
 		}

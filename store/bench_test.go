@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/users"
@@ -19,15 +20,15 @@ import (
 // BenchmarkDurableGrant is one grant per write transaction on the file
 // store: written to bbolt and fsync'd, then committed in memory.
 func BenchmarkDurableGrant(b *testing.B) {
-	s, err := store.OpenFile(filepath.Join(b.TempDir(), "herd.db"), store.FileOptions{Create: true})
+	s, err := openState(filepath.Join(b.TempDir(), "herd.db"), store.FileOptions{Create: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	defer closeState(b, s)
 	i := 0
 	for b.Loop() {
 		i++
-		insert(b, s, store.TableGrants, store.Grant{ModelUUID: "bench-model", User: fmt.Sprintf("user-%08d", i), Level: acl.Write})
+		insert(b, s, state.TableGrants, state.Grant{ModelUUID: "bench-model", User: fmt.Sprintf("user-%08d", i), Level: acl.Write})
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 }
@@ -39,7 +40,11 @@ func BenchmarkRawBoltPut(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}()
 	value := []byte(`{"ModelUUID":"bench-model","User":"user-00000000","Level":"write"}`)
 	i := 0
 	for b.Loop() {
@@ -65,16 +70,16 @@ const (
 )
 
 // largeRows are 10k users, 1k models and 100k grants (100 users a model).
-func largeRows() (tables []string, rows []any) {
-	add := func(t string, r any) { tables = append(tables, t); rows = append(rows, r) }
+func largeRows() (tables []state.Table, rows []any) {
+	add := func(t state.Table, r any) { tables = append(tables, t); rows = append(rows, r) }
 	for i := range largeUsers {
-		add(store.TableUsers, store.User{User: users.User{Name: fmt.Sprintf("user-%05d", i), DisplayName: "User"}, Access: acl.Login, PasswordHash: "$2a$10$abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabc"})
+		add(state.TableUsers, state.User{User: users.User{Name: fmt.Sprintf("user-%05d", i), DisplayName: "User"}, Access: acl.Login, PasswordHash: "$2a$10$abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabc"})
 	}
 	for m := range largeModels {
 		uuid := fmt.Sprintf("%08x-0000-4000-8000-%012x", m, m)
-		add(store.TableModels, models.Model{UUID: uuid, Name: fmt.Sprintf("model-%04d", m), Owner: fmt.Sprintf("user-%05d", m), Life: models.Alive, Status: models.Available})
+		add(state.TableModels, models.Model{UUID: uuid, Name: fmt.Sprintf("model-%04d", m), Owner: fmt.Sprintf("user-%05d", m), Life: models.Alive, Status: models.Available})
 		for g := range largeGrants / largeModels {
-			add(store.TableGrants, store.Grant{ModelUUID: uuid, User: fmt.Sprintf("user-%05d", (m*100+g)%largeUsers), Level: acl.Level(1 + g%3)})
+			add(state.TableGrants, state.Grant{ModelUUID: uuid, User: fmt.Sprintf("user-%05d", (m*100+g)%largeUsers), Level: acl.Level(1 + g%3)})
 		}
 	}
 	return tables, rows
@@ -92,19 +97,19 @@ func largeFile(b *testing.B) string {
 			b.Fatal(err)
 		}
 		largePath = filepath.Join(dir, "large.db")
-		s, err := store.OpenFile(largePath, store.FileOptions{Create: true})
+		s, err := openState(largePath, store.FileOptions{Create: true})
 		if err != nil {
 			b.Fatal(err)
 		}
 		tables, rows := largeRows()
 		insertAll(b, s, tables, rows)
-		s.Close()
+		closeState(b, s)
 	})
 	return largePath
 }
 
 // insertAll inserts rows[i] into tables[i], all in one transaction.
-func insertAll(b *testing.B, s *store.Store, tables []string, rows []any) {
+func insertAll(b *testing.B, s *state.Store, tables []state.Table, rows []any) {
 	w := s.Write()
 	defer w.Abort()
 	for i := range rows {
@@ -130,18 +135,18 @@ func liveMB(b *testing.B, keep any) {
 func BenchmarkOpenLarge(b *testing.B) {
 	path := largeFile(b)
 	b.ReportAllocs()
-	var s *store.Store
+	var s *state.Store
 	for b.Loop() {
 		var err error
-		s, err = store.OpenFile(path, store.FileOptions{})
+		s, err = openState(path, store.FileOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		if got := len(store.List[store.Grant](s.Read(), store.TableGrants, store.IndexID)); got != largeGrants {
+		if got := len(state.List[state.Grant](s.Read(), state.TableGrants, state.IndexID)); got != largeGrants {
 			b.Fatalf("%d grants", got)
 		}
-		s.Close()
+		closeState(b, s)
 		b.StartTimer()
 	}
 	liveMB(b, s)
@@ -152,9 +157,9 @@ func BenchmarkOpenLarge(b *testing.B) {
 func BenchmarkMemdbInsertLarge(b *testing.B) {
 	tables, rows := largeRows()
 	b.ReportAllocs()
-	var s *store.Store
+	var s *state.Store
 	for b.Loop() {
-		s = store.NewMemory()
+		s = state.NewMemory()
 		insertAll(b, s, tables, rows)
 	}
 	liveMB(b, s)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/store"
 )
 
@@ -22,14 +23,14 @@ func TestFileHostilePageTree(t *testing.T) {
 	path, s := create(t)
 	w := s.Write()
 	for i := range 2000 { // enough rows for the grants bucket to need a branch page
-		if err := w.Insert(store.TableGrants, store.Grant{ModelUUID: fmt.Sprintf("model-%04d", i), User: "tom", Level: acl.Read}); err != nil {
+		if err := w.Insert(state.TableGrants, state.Grant{ModelUUID: fmt.Sprintf("model-%04d", i), User: "tom", Level: acl.Read}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	closeState(t, s)
 	good, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -101,10 +102,10 @@ func refused(t *testing.T, b []byte) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		s, err := store.OpenFile(p, store.FileOptions{})
+		s, err := openState(p, store.FileOptions{})
 		if err == nil {
 			s.Dump()
-			s.Close()
+			err = errors.Join(errors.New("opened"), s.Close())
 		}
 		done <- err
 	}()
@@ -128,9 +129,9 @@ func refused(t *testing.T, b []byte) {
 func TestFileHostileFreelist(t *testing.T) {
 	path, s := create(t)
 	for i := range 20 { // a few transactions, so that pages are freed
-		insert(t, s, store.TableGrants, store.Grant{ModelUUID: fmt.Sprintf("m%d", i), User: "tom", Level: acl.Read})
+		insert(t, s, state.TableGrants, state.Grant{ModelUUID: fmt.Sprintf("m%d", i), User: "tom", Level: acl.Read})
 	}
-	s.Close()
+	closeState(t, s)
 	good, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -9,15 +11,20 @@ import (
 )
 
 func TestConformanceMemory(t *testing.T) {
-	storetest.Run(t, func(*testing.T) *store.Store { return store.NewMemory() })
+	storetest.Run(t, storetest.MemoryHarness())
 }
 
 func TestConformanceFile(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) *store.Store {
-		s, err := store.OpenFile(filepath.Join(t.TempDir(), "herd.db"), store.FileOptions{Create: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+	storetest.Run(t, storetest.Harness{
+		NewStorage: func(t *testing.T) string { return filepath.Join(t.TempDir(), "herd.db") },
+		Open: func(t *testing.T, path string) store.Backend {
+			_, err := os.Stat(path)
+			f, err := store.OpenFile(path, store.FileOptions{Create: errors.Is(err, os.ErrNotExist)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		},
+		Processes: true,
 	})
 }

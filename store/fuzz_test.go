@@ -9,22 +9,24 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/store"
 )
 
-// FuzzOpenFile feeds arbitrary bytes to OpenFile as a store file: it must
+// FuzzOpenFile feeds arbitrary bytes to OpenFile, and loads what opens,
+// as a store file: it must
 // fail with herd.ErrInvalid or herd.ErrFailedPrecondition, or open, and
 // never panic or crash (bbolt faults on some corrupt files; OpenFile
 // turns that into an error).
 func FuzzOpenFile(f *testing.F) {
 	dir := f.TempDir()
 	good := filepath.Join(dir, "good.db")
-	s, err := store.OpenFile(good, store.FileOptions{Create: true})
+	s, err := openState(good, store.FileOptions{Create: true})
 	if err != nil {
 		f.Fatal(err)
 	}
-	insert(f, s, store.TableGrants, store.Grant{ModelUUID: "m", User: "tom", Level: acl.Write})
-	s.Close()
+	insert(f, s, state.TableGrants, state.Grant{ModelUUID: "m", User: "tom", Level: acl.Write})
+	closeState(f, s)
 	b, err := os.ReadFile(good)
 	if err != nil {
 		f.Fatal(err)
@@ -42,15 +44,15 @@ func FuzzOpenFile(f *testing.F) {
 			t.Fatal(err)
 		}
 		type result struct {
-			s   *store.Store
+			s   *state.Store
 			err error
 		}
 		done := make(chan result, 1)
 		go func() {
-			s, err := store.OpenFile(p, store.FileOptions{})
+			s, err := openState(p, store.FileOptions{})
 			done <- result{s, err}
 		}()
-		var s *store.Store
+		var s *state.Store
 		var err error
 		select {
 		case r := <-done:
@@ -65,6 +67,6 @@ func FuzzOpenFile(f *testing.F) {
 			return
 		}
 		s.Dump()
-		s.Close()
+		closeState(t, s)
 	})
 }

@@ -41,9 +41,10 @@ import (
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/internal/hooks"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider/fakeprovider"
-	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/users"
 )
 
@@ -155,7 +156,7 @@ func fresh(o Options) (*Fixture, error) {
 
 // template is the state a fresh fixture reached, kept to start others from.
 type template struct {
-	st            *store.Store // never written
+	st            *state.Store // never written
 	prov          *fakeprovider.Provider
 	adminPassword string
 	tokens        map[string]string // user → session token, admin included
@@ -191,7 +192,7 @@ func fromTemplate(o Options) (*Fixture, error) {
 			e.err = err
 			return
 		}
-		t := &template{st: f.Controller.Store().Clone(), prov: f.Provider.Clone(),
+		t := &template{st: hooks.State(f.Controller).Clone(), prov: f.Provider.Clone(),
 			adminPassword: f.adminPassword, tokens: map[string]string{}}
 		for u, s := range f.sessions {
 			t.tokens[u] = s.Token()
@@ -206,7 +207,7 @@ func fromTemplate(o Options) (*Fixture, error) {
 	prov := t.prov.Clone()
 	ctx := context.Background()
 	c, err := controller.Open(ctx, "", controller.Options{
-		Store: t.st.Clone(), Provider: prov, Now: clock.Now, Hasher: TestHasher{},
+		Backend: &hooks.Working{State: t.st.Clone()}, Provider: prov, Now: clock.Now, Hasher: TestHasher{},
 		SessionTTL: o.SessionTTL, TokenTTL: o.TokenTTL,
 	})
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/herd-project/herd/controller/controllertest"
 	"github.com/herd-project/herd/provider"
 	"github.com/herd-project/herd/provider/fakeprovider"
-	"github.com/herd-project/herd/store"
 )
 
 // Fixtures in parallel tests share nothing a write changes: same names,
@@ -47,7 +46,7 @@ func TestIsolation(t *testing.T) {
 			if want := fmt.Sprintf("default,only-in-%d", i); strings.Join(names, ",") != want {
 				t.Errorf("models = %v, want %s", names, want)
 			}
-			if n := len(f.Controller.Store().Dump()[store.TableUsers]); n != 2 {
+			if n := len(f.Controller.Dump()["users"]); n != 2 {
 				t.Errorf("%d users", n)
 			}
 		})
@@ -348,7 +347,7 @@ func normalized(f *controllertest.Fixture) []string {
 	uuid := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	hex := regexp.MustCompile(`[0-9a-f]{64}|juju-[0-9a-f]{6}`)
 	var out []string
-	for table, rows := range f.Controller.Store().Dump() {
+	for table, rows := range f.Controller.Dump() {
 		for _, r := range rows {
 			line := fmt.Sprintf("%s %+v", table, r)
 			out = append(out, hex.ReplaceAllString(uuid.ReplaceAllString(line, "UUID"), "HEX"))

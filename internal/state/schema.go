@@ -1,4 +1,4 @@
-package store
+package state
 
 import (
 	"fmt"
@@ -11,30 +11,38 @@ import (
 	"github.com/herd-project/herd/users"
 )
 
+// Table is the name of a table. Tables and indexes are named only by the
+// constants here: an unknown name is a bug, and Get, List and DeleteAll
+// panic on one (TestSchemaGolden checks every constant against the
+// schema).
+type Table string
+
+// Index is the name of an index; see Table.
+type Index string
+
 // Table names.
 const (
-	TableController   = "controller"
-	TableUsers        = "users"
-	TableRemovedUsers = "removed_users"
-	TableAccess       = "controller_access"
-	TableModels       = "models"
-	TableGrants       = "model_grants"
-	TableApplications = "applications"
-	TableUnits        = "units"
-	TableMachines     = "machines"
-	TableSessions     = "sessions"
-	TableSecrets      = "registration_secrets"
+	TableController   Table = "controller"
+	TableUsers        Table = "users"
+	TableRemovedUsers Table = "removed_users"
+	TableModels       Table = "models"
+	TableGrants       Table = "model_grants"
+	TableApplications Table = "applications"
+	TableUnits        Table = "units"
+	TableMachines     Table = "machines"
+	TableSessions     Table = "sessions"
+	TableSecrets      Table = "registration_secrets"
 )
 
 // Index names. IndexModel and IndexOwner are prefix scans of compound
 // indexes (rows of a model are keyed model uuid first; models owner
 // first), so they cost no index of their own to maintain.
 const (
-	IndexID        = "id"
-	IndexOwnerName = "owner_name"
-	IndexUser      = "user"
-	IndexModel     = "id_prefix"
-	IndexOwner     = "owner_name_prefix"
+	IndexID        Index = "id"
+	IndexOwnerName Index = "owner_name"
+	IndexUser      Index = "user"
+	IndexModel     Index = "id_prefix"
+	IndexOwner     Index = "owner_name_prefix"
 )
 
 // Controller is the controller's own record; there is one.
@@ -143,19 +151,19 @@ func compound(fields ...memdb.Indexer) memdb.Indexer {
 	return &memdb.CompoundIndex{Indexes: fields}
 }
 
-func table(name string, id memdb.Indexer, extra map[string]memdb.Indexer) *memdb.TableSchema {
-	t := &memdb.TableSchema{Name: name, Indexes: map[string]*memdb.IndexSchema{
-		IndexID: {Name: IndexID, Unique: true, Indexer: id},
+func table(name Table, id memdb.Indexer, extra map[Index]memdb.Indexer) *memdb.TableSchema {
+	t := &memdb.TableSchema{Name: string(name), Indexes: map[string]*memdb.IndexSchema{
+		string(IndexID): {Name: string(IndexID), Unique: true, Indexer: id},
 	}}
 	for n, ix := range extra {
-		t.Indexes[n] = &memdb.IndexSchema{Name: n, Indexer: ix}
+		t.Indexes[string(n)] = &memdb.IndexSchema{Name: string(n), Indexer: ix}
 	}
 	return t
 }
 
-// Schema returns the go-memdb schema: a table per kind of row, with an
+// schema returns the go-memdb schema: a table per kind of row, with an
 // index for every listing and check the controller makes.
-func Schema() *memdb.DBSchema {
+func schema() *memdb.DBSchema {
 	var (
 		grantModel = field(func(g Grant) string { return g.ModelUUID })
 		grantUser  = field(func(g Grant) string { return g.User })
@@ -167,14 +175,14 @@ func Schema() *memdb.DBSchema {
 		table(TableController, field(func(c Controller) string { return c.ID }), nil),
 		table(TableUsers, field(func(u User) string { return u.Name }), nil),
 		table(TableRemovedUsers, field(func(r RemovedUser) string { return r.ID }), nil),
-		table(TableModels, field(func(m models.Model) string { return m.UUID }), map[string]memdb.Indexer{
+		table(TableModels, field(func(m models.Model) string { return m.UUID }), map[Index]memdb.Indexer{
 			IndexOwnerName: compound(field(func(m models.Model) string { return m.Owner }), field(func(m models.Model) string { return m.Name })),
 		}),
-		table(TableGrants, compound(grantModel, grantUser), map[string]memdb.Indexer{IndexUser: grantUser}),
+		table(TableGrants, compound(grantModel, grantUser), map[Index]memdb.Indexer{IndexUser: grantUser}),
 		table(TableApplications, compound(appModel, field(func(a models.Application) string { return a.Name })), nil),
 		table(TableUnits, compound(unitModel, field(func(u models.Unit) string { return u.Name })), nil),
 		table(TableMachines, compound(machModel, field(func(m models.Machine) string { return m.ID })), nil),
-		table(TableSessions, field(func(s Session) string { return s.TokenHash }), map[string]memdb.Indexer{IndexUser: field(func(s Session) string { return s.User })}),
+		table(TableSessions, field(func(s Session) string { return s.TokenHash }), map[Index]memdb.Indexer{IndexUser: field(func(s Session) string { return s.User })}),
 		table(TableSecrets, field(func(s Secret) string { return s.User }), nil),
 	}
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
@@ -185,7 +193,7 @@ func Schema() *memdb.DBSchema {
 }
 
 // Tables lists the table names in a fixed order.
-func Tables() []string {
-	return []string{TableController, TableUsers, TableRemovedUsers, TableModels, TableGrants,
+func Tables() []Table {
+	return []Table{TableController, TableUsers, TableRemovedUsers, TableModels, TableGrants,
 		TableApplications, TableUnits, TableMachines, TableSessions, TableSecrets}
 }

@@ -1,0 +1,99 @@
+package controller_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/provider"
+	"github.com/herd-project/herd/provider/fakeprovider"
+	"github.com/herd-project/herd/store"
+	"github.com/herd-project/herd/store/storetest"
+)
+
+// otherCloud is a provider of another type than the fake it wraps.
+type otherCloud struct{ provider.Provider }
+
+func (otherCloud) Type() string { return "other-cloud" }
+
+// Open refuses a provider of another type than the controller was
+// bootstrapped on, and refuses to stand a new fake provider in for a real
+// one; before, both opened, on a provider that knew none of the
+// controller's machines.
+func TestOpenWithWrongProvider(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "controller.db")
+	opts := controller.Options{Path: path, Provider: otherCloud{fakeprovider.New()}, Hasher: controllertest.TestHasher{}}
+	b, err := controller.Bootstrap(ctx, "c1", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Controller.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		prov provider.Provider
+		want []string
+	}{
+		"another type": {fakeprovider.New(), []string{`"other-cloud", not "fake"`}},
+		"none":         {nil, []string{`"other-cloud"`, "none was set"}},
+	} {
+		o := opts
+		o.Provider = tc.prov
+		_, err := controller.Open(ctx, path, o)
+		if !errors.Is(err, herd.ErrFailedPrecondition) {
+			t.Errorf("%s: err = %v, want ErrFailedPrecondition", name, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q does not say %s", name, err, w)
+			}
+		}
+	}
+	// The refusals released the file; the right provider opens it.
+	c, err := controller.Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A controller bootstrapped on the fake provider reopens without one: the
+// fake keeps nothing between processes, so a new one stands in.
+func TestOpenFakeWithoutProvider(t *testing.T) {
+	ctx := context.Background()
+	m := storetest.NewMemory()
+	b, err := controller.Bootstrap(ctx, "c1", controller.Options{Backend: m, Hasher: controllertest.TestHasher{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Controller.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := controller.Open(ctx, "", controller.Options{Backend: m.Reopen(), Hasher: controllertest.TestHasher{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UUID() != b.Controller.UUID() {
+		t.Errorf("reopened %s", c.UUID())
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A refused Open leaves the caller's backend open.
+	held := m.Reopen()
+	if _, err := controller.Open(ctx, "", controller.Options{Backend: held, Provider: otherCloud{fakeprovider.New()}}); !errors.Is(err, herd.ErrFailedPrecondition) {
+		t.Fatalf("wrong provider: %v", err)
+	}
+	if err := held.Load(ctx, func(store.Record) error { return nil }); err != nil {
+		t.Errorf("the backend was closed by a refused Open: %v", err)
+	}
+}
