@@ -28,7 +28,7 @@ type apiConn struct {
 	// password, not a resumed token); shared when its credential went out
 	// (HerdSession.SessionToken). An own session never shared ends with
 	// the connection: nobody else can use it.
-	own    bool
+	own    atomic.Bool
 	shared atomic.Bool
 }
 
@@ -121,7 +121,7 @@ func (c *apiConn) admin(ctx context.Context, req rpc.Request, s *controller.Sess
 // finish runs when the connection has closed.
 func (c *apiConn) finish() {
 	s := c.sess.Load()
-	if s == nil || !c.own || c.shared.Load() {
+	if s == nil || !c.own.Load() || c.shared.Load() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -59,7 +59,7 @@ func (c *apiConn) login(ctx context.Context, p params.LoginRequest) (any, error)
 		}
 		return nil, err
 	}
-	c.own = own
+	c.own.Store(own)
 	c.sess.Store(s)
 	c.srv.opts.Logger.Info("apiserver: login", "user", s.User(), "model", c.model, "remote", c.remote, "resumed", !own)
 	return res, nil
