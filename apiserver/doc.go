@@ -129,7 +129,8 @@
 //     source address and per user; RegisterMaxBytes 4 KiB.
 //   - Each rate limiter remembers at most LimiterKeys (10,000) keys:
 //     refilled buckets are dropped first, then the least recently used.
-//   - Serve's http.Server: ReadHeaderTimeout 10 s, ReadTimeout 30 s (a
+//   - Serve's http.Server (Options of the same names): ReadHeaderTimeout
+//     10 s, ReadTimeout 30 s (a
 //     request and its body; websockets set their own deadlines once
 //     upgraded), IdleTimeout 2 minutes, MaxHeaderBytes 16 KiB; the TLS
 //     handshake is bounded by the read timeouts (net/http), the websocket

@@ -298,3 +298,65 @@ func TestServeAndClose(t *testing.T) {
 		t.Error("the connection outlived Close")
 	}
 }
+
+// A client that opens TCP and never finishes the TLS handshake, or never
+// finishes its request headers, is cut off by Serve's timeouts; a
+// websocket that outlives them keeps working.
+func TestServeStalledClients(t *testing.T) {
+	e := newEnv(t, Options{})
+	srv, err := New(e.f.Controller, Options{LoginRate: -1, ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, e.ts.TLS) }()
+	defer func() {
+		cancel()
+		<-served
+		_ = srv.Close(context.Background())
+	}()
+
+	closedWithin := func(what string, conn net.Conn) {
+		t.Helper()
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		_, err := io.ReadAll(conn)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Errorf("%s: still open after 5s", what)
+		} else if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s: closed after %v", what, d)
+		}
+	}
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	closedWithin("no TLS handshake", raw)
+
+	tc, err := tls.Dial("tcp", ln.Addr().String(), e.tls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	_, _ = tc.Write([]byte("GET /api HTTP/1.1\r\nHost: x\r\n")) // never ends
+	closedWithin("unfinished headers", tc)
+
+	c, err := rpc.Dial(ctxFor(t), "wss://"+ln.Addr().String()+"/api", e.tls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := login(ctxFor(t), c, "admin", e.f.Password("admin")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // beyond ReadTimeout
+	if err := c.Call(ctxFor(t), "Pinger", 1, "", "Ping", nil, nil); err != nil {
+		t.Errorf("a websocket after ReadTimeout: %v", err)
+	}
+}

@@ -67,6 +67,14 @@ type Options struct {
 	RegisterMaxBytes int64
 	// LimiterKeys caps the keys each rate limiter remembers.
 	LimiterKeys int
+	// ReadHeaderTimeout, ReadTimeout, IdleTimeout and MaxHeaderBytes
+	// configure Serve's http.Server (ignored when the Server is mounted
+	// elsewhere). The TLS handshake must finish within the shorter of the
+	// two read timeouts.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
 	// Logger receives connection events (never secrets); nil discards them.
 	Logger *slog.Logger
 	// Now is the clock of the rate limiters; nil means time.Now.
@@ -97,6 +105,18 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LimiterKeys <= 0 {
 		o.LimiterKeys = DefaultLimiterKeys
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -232,13 +252,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 	hs := &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		// ReadTimeout bounds a request and its body (/register). A
 		// websocket outlives it: gorilla/websocket and internal/rpc set
 		// their own deadlines once upgraded.
-		ReadTimeout:    DefaultReadTimeout,
-		IdleTimeout:    DefaultIdleTimeout,
-		MaxHeaderBytes: DefaultMaxHeaderBytes,
+		ReadTimeout:    s.opts.ReadTimeout,
+		IdleTimeout:    s.opts.IdleTimeout,
+		MaxHeaderBytes: s.opts.MaxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
 		BaseContext:    func(net.Listener) context.Context { return s.ctx },
 	}
