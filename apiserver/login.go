@@ -133,7 +133,7 @@ func (c *apiConn) loginResult(ctx context.Context, s *controller.Session) (param
 		d, err := s.Allowed(ctx, acl.ReadModel, controller.UUIDRef(c.model), "")
 		switch {
 		case errors.Is(err, herd.ErrNotFound):
-			return params.LoginResult{}, unknownModel(c.model)
+			return params.LoginResult{}, rpc.UnknownModel(c.model)
 		case errors.Is(err, herd.ErrPermissionDenied) || (err == nil && !d.Allowed):
 			return params.LoginResult{}, errPerm
 		case err != nil:
