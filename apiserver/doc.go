@@ -119,8 +119,9 @@
 //     1 minute request timeout, 3 minutes idle closes, pings every minute.
 //   - MaxConns 1000 websocket connections at once; beyond, HTTP 503 before
 //     the upgrade.
-//   - Logins: token buckets per user name and per source address,
-//     LoginRate 2 per second with LoginBurst 5; a login beyond them waits
+//   - Logins: token buckets per user name (LoginRate 2 per second,
+//     LoginBurst 5) and per source address (LoginAddrRate 10 per second,
+//     LoginAddrBurst 20: users behind one NAT share it); a login beyond them waits
 //     for a token up to LoginWait (2 s), and beyond that is refused with
 //     Juju's `try again` (code "try again", apiserver/errors ErrTryAgain,
 //     which Juju uses for its agent login rate limit). The rate does not

@@ -32,7 +32,7 @@ func FuzzFacadeParams(f *testing.F) {
 	}
 	fx := controllertest.New(f, nil)
 	m := fx.CreateModel(f, "admin", "fuzz")
-	srv, err := New(fx.Controller, Options{LoginRate: -1})
+	srv, err := New(fx.Controller, Options{LoginRate: -1, LoginAddrRate: -1})
 	if err != nil {
 		f.Fatal(err)
 	}

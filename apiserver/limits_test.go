@@ -49,7 +49,7 @@ func TestConnectionCap(t *testing.T) {
 // burst, whether the password is right or not, whichever connection
 // it comes from.
 func TestLoginFloodRefused(t *testing.T) {
-	e := newEnv(t, Options{LoginRate: 0.5, LoginBurst: 3, LoginWait: time.Millisecond})
+	e := newEnv(t, Options{LoginRate: 0.5, LoginBurst: 3, LoginAddrRate: 0.5, LoginAddrBurst: 4, LoginWait: time.Millisecond})
 	e.f.AddUser(t, "tom")
 	ctx := ctxFor(t)
 	var refused, wrong int
@@ -70,8 +70,13 @@ func TestLoginFloodRefused(t *testing.T) {
 	if wrong != 3 || refused != 5 {
 		t.Errorf("%d checked, %d refused; want 3 and 5", wrong, refused)
 	}
-	// The source address is limited too: another user from here waits.
+	// Another user from the same address gets the address's last token,
+	// then the address is limited too.
 	c := e.dial(t, "/api")
+	if _, err := login(ctx, c, "admin", e.f.Password("admin")); err != nil {
+		t.Fatalf("the address's last token: %v", err)
+	}
+	c = e.dial(t, "/api")
 	_, err := login(ctx, c, "admin", e.f.Password("admin"))
 	wantErr(t, err, "try again", rpc.CodeTryAgain)
 }
@@ -79,7 +84,7 @@ func TestLoginFloodRefused(t *testing.T) {
 // Within LoginWait a login beyond the burst waits for its token rather
 // than failing.
 func TestLoginFloodSlowed(t *testing.T) {
-	e := newEnv(t, Options{LoginRate: 20, LoginBurst: 1, LoginWait: 2 * time.Second})
+	e := newEnv(t, Options{LoginRate: 20, LoginBurst: 1, LoginAddrRate: 20, LoginAddrBurst: 1, LoginWait: 2 * time.Second})
 	e.f.AddUser(t, "tom")
 	ctx := ctxFor(t)
 	start := time.Now()
@@ -258,7 +263,7 @@ func TestRegisterRoute(t *testing.T) {
 // every websocket connection.
 func TestServeAndClose(t *testing.T) {
 	e := newEnv(t, Options{})
-	srv, err := New(e.f.Controller, Options{LoginRate: -1})
+	srv, err := New(e.f.Controller, Options{LoginRate: -1, LoginAddrRate: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +309,7 @@ func TestServeAndClose(t *testing.T) {
 // websocket that outlives them keeps working.
 func TestServeStalledClients(t *testing.T) {
 	e := newEnv(t, Options{})
-	srv, err := New(e.f.Controller, Options{LoginRate: -1, ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond})
+	srv, err := New(e.f.Controller, Options{LoginRate: -1, LoginAddrRate: -1, ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,6 +94,7 @@ func (c *apiConn) slowDown(ctx context.Context, name string) error {
 	}
 	w2, ok := c.srv.loginByUser.reserve(key, maxWait)
 	if !ok {
+		c.srv.loginByAddr.refund(c.remote) // this attempt costs the address nothing
 		return errTryAgain
 	}
 	wait := max(w1, w2)
