@@ -254,3 +254,21 @@ func TestUnsharedSessionEndsWithConnection(t *testing.T) {
 		t.Errorf("EndSessions %+v, want 2 sessions (the fixture's and the shared one)", res.Results)
 	}
 }
+
+// A session that expires (24 hours by default) fails the next request on
+// its live connection with Juju's "login expired".
+func TestSessionExpiryOnLiveConnection(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.f.AddUser(t, "tom")
+	tom := e.as(t, "tom")
+	ctx := ctxFor(t)
+	if err := tom.Call(ctx, "Pinger", 1, "", "Ping", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.f.Advance(25 * time.Hour)
+	err := tom.Call(ctx, "UserManager", 3, "", "UserInfo", params.UserInfoRequest{}, nil)
+	wantErr(t, err, "login expired", rpc.CodeLoginExpired)
+	if !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("%v is not ErrUnauthenticated", err)
+	}
+}
