@@ -208,8 +208,10 @@ func registerBody(user string) []byte {
 
 func TestRegisterRoute(t *testing.T) {
 	e := newEnv(t, Options{})
-	if code, _ := postRegister(t, e, registerBody("tom")); code != http.StatusNotFound {
-		t.Errorf("no hook: HTTP %d, want 404", code)
+	// The default hook is the controller's exchange: tom has no pending
+	// key, so the answer is the one failure answer.
+	if code, out := postRegister(t, e, registerBody("tom")); code != register.FailureStatus || !bytes.Equal(out, register.FailureBody()) {
+		t.Errorf("the controller's exchange, no such user: HTTP %d %s, want the failure answer", code, out)
 	}
 
 	var mu sync.Mutex

@@ -46,7 +46,7 @@ type Options struct {
 	// Register answers POST /register: it gets the request body (at most
 	// RegisterMaxBytes) and returns the reply body, or an error, which the
 	// client sees as internal/register's one failure answer, whatever it
-	// was. Nil: /register answers 404.
+	// was. Nil: the controller's own exchange (Controller.RegisterExchange).
 	Register func(ctx context.Context, body []byte) ([]byte, error)
 	// RPC are the per-connection limits (frame cap, requests in flight,
 	// request and idle timeouts); see internal/rpc.
@@ -167,6 +167,9 @@ func New(ctrl *controller.Controller, opts Options) (*Server, error) {
 		return nil, errors.New("apiserver: nil controller")
 	}
 	opts = opts.withDefaults()
+	if opts.Register == nil {
+		opts.Register = ctrl.RegisterExchange
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{ctrl: ctrl, opts: opts, ctx: ctx, cancel: cancel}
 	s.loginByUser = newLimiter(opts.LoginRate, opts.LoginBurst, opts.LimiterKeys, opts.Now)
@@ -254,7 +257,13 @@ func remoteHost(addr string) string {
 // returns nil after a Close or ctx's end, else the listener's error.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
 	if tlsConfig == nil {
-		return errors.New("apiserver: Serve needs a TLS config")
+		// The controller's own certificate, for its addresses and the
+		// listener's.
+		host, _, _ := net.SplitHostPort(ln.Addr().String())
+		var err error
+		if tlsConfig, err = s.ctrl.TLSConfig(host); err != nil {
+			return err
+		}
 	}
 	tlsConfig = tlsConfig.Clone()
 	if tlsConfig.MinVersion < tls.VersionTLS12 {

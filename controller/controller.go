@@ -119,6 +119,10 @@ func bootstrapInto(ctx context.Context, name string, st *state.Store, opts Optio
 	now := opts.Now()
 	c.info = state.Controller{ID: "controller", Name: name, UUID: uuid, Cloud: opts.Cloud, Region: opts.Region,
 		ProviderType: c.prov.Type(), Owner: AdminUser, Created: now, InstanceID: inst.ID, Addrs: opts.Addrs}
+	if err := c.newCA(); err != nil {
+		_ = c.prov.DestroyController(context.WithoutCancel(ctx), cspec)
+		return nil, nil, "", err
+	}
 	def := models.Model{UUID: modelUUID, Name: DefaultModel, Owner: AdminUser, Cloud: opts.Cloud, Region: opts.Region,
 		Type: c.prov.Type(), Life: models.Alive, Status: models.Available, Created: now}
 	undo := func() { _ = c.prov.DestroyController(context.WithoutCancel(ctx), cspec) }
@@ -196,6 +200,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	}
 	c := &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
 	c.auth.attach(st)
+	if err := c.ensureCA(ctx); err != nil {
+		return fail(err)
+	}
 	return c, nil
 }
 

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/herd-project/herd"
@@ -10,8 +9,6 @@ import (
 	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/users"
 )
-
-const registerHint = "registration token may have expired: a controller administrator must reset your user to issue a new token"
 
 func badLogin() error { return herd.Errorf(herd.ErrUnauthenticated, "invalid entity name or password") }
 
@@ -110,61 +107,6 @@ func (c *Controller) openSession(txn *state.Txn, id string, still func(state.Use
 	}
 	c.opts.Logger.Info("login", "user", id)
 	return newSessionValue(c, token, hash, id, sess.Expires), nil
-}
-
-// Register redeems a registration token: the user it names chooses a
-// password and is logged in. A token works once; a used, reset-superseded
-// or expired token is herd.ErrUnauthenticated with Juju's hint.
-func (c *Controller) Register(ctx context.Context, token, password string) (*Session, error) {
-	if err := c.check(ctx); err != nil {
-		return nil, err
-	}
-	tok, err := users.DecodeToken(token)
-	if err != nil {
-		return nil, err
-	}
-	id, err := users.Canonical(tok.User)
-	if err != nil {
-		return nil, err
-	}
-	if err := users.ValidatePassword(password); err != nil {
-		return nil, err
-	}
-	keyHash := hashBytes(tok.SecretKey)
-	now := c.opts.Now()
-	valid := func(t *state.Txn) bool {
-		sec, ok := state.Get[state.Secret](t, state.TableSecrets, state.IndexID, id)
-		match := equalSecret(sec.Hash, keyHash)
-		return ok && match && (sec.Expires.IsZero() || now.Before(sec.Expires))
-	}
-	if !valid(c.st.Read()) {
-		c.opts.Logger.Info("registration refused", "user", id)
-		return nil, herd.Errorf(herd.ErrUnauthenticated, "%s", registerHint)
-	}
-	hash, err := c.opts.Hasher.Hash(password)
-	if err != nil {
-		return nil, err
-	}
-	s, err := c.newSession(ctx, id, func(state.User) bool { return true }, func(t *state.Txn, u *state.User) error {
-		// Checked again inside the write, so two racing registrations
-		// cannot both use the token.
-		if !valid(t) {
-			return herd.Errorf(herd.ErrUnauthenticated, "%s", registerHint)
-		}
-		if _, err := t.DeleteAll(state.TableSecrets, state.IndexID, id); err != nil {
-			return err
-		}
-		u.PasswordHash = hash
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, herd.ErrUnauthenticated) {
-			return nil, herd.Errorf(herd.ErrUnauthenticated, "%s", registerHint)
-		}
-		return nil, err
-	}
-	c.opts.Logger.Info("user registered", "user", id)
-	return s, nil
 }
 
 // Resume returns the session a token (from Session.Token) names, checked

@@ -10,6 +10,8 @@ import (
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/internal/hooks"
+	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/provider"
 	"github.com/herd-project/herd/provider/fakeprovider"
 	"github.com/herd-project/herd/store"
@@ -95,5 +97,51 @@ func TestOpenFakeWithoutProvider(t *testing.T) {
 	}
 	if err := held.Load(ctx, func(store.Record) error { return nil }); err != nil {
 		t.Errorf("the backend was closed by a refused Open: %v", err)
+	}
+}
+
+// A controller from before the CA was kept gets one on its first open,
+// written to its state, so that later opens keep the same CA.
+func TestOpenMakesMissingCA(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "controller.db")
+	opts := controller.Options{Path: path, Hasher: controllertest.TestHasher{}}
+	b, err := controller.Bootstrap(ctx, "c1", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Controller.CACert()) == 0 {
+		t.Fatal("bootstrap made no CA")
+	}
+	// Take the CA out, as a file from before it was kept has none.
+	w := hooks.State(b.Controller).Write()
+	info, _ := state.Get[state.Controller](w, state.TableController, state.IndexID, "controller")
+	info.CACert, info.CAKey = "", ""
+	if err := w.Insert(state.TableController, info); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Controller.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var first []byte
+	for i := range 2 {
+		c, err := controller.Open(ctx, path, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca := c.CACert()
+		if _, err := c.TLSConfig("127.0.0.1"); err != nil || len(ca) == 0 {
+			t.Fatalf("open %d: CA %d bytes, TLS config: %v", i, len(ca), err)
+		}
+		if i == 1 && string(ca) != string(first) {
+			t.Error("the CA made on the first open was not kept")
+		}
+		first = ca
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -55,3 +55,11 @@ func equalSecret(a, b string) bool {
 }
 
 func encodeSecret(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// randReader is the source of randomness: Options.Rand or crypto/rand.
+func (c *Controller) randReader() io.Reader {
+	if c.opts.Rand != nil {
+		return c.opts.Rand
+	}
+	return rand.Reader
+}

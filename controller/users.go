@@ -84,7 +84,7 @@ func (s *Session) issueSecret(t *state.Txn, u users.User) (string, error) {
 		return "", err
 	}
 	now := s.c.opts.Now()
-	sec := state.Secret{User: u.Name, Hash: hashBytes(key), Created: now}
+	sec := state.Secret{User: u.Name, Key: key, Created: now}
 	if s.c.opts.TokenTTL > 0 {
 		sec.Expires = now.Add(s.c.opts.TokenTTL)
 	}

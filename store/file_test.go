@@ -264,7 +264,7 @@ func TestFileRowDamageRefused(t *testing.T) {
 	now := time.Date(2026, 11, 27, 1, 2, 3, 0, time.UTC)
 	path, s := create(t)
 	insert(t, s, state.TableUsers, state.User{User: users.User{Name: "tom", DisplayName: "Tom", CreatedBy: "admin", Created: now}, Access: acl.Login, PasswordHash: "$2a$10$abcdefghijklmnopqrstuv"})
-	insert(t, s, state.TableSecrets, state.Secret{User: "tom", Hash: strings.Repeat("ab", 32), Created: now})
+	insert(t, s, state.TableSecrets, state.Secret{User: "tom", Key: bytes.Repeat([]byte{0xab}, 32), Created: now})
 	insert(t, s, state.TableGrants, state.Grant{ModelUUID: "mu", User: "tom", Level: acl.Write})
 	closeState(t, s)
 	good, err := os.ReadFile(path)

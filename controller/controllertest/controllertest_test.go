@@ -342,10 +342,11 @@ func BenchmarkFixtureStepByStep(b *testing.B) {
 }
 
 // normalized is a fixture's whole store with what is random per build
-// (UUIDs, hex hashes and tokens, instance ids) replaced by placeholders, one line a row.
+// (UUIDs, hex hashes and tokens, instance ids, registration keys, the CA)
+// replaced by placeholders, one line a row.
 func normalized(f *controllertest.Fixture) []string {
 	uuid := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
-	hex := regexp.MustCompile(`[0-9a-f]{64}|juju-[0-9a-f]{6}`)
+	hex := regexp.MustCompile(`[0-9a-f]{64}|juju-[0-9a-f]{6}|-----BEGIN [A-Z ]+-----[^-]*-----END [A-Z ]+-----|"Key":"[^"]*"`)
 	var out []string
 	for table, rows := range f.Controller.Dump() {
 		for _, r := range rows {

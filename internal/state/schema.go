@@ -58,6 +58,10 @@ type Controller struct {
 	InstanceID   string // the controller machine's provider id
 	// Addrs are the endpoints written into registration tokens.
 	Addrs []string
+	// CACert and CAKey are the controller's CA (PEM): the API server's
+	// certificates are signed by it and clients pin CACert. Made at
+	// bootstrap, or on the first open of a controller from before.
+	CACert, CAKey string `json:",omitempty"`
 }
 
 // User is a user's row: the public value, the controller access (None once
@@ -93,10 +97,13 @@ type Session struct {
 	Expires   time.Time
 }
 
-// Secret is a user's pending registration secret, by its SHA-256 hash.
+// Secret is a user's pending registration secret.
 type Secret struct {
-	User    string
-	Hash    string // hex
+	User string
+	// Key is the registration token's secret key itself: Juju's /register
+	// exchange must open a box sealed with it. It is deleted when used,
+	// reset or found expired.
+	Key     []byte
 	Created time.Time
 	Expires time.Time // zero: never
 }

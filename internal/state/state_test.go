@@ -127,7 +127,7 @@ func TestReloadEveryTable(t *testing.T) {
 		state.TableMachines, models.Machine{ModelUUID: "mu", ID: "0", InstanceID: "juju-mu-0", Status: models.Started},
 		state.TableMachines, models.Machine{ModelUUID: "mu", ID: "1"},
 		state.TableSessions, state.Session{TokenHash: "th", User: "tom", Created: now, Expires: now.Add(time.Hour)},
-		state.TableSecrets, state.Secret{User: "tom", Hash: "sh", Created: now},
+		state.TableSecrets, state.Secret{User: "tom", Key: []byte("k"), Created: now},
 	)
 	w := s.Write()
 	defer w.Abort()

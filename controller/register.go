@@ -1,0 +1,141 @@
+package controller
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/internal/register"
+	"github.com/herd-project/herd/internal/state"
+	"github.com/herd-project/herd/users"
+)
+
+// Registration: a user redeems the secret key of their registration
+// token, choosing a password. In process, Register checks the key
+// directly; over the network, RegisterExchange runs Juju's /register
+// exchange, where the key seals a box. Both end in redeem, one write that
+// sets the password and deletes the key, so a token works once.
+
+const registerHint = "registration token may have expired: a controller administrator must reset your user to issue a new token"
+
+func errRegistration() error { return herd.Errorf(herd.ErrUnauthenticated, "%s", registerHint) }
+
+// pendingKey returns id's registration key, if one is pending and not
+// expired at the controller's clock.
+func (c *Controller) pendingKey(t *state.Txn, id string) ([]byte, bool) {
+	sec, ok := state.Get[state.Secret](t, state.TableSecrets, state.IndexID, id)
+	if !ok || len(sec.Key) != users.SecretKeyLen || expiredSecret(sec, c) {
+		return nil, false
+	}
+	return sec.Key, true
+}
+
+func expiredSecret(sec state.Secret, c *Controller) bool {
+	return !sec.Expires.IsZero() && !c.opts.Now().Before(sec.Expires)
+}
+
+// redeem sets id's password hash and deletes the key, in t, after
+// checking that key is still the one pending (two racing registrations
+// cannot both use it).
+func (c *Controller) redeem(t *state.Txn, id string, key []byte, u *state.User, hash string) error {
+	cur, ok := c.pendingKey(t, id)
+	if !ok || subtle.ConstantTimeCompare(cur, key) != 1 || u.Disabled {
+		return errRegistration()
+	}
+	if _, err := t.DeleteAll(state.TableSecrets, state.IndexID, id); err != nil {
+		return err
+	}
+	u.PasswordHash = hash
+	return nil
+}
+
+// Register redeems a registration token: the user it names chooses a
+// password and is logged in. A token works once; a used, reset-superseded
+// or expired token is herd.ErrUnauthenticated with Juju's hint.
+func (c *Controller) Register(ctx context.Context, token, password string) (*Session, error) {
+	if err := c.check(ctx); err != nil {
+		return nil, err
+	}
+	tok, err := users.DecodeToken(token)
+	if err != nil {
+		return nil, err
+	}
+	id, err := users.Canonical(tok.User)
+	if err != nil {
+		return nil, err
+	}
+	if err := users.ValidatePassword(password); err != nil {
+		return nil, err
+	}
+	if key, ok := c.pendingKey(c.st.Read(), id); !ok || subtle.ConstantTimeCompare(key, tok.SecretKey) != 1 {
+		c.opts.Logger.Info("registration refused", "user", id)
+		return nil, errRegistration()
+	}
+	hash, err := c.opts.Hasher.Hash(password)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.newSession(ctx, id, func(state.User) bool { return true }, func(t *state.Txn, u *state.User) error {
+		return c.redeem(t, id, tok.SecretKey, u, hash)
+	})
+	if err != nil {
+		if errors.Is(err, herd.ErrUnauthenticated) {
+			return nil, errRegistration()
+		}
+		return nil, err
+	}
+	c.opts.Logger.Info("user registered", "user", id)
+	return s, nil
+}
+
+// RegisterExchange answers the body of Juju's `POST /register` (see the
+// apiserver package): it opens the client's box with the user's pending
+// key (which proves the client holds the token), sets the password and
+// deletes the key in one write, and returns the reply, sealed under the
+// same key with a fresh nonce, that carries the controller's CA
+// certificate and UUID. It opens no session: the client logs in next.
+// Every refusal (no such user, no pending key, an expired key, a box that
+// does not open, a disabled user) is the same error, so that nothing is
+// learnt from it, and takes about the same time.
+func (c *Controller) RegisterExchange(ctx context.Context, body []byte) ([]byte, error) {
+	if err := c.check(ctx); err != nil {
+		return nil, err
+	}
+	id, nonce, box, err := register.ParseRequest(body, register.MaxRequestBytes)
+	if err != nil {
+		return nil, err
+	}
+	key, ok := c.pendingKey(c.st.Read(), id)
+	if !ok {
+		_ = register.Decoy(nonce, box)
+		c.opts.Logger.Info("registration refused", "user", id)
+		return nil, register.ErrRegistration
+	}
+	var k [register.KeyLen]byte
+	copy(k[:], key)
+	password, err := register.OpenPassword(k, nonce, box)
+	if err != nil {
+		c.opts.Logger.Info("registration refused", "user", id)
+		return nil, err
+	}
+	hash, err := c.opts.Hasher.Hash(password)
+	if err != nil {
+		return nil, err
+	}
+	err = c.update(ctx, func(t *state.Txn) error {
+		u, ok := state.Get[state.User](t, state.TableUsers, state.IndexID, id)
+		if !ok {
+			return register.ErrRegistration
+		}
+		if err := c.redeem(t, id, key, &u, hash); err != nil {
+			return register.ErrRegistration
+		}
+		return t.Insert(state.TableUsers, u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.opts.Logger.Info("user registered", "user", id)
+	return register.SealResponse(k, nonce, register.Payload{CACert: c.info.CACert, ControllerUUID: c.info.UUID}, c.randReader())
+}
