@@ -1,0 +1,82 @@
+package apiserver
+
+import (
+	"context"
+
+	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/internal/params"
+)
+
+// Controller v11 and v12 (apiserver/facades/client/controller).
+func init() {
+	serve("Controller", map[string]method{
+		"AllModels":              allModels,
+		"ModifyControllerAccess": modifyControllerAccess,
+		"GetControllerAccess":    getControllerAccess,
+		"ControllerVersion":      controllerVersion,
+	})
+}
+
+// allModels lists every model (a superuser's call; the Session decides).
+// Juju's AllModels sends null for "never connected".
+func allModels(ctx context.Context, k call) (any, error) {
+	list, err := k.s.Models(ctx, controller.ModelsOptions{All: true})
+	if err != nil {
+		return nil, err
+	}
+	return userModels(list, nil), nil
+}
+
+func modifyControllerAccess(ctx context.Context, k call) (any, error) {
+	var p params.ModifyControllerAccessRequest
+	if err := k.req.Decode(&p); err != nil {
+		return nil, err
+	}
+	out := params.ErrorResults{Results: make([]params.ErrorResult, len(p.Changes))}
+	for i, ch := range p.Changes {
+		user, err := params.ParseUserTag(ch.UserTag)
+		if err == nil {
+			var level acl.Level
+			if level, err = acl.ParseKind(ch.Access, acl.KindController); err == nil {
+				err = changeAccess(ctx, k.s, ch.Action, user, level, "")
+			}
+		}
+		out.Results[i].Error = perr(err)
+	}
+	return out, nil
+}
+
+// getControllerAccess reads each user's controller access through
+// ShowUser, which lets a user see themselves and a superuser see anyone,
+// as Juju's GetControllerAccess.
+func getControllerAccess(ctx context.Context, k call) (any, error) {
+	var p params.Entities
+	if err := k.req.Decode(&p); err != nil {
+		return nil, err
+	}
+	var out params.UserAccessResults
+	for _, e := range p.Entities {
+		name, err := params.ParseUserTag(e.Tag)
+		if err == nil {
+			var u controller.UserInfo
+			if u, err = k.s.ShowUser(ctx, name); err == nil {
+				access := u.Access.String()
+				if u.Disabled {
+					access = ""
+				}
+				out.Results = append(out.Results, params.UserAccessResult{Result: &params.UserAccess{UserTag: params.UserTag(u.Name), Access: access}})
+				continue
+			}
+		}
+		out.Results = append(out.Results, params.UserAccessResult{Error: perr(err)})
+	}
+	return out, nil
+}
+
+func controllerVersion(ctx context.Context, k call) (any, error) {
+	if err := k.s.Check(ctx); err != nil {
+		return nil, err
+	}
+	return params.ControllerVersionResults{Version: ServerVersion}, nil
+}
