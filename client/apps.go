@@ -50,11 +50,8 @@ func (s *Session) status(ctx context.Context, m params.ModelSummary) (controller
 		}
 	}
 	for id, mc := range fs.Machines {
-		status, msg := mc.InstanceStatus.Status, mc.InstanceStatus.Info
-		if status == "" {
-			status, msg = mc.AgentStatus.Status, mc.AgentStatus.Info
-		}
-		st.Machines = append(st.Machines, models.Machine{ModelUUID: m.UUID, ID: id, InstanceID: mc.InstanceID, Status: models.Status(status), Message: msg})
+		status, msg := machineStatus(mc)
+		st.Machines = append(st.Machines, models.Machine{ModelUUID: m.UUID, ID: id, InstanceID: mc.InstanceID, Status: status, Message: msg})
 	}
 	slices.SortFunc(st.Applications, func(a, b models.Application) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(st.Units, func(a, b models.Unit) int { return strings.Compare(a.Name, b.Name) })
@@ -62,6 +59,32 @@ func (s *Session) status(ctx context.Context, m params.ModelSummary) (controller
 	sum.Machines, sum.Units = len(st.Machines), len(st.Units)
 	st.ModelSummary = sum
 	return st, nil
+}
+
+// machineStatus reads Herd's machine status back from Juju's instance
+// status (what the provider says: "running", "stopped", "provisioning
+// error", "pending"), else from the agent status ("started", "down",
+// "error"), and the message from the instance status.
+func machineStatus(mc params.MachineStatus) (models.Status, string) {
+	switch mc.InstanceStatus.Status {
+	case "running", "started":
+		return models.Started, mc.InstanceStatus.Info
+	case "stopped":
+		return models.Stopped, mc.InstanceStatus.Info
+	case "provisioning error", "error":
+		return models.Error, mc.InstanceStatus.Info
+	case "pending", "allocating":
+		return models.Pending, mc.InstanceStatus.Info
+	}
+	switch mc.AgentStatus.Status {
+	case "started":
+		return models.Started, mc.InstanceStatus.Info
+	case "down", "stopped":
+		return models.Stopped, mc.InstanceStatus.Info
+	case "error":
+		return models.Error, mc.InstanceStatus.Info
+	}
+	return models.Pending, mc.InstanceStatus.Info
 }
 
 // machineOrder sorts machine ids numerically ("2" before "10").

@@ -44,10 +44,15 @@ func modelOf(uuid, name, ownerTag, cloudTag, region, typ, providerType, life str
 	if providerType != "" {
 		typ = providerType
 	}
-	return models.Model{
+	out := models.Model{
 		UUID: uuid, Name: name, Owner: owner, Cloud: cloud, Region: region, Type: typ,
 		Life: models.Life(life), Status: models.Status(st.Status), StatusMessage: st.Info,
 	}
+	// Herd's server dates a model's status from the model's creation.
+	if st.Since != nil {
+		out.Created = *st.Since
+	}
+	return out
 }
 
 // Models lists the models the caller (or opts.User, or with opts.All every
