@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	"errors"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
@@ -497,7 +499,7 @@ func TestFacadeVersionNegotiation(t *testing.T) {
 	if s.Token() != "" {
 		t.Errorf("token %q from a server without HerdSession", s.Token())
 	}
-	if err := s.DisableUser(ctx, "bob"); rpc.CodeOf(err) != rpc.CodeNotSupported {
+	if err := s.DisableUser(ctx, "bob"); rpc.CodeOf(err) != rpc.CodeNotSupported || !errors.Is(err, herd.ErrFailedPrecondition) || err.Error() != `facade "UserManager" not supported by the controller` {
 		t.Errorf("facade the server lacks: %v", err)
 	}
 }
@@ -632,6 +634,72 @@ func TestCharmName(t *testing.T) {
 	} {
 		if got := charmName(in); got != want {
 			t.Errorf("charmName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestDialStalledAddress: an address that accepts TCP but never answers
+// the TLS handshake costs DialTimeout, then the next is tried.
+func TestDialStalledAddress(t *testing.T) {
+	f := newFake(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, silent
+		}
+	}()
+	opts := f.opts()
+	opts.Addrs = []string{ln.Addr().String(), f.addr()}
+	opts.DialTimeout = 200 * time.Millisecond
+	start := time.Now()
+	c, err := Dial(testCtx(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.addr != f.addr() {
+		t.Errorf("connected to %s", c.addr)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("dial took %s", d)
+	}
+}
+
+func TestPing(t *testing.T) {
+	f := newFake(t)
+	ctx := testCtx(t)
+	opts := f.opts()
+	opts.PingInterval = 10 * time.Millisecond
+	c, err := Dial(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Login(ctx, "tom", fakePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for {
+		for _, c := range f.recorded() {
+			if c.Facade == "Pinger" && c.Method == "Ping" {
+				if c.Version != 1 || c.Params != "{}" {
+					t.Errorf("ping frame %+v", c)
+				}
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("no ping")
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }

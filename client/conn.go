@@ -234,7 +234,10 @@ func (l *link) version(facade string) (int, error) {
 	if v, ok := l.facades[facade]; ok {
 		return v, nil
 	}
-	return 0, &rpc.Error{Message: fmt.Sprintf("facade %q not supported by the controller", facade), Code: rpc.CodeNotSupported}
+	// Juju's code for it, under Herd's sentinel for "not here".
+	return 0, &herd.Error{Kind: herd.ErrFailedPrecondition, Err: &rpc.Error{
+		Message: fmt.Sprintf("facade %q not supported by the controller", facade), Code: rpc.CodeNotSupported,
+	}}
 }
 
 func (l *link) call(ctx context.Context, facade, method string, args, result any) error {

@@ -26,33 +26,44 @@ import (
 )
 
 // live is a controller bootstrapped on the fake provider and a memory
-// store, served by the real apiserver over TLS on a loopback port, with
-// a certificate from its own CA.
+// store, served by the real apiserver over TLS on loopback ports (one
+// apiserver per address, all in front of the same controller), with a
+// certificate from its own CA.
 type live struct {
 	ctrl   *controller.Controller
 	secret string // admin's bootstrap password
-	addr   string
+	addr   string // the first address
+	addrs  []string
 	ca     pki.CA
+	stop   []func() // stops the server at each address
 
 	mu     sync.Mutex
 	tokens map[string]string // registration tokens handed out, by user
 }
 
-func startLive(t *testing.T) *live {
+func startLive(t *testing.T) *live { return startLiveN(t, 1) }
+
+func startLiveN(t *testing.T, n int) *live {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(nil)
-	addr := ts.Listener.Addr().String()
+	var tss []*httptest.Server
+	var addrs []string
+	for range n {
+		ts := httptest.NewUnstartedServer(nil)
+		tss = append(tss, ts)
+		addrs = append(addrs, ts.Listener.Addr().String())
+	}
 	b, err := controller.Bootstrap(context.Background(), "herd-e2e", controller.Options{
-		PasswordCost: bcrypt.MinCost, Addrs: []string{addr},
+		PasswordCost: bcrypt.MinCost, Addrs: addrs,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { b.Controller.Close() })
 	ca, err := pki.NewCA("herd-e2e", b.Controller.UUID(), time.Now(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM, keyPEM, err := ca.ServerCert([]string{addr}, time.Now())
+	certPEM, keyPEM, err := ca.ServerCert(addrs, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,22 +71,28 @@ func startLive(t *testing.T) *live {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &live{ctrl: b.Controller, secret: b.Secret, addr: addr, ca: ca, tokens: map[string]string{}}
-	srv, err := apiserver.New(b.Controller, apiserver.Options{Register: l.register, LoginRate: -1})
-	if err != nil {
-		t.Fatal(err)
+	l := &live{ctrl: b.Controller, secret: b.Secret, addr: addrs[0], addrs: addrs, ca: ca, tokens: map[string]string{}}
+	for _, ts := range tss {
+		srv, err := apiserver.New(b.Controller, apiserver.Options{Register: l.register, LoginRate: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.Config.Handler = srv
+		ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+		ts.TLS = cfg
+		ts.StartTLS()
+		var once sync.Once
+		stop := func() {
+			once.Do(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				srv.Close(ctx)
+				ts.Close()
+			})
+		}
+		l.stop = append(l.stop, stop)
+		t.Cleanup(stop)
 	}
-	ts.Config.Handler = srv
-	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
-	ts.TLS = cfg
-	ts.StartTLS()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-		ts.Close()
-		b.Controller.Close()
-	})
 	return l
 }
 
@@ -400,5 +417,38 @@ func TestFailoverLive(t *testing.T) {
 	defer s.Close()
 	if got := s.Addrs(); len(got) != 2 || got[0] != l.addr || got[1] != deadAddr {
 		t.Errorf("addrs %v: want the login's servers first", got)
+	}
+}
+
+// TestFailoverResumeLive: two API servers in front of one controller. The
+// one the session uses goes away; the next calls, on the controller and
+// on a model, reach the other (listed by the login) and resume the
+// session with its token.
+func TestFailoverResumeLive(t *testing.T) {
+	l := startLiveN(t, 2)
+	ctx := ctxFor(t)
+	s := l.login(t, "admin", l.secret) // Options.Addrs names the first only
+	if got := s.Addrs(); len(got) != 2 || got[0] != l.addrs[0] || got[1] != l.addrs[1] {
+		t.Fatalf("addrs %v, want %v", got, l.addrs)
+	}
+	if _, err := s.Deploy(ctx, "default", "mysql", controller.DeployOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l.stop[0]()
+	if _, err := s.Users(ctx, controller.UsersOptions{}); err != nil {
+		// The call in flight when the connection dropped may fail; the
+		// next one must not.
+		if _, err := s.Users(ctx, controller.UsersOptions{}); err != nil {
+			t.Fatalf("controller call after failover: %v", err)
+		}
+	}
+	st, err := s.Status(ctx, "default")
+	if err != nil {
+		if st, err = s.Status(ctx, "default"); err != nil {
+			t.Fatalf("model call after failover: %v", err)
+		}
+	}
+	if len(st.Applications) != 1 {
+		t.Errorf("status after failover %+v", st)
 	}
 }

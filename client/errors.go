@@ -35,6 +35,11 @@ func errorResult(facade, method string, res params.ErrorResults) error {
 	return fromParams(res.Results[0].Error)
 }
 
+// unexpected is a reply this client cannot read (err may be nil).
 func unexpected(what string, err error) error {
-	return herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("unexpected %s from the controller", what))
+	msg := fmt.Sprintf("unexpected %s from the controller", what)
+	if err == nil {
+		return herd.Errorf(herd.ErrInvalid, "%s", msg)
+	}
+	return herd.Wrap(herd.ErrInvalid, err, msg)
 }
