@@ -45,6 +45,16 @@ func startLive(t *testing.T) *live { return startLiveN(t, 1) }
 
 func startLiveN(t *testing.T, n int) *live {
 	t.Helper()
+	l, stop, err := newLive(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return l
+}
+
+// newLive starts a live controller with n addresses; stop stops it all.
+func newLive(n int) (l *live, stop func(), err error) {
 	var tss []*httptest.Server
 	var addrs []string
 	for range n {
@@ -52,48 +62,61 @@ func startLiveN(t *testing.T, n int) *live {
 		tss = append(tss, ts)
 		addrs = append(addrs, ts.Listener.Addr().String())
 	}
+	closeAll := func() {
+		for _, ts := range tss {
+			ts.Close()
+		}
+	}
 	b, err := controller.Bootstrap(context.Background(), "herd-e2e", controller.Options{
 		PasswordCost: bcrypt.MinCost, Addrs: addrs,
 	})
 	if err != nil {
-		t.Fatal(err)
+		closeAll()
+		return nil, nil, err
 	}
-	t.Cleanup(func() { b.Controller.Close() })
+	fail := func(err error) (*live, func(), error) {
+		closeAll()
+		b.Controller.Close()
+		return nil, nil, err
+	}
 	ca, err := pki.NewCA("herd-e2e", b.Controller.UUID(), time.Now(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	certPEM, keyPEM, err := ca.ServerCert(addrs, time.Now())
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	cfg, err := pki.ServerTLSConfig(certPEM, keyPEM)
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
-	l := &live{ctrl: b.Controller, secret: b.Secret, addr: addrs[0], addrs: addrs, ca: ca, tokens: map[string]string{}}
+	l = &live{ctrl: b.Controller, secret: b.Secret, addr: addrs[0], addrs: addrs, ca: ca, tokens: map[string]string{}}
 	for _, ts := range tss {
 		srv, err := apiserver.New(b.Controller, apiserver.Options{Register: l.register, LoginRate: -1})
 		if err != nil {
-			t.Fatal(err)
+			return fail(err)
 		}
 		ts.Config.Handler = srv
 		ts.Config.ErrorLog = log.New(io.Discard, "", 0)
 		ts.TLS = cfg
 		ts.StartTLS()
 		var once sync.Once
-		stop := func() {
+		l.stop = append(l.stop, func() {
 			once.Do(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				srv.Close(ctx)
 				ts.Close()
 			})
-		}
-		l.stop = append(l.stop, stop)
-		t.Cleanup(stop)
+		})
 	}
-	return l
+	return l, func() {
+		for _, stop := range l.stop {
+			stop()
+		}
+		b.Controller.Close()
+	}, nil
 }
 
 // register stands in for the controller's half of POST /register, which
@@ -129,6 +152,13 @@ func (l *live) register(ctx context.Context, body []byte) ([]byte, error) {
 	// not needed.
 	_ = s.Logout(ctx)
 	return register.SealResponse(key, nonce, register.Payload{CACert: string(l.ca.CertPEM), ControllerUUID: l.ctrl.UUID()}, rand.Reader)
+}
+
+// handOut gives the test's /register stand-in a token admin handed out.
+func (l *live) handOut(user, token string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tokens[user] = token
 }
 
 func (l *live) opts() client.Options {
@@ -182,9 +212,7 @@ func TestSeedWorkflow(t *testing.T) {
 	if err != nil || tok.User != "tom" || len(tok.Addrs) != 1 || tok.Addrs[0] != l.addr || tok.ControllerName != "herd-e2e" {
 		t.Fatalf("token %+v %v", tok, err)
 	}
-	l.mu.Lock()
-	l.tokens["tom"] = added.Token
-	l.mu.Unlock()
+	l.handOut("tom", added.Token)
 	m, err := admin.CreateModel(ctx, "lxd-model-1", controller.CreateModelOptions{})
 	if err != nil {
 		t.Fatal(err)
