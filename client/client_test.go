@@ -6,6 +6,7 @@ import (
 	"net"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -452,7 +453,7 @@ func TestItemErrors(t *testing.T) {
 	}
 	// A whole refused request maps too.
 	f = newFake(t)
-	f.answer("UserManager.EnableUser", func(string, rpc.Request) (any, error) {
+	f.answer("UserManager.EnableUser", func(context.Context, string, rpc.Request) (any, error) {
 		return nil, &rpc.Error{Message: "permission denied", Code: rpc.CodeUnauthorized}
 	})
 	if err := tomSession(t, f).EnableUser(testCtx(t), "bob"); !errors.Is(err, herd.ErrPermissionDenied) {
@@ -478,7 +479,7 @@ func TestResolveModel(t *testing.T) {
 
 func TestFacadeVersionNegotiation(t *testing.T) {
 	f := newFake(t)
-	f.answer("Admin.Login", func(path string, req rpc.Request) (any, error) {
+	f.answer("Admin.Login", func(_ context.Context, path string, req rpc.Request) (any, error) {
 		return params.LoginResult{
 			ControllerTag: params.ControllerTag(fakeUUID),
 			UserInfo:      &params.AuthUserInfo{Identity: "user-tom", ControllerAccess: "login"},
@@ -701,5 +702,104 @@ func TestPing(t *testing.T) {
 			t.Fatal("no ping")
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+}
+
+// TestInFlightCallOnDrop: a call in flight when the connection drops fails
+// with an error wrapping herd.ErrClosed and is not retried; the next call
+// resumes.
+func TestInFlightCallOnDrop(t *testing.T) {
+	f := newFake(t)
+	started := make(chan struct{})
+	var once sync.Once
+	f.answer("UserManager.EnableUser", func(ctx context.Context, _ string, _ rpc.Request) (any, error) {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			close(started)
+			<-ctx.Done() // until the connection is cut
+			return nil, ctx.Err()
+		}
+		return params.ErrorResults{Results: []params.ErrorResult{{}}}, nil
+	})
+	s := tomSession(t, f)
+	ctx := testCtx(t)
+	errc := make(chan error, 1)
+	go func() { errc <- s.EnableUser(ctx, "bob") }()
+	<-started
+	f.kill()
+	if err := <-errc; !errors.Is(err, herd.ErrClosed) {
+		t.Fatalf("in-flight call: %v", err)
+	}
+	if err := s.EnableUser(ctx, "bob"); err != nil {
+		t.Fatalf("next call: %v", err)
+	}
+	n := 0
+	for _, c := range f.recorded() {
+		if c.Method == "EnableUser" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d EnableUser requests, want 2 (no retry)", n)
+	}
+}
+
+// TestConcurrentCallsAcrossDrops runs calls from many goroutines while the
+// controller drops every connection, under the race detector: each call
+// succeeds or fails with herd.ErrClosed, and the session ends usable.
+func TestConcurrentCallsAcrossDrops(t *testing.T) {
+	f := newFake(t)
+	f.reply("UserManager.EnableUser", `{"results":[{}]}`)
+	f.reply("ModelManager.ListModelSummaries", summariesJSON)
+	f.reply("Client.FullStatus", fullStatusJSON)
+	s := tomSession(t, f)
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				var err error
+				if i%2 == 0 {
+					err = s.EnableUser(ctx, "bob")
+				} else {
+					_, err = s.Status(ctx, "admin/m1")
+				}
+				if err != nil && !errors.Is(err, herd.ErrClosed) {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for range 3 {
+		time.Sleep(5 * time.Millisecond)
+		f.drop()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if _, err := s.Status(ctx, "admin/m1"); err != nil {
+		// A drop may land between the last two calls; one more resumes.
+		if _, err := s.Status(ctx, "admin/m1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestContextPassesThrough(t *testing.T) {
+	f := newFake(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Dial(ctx, f.opts()); !errors.Is(err, context.Canceled) {
+		t.Errorf("dial: %v", err)
+	}
+	s := tomSession(t, f)
+	if err := s.EnableUser(ctx, "bob"); !errors.Is(err, context.Canceled) {
+		t.Errorf("call: %v", err)
 	}
 }

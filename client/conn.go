@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/herd-project/herd"
@@ -199,6 +200,7 @@ type link struct {
 	result  params.LoginResult
 	facades map[string]int // the version used for each facade both sides know
 	stop    chan struct{}  // closed to stop the pinger
+	dead    atomic.Bool    // a call found the connection shut down
 }
 
 // login calls Admin.Login on c. On failure c is left to the caller.
@@ -245,11 +247,22 @@ func (l *link) call(ctx context.Context, facade, method string, args, result any
 	if err != nil {
 		return err
 	}
-	return l.rpc.Call(ctx, facade, v, "", method, args, result)
+	err = l.rpc.Call(ctx, facade, v, "", method, args, result)
+	var reply *rpc.Error
+	if errors.Is(err, herd.ErrClosed) && !errors.As(err, &reply) {
+		// The transport is gone (a server's reply would be an *rpc.Error).
+		// The read loop may not have said so yet: remember it, so that the
+		// next call redials.
+		l.dead.Store(true)
+	}
+	return err
 }
 
 // down reports whether the link's connection is gone.
 func (l *link) down() bool {
+	if l.dead.Load() {
+		return true
+	}
 	select {
 	case <-l.rpc.Done():
 		return true

@@ -42,7 +42,7 @@ type call struct {
 	Params  string // compact JSON
 }
 
-type answer func(path string, req rpc.Request) (any, error)
+type answer func(ctx context.Context, path string, req rpc.Request) (any, error)
 
 type fake struct {
 	t   *testing.T
@@ -53,6 +53,7 @@ type fake struct {
 	calls   []call
 	answers map[string]answer // "Facade.Method"
 	conns   []*rpc.Conn
+	raw     []net.Conn          // every TCP connection accepted, for kill
 	servers [][]params.HostPort // LoginResult.servers
 	tokens  map[string]bool     // session tokens that resume
 
@@ -85,6 +86,7 @@ func newFakeCA(t *testing.T, ca pki.CA) *fake {
 	}
 	f := &fake{t: t, ca: ca, answers: map[string]answer{}, tokens: map[string]bool{fakeToken: true}}
 	f.srv = httptest.NewUnstartedServer(f)
+	f.srv.Listener = &trackListener{Listener: f.srv.Listener, f: f}
 	f.srv.TLS = cfg
 	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
 	f.srv.StartTLS()
@@ -112,7 +114,7 @@ func (f *fake) answer(key string, a answer) {
 
 // reply sets a canned result (a value, or JSON text) for Facade.Method.
 func (f *fake) reply(key string, result any) {
-	f.answer(key, func(string, rpc.Request) (any, error) {
+	f.answer(key, func(context.Context, string, rpc.Request) (any, error) {
 		if s, ok := result.(string); ok {
 			return json.RawMessage(s), nil
 		}
@@ -129,6 +131,33 @@ func (f *fake) drop() {
 	for _, c := range conns {
 		c.Close()
 	}
+}
+
+// kill cuts every TCP connection without a goodbye, as a network
+// failure or a crashed controller does.
+func (f *fake) kill() {
+	f.mu.Lock()
+	raw := f.raw
+	f.raw = nil
+	f.mu.Unlock()
+	for _, c := range raw {
+		c.Close()
+	}
+}
+
+type trackListener struct {
+	net.Listener
+	f *fake
+}
+
+func (l *trackListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.f.mu.Lock()
+		l.f.raw = append(l.f.raw, c)
+		l.f.mu.Unlock()
+	}
+	return c, err
 }
 
 // recorded returns the calls made, Pinger and Admin included.
@@ -185,11 +214,11 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	path := r.URL.Path
 	c.Serve(context.Background(), rpc.HandlerFunc(func(ctx context.Context, req rpc.Request) (any, error) {
-		return f.handle(path, req)
+		return f.handle(ctx, path, req)
 	}))
 }
 
-func (f *fake) handle(path string, req rpc.Request) (any, error) {
+func (f *fake) handle(ctx context.Context, path string, req rpc.Request) (any, error) {
 	var buf bytes.Buffer
 	if len(req.Params) > 0 {
 		if err := json.Compact(&buf, req.Params); err != nil {
@@ -201,7 +230,7 @@ func (f *fake) handle(path string, req rpc.Request) (any, error) {
 	a := f.answers[req.Facade+"."+req.Method]
 	f.mu.Unlock()
 	if a != nil {
-		return a(path, req)
+		return a(ctx, path, req)
 	}
 	switch req.Facade + "." + req.Method {
 	case "Admin.Login":
