@@ -102,7 +102,9 @@
 // login's servers in order, then Options.Addrs, and resumes the session
 // with its token (Admin.Login with "token"). A session that ended on the
 // server meanwhile (logout, expiry, password change, disable) cannot be
-// resumed: that call wraps herd.ErrUnauthenticated. Model connections are
+// resumed: that call and every later one wrap herd.ErrUnauthenticated,
+// and Token returns "". Reconnecting holds the session's lock, so other
+// calls (and Close) wait for it, at most DialTimeout per address. Model connections are
 // opened lazily, one per model, cached until Close, and redialled the same
 // way. A controller without the HerdSession facade (Juju itself) gives no
 // token: such a session can neither fail over nor open model connections.

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"crypto/tls"
 	"strings"
 	"sync"
@@ -163,6 +164,11 @@ func (s *Session) link(ctx context.Context, model string) (*link, error) {
 	if l != nil {
 		s.opts.Logger.Info("connection lost, reconnecting", "addr", l.addr, "model", model)
 		l.close()
+		if model == "" {
+			s.ctrl = nil
+		} else {
+			delete(s.models, model)
+		}
 	}
 	if s.token == "" {
 		if model != "" {
@@ -177,6 +183,13 @@ func (s *Session) link(ctx context.Context, model string) (*link, error) {
 	nl, err := login(ctx, c, addr, params.LoginRequest{AuthTag: params.UserTag(s.user), Token: s.token})
 	if err != nil {
 		c.Close()
+		if errors.Is(err, herd.ErrUnauthenticated) {
+			// The session ended on the controller (logout, expiry, a
+			// password change, ...): no later call can resume it.
+			s.token = ""
+			s.ended = err
+			s.closeLinks()
+		}
 		return nil, err
 	}
 	if model == "" {
