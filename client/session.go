@@ -81,8 +81,9 @@ func (s *Session) User() string { return s.user }
 
 // Token returns the session's credential, for a program that must outlive
 // its process: keep it in a file only its user can read (0600) and give it
-// to Conn.Resume later. It is a secret. It is "" after Logout, and for a
-// controller that serves no HerdSession facade.
+// to Conn.Resume later. It is a secret. It is "" after Logout, once the
+// controller has refused to resume the session, and for a controller that
+// serves no HerdSession facade.
 func (s *Session) Token() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
