@@ -2,8 +2,8 @@ package client
 
 import (
 	"context"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"strings"
 	"sync"
 
