@@ -125,6 +125,10 @@ func TestFrames(t *testing.T) {
 		},
 		want: call{Facade: "UserManager", Version: 3, Method: "SetPassword", Params: `{"changes":[{"tag":"user-tom","password":"new-pass"}]}`},
 	}, {
+		name: "Check",
+		run:  func(ctx context.Context, s *Session) (any, error) { return nil, s.Check(ctx) },
+		want: call{Facade: "Pinger", Version: 1, Method: "Ping", Params: "{}"},
+	}, {
 		name:    "DisableUser",
 		replies: map[string]any{"UserManager.DisableUser": `{"results":[{}]}`},
 		run:     func(ctx context.Context, s *Session) (any, error) { return nil, s.DisableUser(ctx, "bob") },

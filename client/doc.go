@@ -73,6 +73,7 @@
 //	RemoveApplication        Application.DestroyApplication              (model connection)
 //	Logout, Token, Explain,  HerdSession(1).Logout, SessionToken, Explain, EndSessions
 //	EndSessions
+//	Check                    Pinger(1).Ping (the controller checks the session)
 //	(idle connections)       Pinger(1).Ping every Options.PingInterval
 //
 // For each facade the client calls the highest version that both it

@@ -221,6 +221,12 @@ func (s *Session) modelCall(ctx context.Context, uuid, facade, method string, ar
 	return l.call(ctx, facade, method, args, result)
 }
 
+// Check reports whether the session still works (Pinger.Ping, which Herd's
+// controller answers by checking the session), reconnecting if need be.
+func (s *Session) Check(ctx context.Context) error {
+	return s.call(ctx, "Pinger", "Ping", nil, nil)
+}
+
 // Logout ends the session on the controller (HerdSession.Logout): its
 // token stops working, here and wherever it was kept. The session's
 // connections are closed; every later call fails with
