@@ -3,7 +3,6 @@ package apiserver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +27,7 @@ type apiConn struct {
 	// password, not a resumed token); shared when its credential went out
 	// (HerdSession.SessionToken). An own session never shared ends with
 	// the connection: nobody else can use it.
-	own    bool
+	own    atomic.Bool
 	shared atomic.Bool
 }
 
@@ -37,15 +36,10 @@ type apiConn struct {
 var (
 	errAlreadyLoggedIn = &rpc.Error{Message: "already logged in"}
 	errNotRedirected   = &rpc.Error{Message: "not redirected"}
-	errOldLogin        = &rpc.Error{Message: "this version of Juju does not support login from old clients", Code: rpc.CodeNotSupported}
 	errPerm            = &rpc.Error{Message: rpc.MsgPermissionDenied, Code: rpc.CodeUnauthorized}
 	errNoCreds         = &rpc.Error{Message: "no credentials provided", Code: rpc.CodeNoCreds}
 	errTryAgain        = &rpc.Error{Message: "try again", Code: rpc.CodeTryAgain}
 )
-
-func unknownModel(uuid string) error {
-	return &rpc.Error{Message: fmt.Sprintf("unknown model: %q", uuid), Code: rpc.CodeModelNotFound}
-}
 
 // Call serves one request.
 func (c *apiConn) Call(ctx context.Context, req rpc.Request) (any, error) {
@@ -100,7 +94,7 @@ func (c *apiConn) admin(ctx context.Context, req rpc.Request, s *controller.Sess
 		if s != nil {
 			return nil, rpc.UnknownFacade(req.Facade, req.Version)
 		}
-		return nil, errOldLogin
+		return nil, rpc.OldLogin()
 	}
 	switch req.Method {
 	case "Login":
@@ -121,7 +115,7 @@ func (c *apiConn) admin(ctx context.Context, req rpc.Request, s *controller.Sess
 // finish runs when the connection has closed.
 func (c *apiConn) finish() {
 	s := c.sess.Load()
-	if s == nil || !c.own || c.shared.Load() {
+	if s == nil || !c.own.Load() || c.shared.Load() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
@@ -223,5 +224,51 @@ func TestSessionTokenResume(t *testing.T) {
 	err = last.Call(ctx, "Admin", 3, "", "Login", params.LoginRequest{AuthTag: "user-tom", Token: tok.Result}, nil)
 	if !errors.Is(err, herd.ErrUnauthenticated) {
 		t.Errorf("login with a logged-out token: %v", err)
+	}
+}
+
+// A password login's session ends with its connection unless its
+// credential went out (SessionToken): nobody else could use it.
+func TestUnsharedSessionEndsWithConnection(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := ctxFor(t)
+	e.f.AddUser(t, "tom") // the fixture's own session of tom: 1
+	a := e.as(t, "tom")   // ends with its connection
+	b := e.as(t, "tom")   // shared: survives
+	var tok params.StringResult
+	if err := b.Call(ctx, "HerdSession", 1, "", "SessionToken", nil, &tok); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	b.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.srv.Conns() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	admin := e.as(t, "admin")
+	var res params.EndSessionsResults
+	if err := admin.Call(ctx, "HerdSession", 1, "", "EndSessions", entities("user-tom"), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Results) != 1 || res.Results[0].Error != nil || res.Results[0].Count != 2 {
+		t.Errorf("EndSessions %+v, want 2 sessions (the fixture's and the shared one)", res.Results)
+	}
+}
+
+// A session that expires (24 hours by default) fails the next request on
+// its live connection with Juju's "login expired".
+func TestSessionExpiryOnLiveConnection(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.f.AddUser(t, "tom")
+	tom := e.as(t, "tom")
+	ctx := ctxFor(t)
+	if err := tom.Call(ctx, "Pinger", 1, "", "Ping", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.f.Advance(25 * time.Hour)
+	err := tom.Call(ctx, "UserManager", 3, "", "UserInfo", params.UserInfoRequest{}, nil)
+	wantErr(t, err, "login expired", rpc.CodeLoginExpired)
+	if !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("%v is not ErrUnauthenticated", err)
 	}
 }

@@ -29,6 +29,9 @@ func newEnv(t testing.TB, opts Options) *env {
 	if opts.LoginRate == 0 {
 		opts.LoginRate = -1 // most tests log in often; the flood tests set their own
 	}
+	if opts.LoginAddrRate == 0 {
+		opts.LoginAddrRate = -1
+	}
 	srv, err := New(f.Controller, opts)
 	if err != nil {
 		t.Fatal(err)

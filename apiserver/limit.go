@@ -60,6 +60,19 @@ func (l *limiter) reserve(key string, maxWait time.Duration) (wait time.Duration
 	return wait, true
 }
 
+// refund gives back a token reserve took, for an attempt another limit
+// refused.
+func (l *limiter) refund(key string) {
+	if l == nil || l.rate <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.buckets[key]; b != nil {
+		b.tokens = min(l.burst, b.tokens+1)
+	}
+}
+
 // makeRoom drops refilled buckets, then the least recently used one, until
 // a new key fits. Called with mu held.
 func (l *limiter) makeRoom(now time.Time) {

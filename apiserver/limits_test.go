@@ -49,7 +49,7 @@ func TestConnectionCap(t *testing.T) {
 // burst, whether the password is right or not, whichever connection
 // it comes from.
 func TestLoginFloodRefused(t *testing.T) {
-	e := newEnv(t, Options{LoginRate: 0.5, LoginBurst: 3, LoginWait: time.Millisecond})
+	e := newEnv(t, Options{LoginRate: 0.5, LoginBurst: 3, LoginAddrRate: 0.5, LoginAddrBurst: 4, LoginWait: time.Millisecond})
 	e.f.AddUser(t, "tom")
 	ctx := ctxFor(t)
 	var refused, wrong int
@@ -70,8 +70,13 @@ func TestLoginFloodRefused(t *testing.T) {
 	if wrong != 3 || refused != 5 {
 		t.Errorf("%d checked, %d refused; want 3 and 5", wrong, refused)
 	}
-	// The source address is limited too: another user from here waits.
+	// Another user from the same address gets the address's last token,
+	// then the address is limited too.
 	c := e.dial(t, "/api")
+	if _, err := login(ctx, c, "admin", e.f.Password("admin")); err != nil {
+		t.Fatalf("the address's last token: %v", err)
+	}
+	c = e.dial(t, "/api")
 	_, err := login(ctx, c, "admin", e.f.Password("admin"))
 	wantErr(t, err, "try again", rpc.CodeTryAgain)
 }
@@ -79,7 +84,7 @@ func TestLoginFloodRefused(t *testing.T) {
 // Within LoginWait a login beyond the burst waits for its token rather
 // than failing.
 func TestLoginFloodSlowed(t *testing.T) {
-	e := newEnv(t, Options{LoginRate: 20, LoginBurst: 1, LoginWait: 2 * time.Second})
+	e := newEnv(t, Options{LoginRate: 20, LoginBurst: 1, LoginAddrRate: 20, LoginAddrBurst: 1, LoginWait: 2 * time.Second})
 	e.f.AddUser(t, "tom")
 	ctx := ctxFor(t)
 	start := time.Now()
@@ -258,7 +263,7 @@ func TestRegisterRoute(t *testing.T) {
 // every websocket connection.
 func TestServeAndClose(t *testing.T) {
 	e := newEnv(t, Options{})
-	srv, err := New(e.f.Controller, Options{LoginRate: -1})
+	srv, err := New(e.f.Controller, Options{LoginRate: -1, LoginAddrRate: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,5 +301,67 @@ func TestServeAndClose(t *testing.T) {
 	case <-c.Done():
 	case <-time.After(10 * time.Second):
 		t.Error("the connection outlived Close")
+	}
+}
+
+// A client that opens TCP and never finishes the TLS handshake, or never
+// finishes its request headers, is cut off by Serve's timeouts; a
+// websocket that outlives them keeps working.
+func TestServeStalledClients(t *testing.T) {
+	e := newEnv(t, Options{})
+	srv, err := New(e.f.Controller, Options{LoginRate: -1, LoginAddrRate: -1, ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, e.ts.TLS) }()
+	defer func() {
+		cancel()
+		<-served
+		_ = srv.Close(context.Background())
+	}()
+
+	closedWithin := func(what string, conn net.Conn) {
+		t.Helper()
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		_, err := io.ReadAll(conn)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Errorf("%s: still open after 5s", what)
+		} else if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s: closed after %v", what, d)
+		}
+	}
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	closedWithin("no TLS handshake", raw)
+
+	tc, err := tls.Dial("tcp", ln.Addr().String(), e.tls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	_, _ = tc.Write([]byte("GET /api HTTP/1.1\r\nHost: x\r\n")) // never ends
+	closedWithin("unfinished headers", tc)
+
+	c, err := rpc.Dial(ctxFor(t), "wss://"+ln.Addr().String()+"/api", e.tls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := login(ctxFor(t), c, "admin", e.f.Password("admin")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // beyond ReadTimeout
+	if err := c.Call(ctxFor(t), "Pinger", 1, "", "Ping", nil, nil); err != nil {
+		t.Errorf("a websocket after ReadTimeout: %v", err)
 	}
 }

@@ -59,7 +59,7 @@ func (c *apiConn) login(ctx context.Context, p params.LoginRequest) (any, error)
 		}
 		return nil, err
 	}
-	c.own = own
+	c.own.Store(own)
 	c.sess.Store(s)
 	c.srv.opts.Logger.Info("apiserver: login", "user", s.User(), "model", c.model, "remote", c.remote, "resumed", !own)
 	return res, nil
@@ -94,6 +94,7 @@ func (c *apiConn) slowDown(ctx context.Context, name string) error {
 	}
 	w2, ok := c.srv.loginByUser.reserve(key, maxWait)
 	if !ok {
+		c.srv.loginByAddr.refund(c.remote) // this attempt costs the address nothing
 		return errTryAgain
 	}
 	wait := max(w1, w2)
@@ -133,7 +134,7 @@ func (c *apiConn) loginResult(ctx context.Context, s *controller.Session) (param
 		d, err := s.Allowed(ctx, acl.ReadModel, controller.UUIDRef(c.model), "")
 		switch {
 		case errors.Is(err, herd.ErrNotFound):
-			return params.LoginResult{}, unknownModel(c.model)
+			return params.LoginResult{}, rpc.UnknownModel(c.model)
 		case errors.Is(err, herd.ErrPermissionDenied) || (err == nil && !d.Allowed):
 			return params.LoginResult{}, errPerm
 		case err != nil:

@@ -2,8 +2,15 @@ package apiserver
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/provider/fakeprovider"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/internal/params"
@@ -110,5 +117,54 @@ func TestUnknownFacadeVersionMethod(t *testing.T) {
 	var v params.ControllerVersionResults
 	if err := c.Call(ctx, "Controller", 12, "", "ControllerVersion", nil, &v); err != nil || v.Version != ServerVersion {
 		t.Errorf("ControllerVersion: %+v, %v", v, err)
+	}
+}
+
+func TestServers(t *testing.T) {
+	got := servers([]string{"10.0.0.5:17070", "127.0.0.1:17070", "[fe80::1]:17070", "203.0.113.9:443", "ctl.example.com:17070", "[2001:db8::1]:17070", "no-port", "h:x"})
+	want := [][]params.HostPort{{
+		{Address: params.Address{Value: "10.0.0.5", Type: "ipv4", Scope: "local-cloud"}, Port: 17070},
+		{Address: params.Address{Value: "127.0.0.1", Type: "ipv4", Scope: "local-machine"}, Port: 17070},
+		{Address: params.Address{Value: "fe80::1", Type: "ipv6", Scope: "link-local"}, Port: 17070},
+		{Address: params.Address{Value: "203.0.113.9", Type: "ipv4", Scope: "public"}, Port: 443},
+		{Address: params.Address{Value: "ctl.example.com", Type: "hostname", Scope: "public"}, Port: 17070},
+		{Address: params.Address{Value: "2001:db8::1", Type: "ipv6", Scope: "public"}, Port: 17070},
+	}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("servers:\n%+v\nwant\n%+v", got, want)
+	}
+	if servers(nil) != nil {
+		t.Error("no addresses should leave servers out")
+	}
+}
+
+// The login lists the controller's addresses, so a client can fail over.
+func TestLoginServers(t *testing.T) {
+	ctx := ctxFor(t)
+	b, err := controller.Bootstrap(ctx, "addrs", controller.Options{
+		Provider: fakeprovider.New(), Hasher: controllertest.TestHasher{},
+		Addrs: []string{"127.0.0.1:17070", "ctl.example.com:17070"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Controller.Close() })
+	srv, err := New(b.Controller, Options{LoginRate: -1, LoginAddrRate: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(srv)
+	t.Cleanup(ts.Close)
+	c, err := rpc.Dial(ctx, "wss"+strings.TrimPrefix(ts.URL, "https")+"/api", ts.Client().Transport.(*http.Transport).TLSClientConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	res, err := login(ctx, c, "admin", b.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Servers) != 1 || len(res.Servers[0]) != 2 || res.Servers[0][0].Value != "127.0.0.1" || res.Servers[0][1].Value != "ctl.example.com" {
+		t.Errorf("servers %+v", res.Servers)
 	}
 }

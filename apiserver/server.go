@@ -25,8 +25,10 @@ const ServerVersion = "3.6.26"
 // Defaults for Options.
 const (
 	DefaultMaxConns          = 1000
-	DefaultLoginRate         = 2 // attempts per second per user and per source address
+	DefaultLoginRate         = 2 // attempts per second per user name
 	DefaultLoginBurst        = 5
+	DefaultLoginAddrRate     = 10 // attempts per second per source address
+	DefaultLoginAddrBurst    = 20
 	DefaultLoginWait         = 2 * time.Second
 	DefaultRegisterRate      = 0.2 // one attempt every 5 seconds
 	DefaultRegisterBurst     = 5
@@ -53,12 +55,15 @@ type Options struct {
 	// connection is refused with HTTP 503 before the upgrade.
 	MaxConns int
 	// LoginRate and LoginBurst shape the token buckets that slow Admin.Login
-	// per user name and per source address. A login beyond them waits up
-	// to LoginWait for a token, and is refused with Juju's "try again"
-	// beyond that. A negative LoginRate turns the limit off.
-	LoginRate  float64
-	LoginBurst int
-	LoginWait  time.Duration
+	// per user name, LoginAddrRate and LoginAddrBurst per source address
+	// (higher by default: several users may share an address). A login
+	// beyond them waits up to LoginWait for a token, and is refused with
+	// Juju's "try again" beyond that. A negative rate turns that limit off.
+	LoginRate      float64
+	LoginBurst     int
+	LoginAddrRate  float64
+	LoginAddrBurst int
+	LoginWait      time.Duration
 	// RegisterRate and RegisterBurst do the same for POST /register (no
 	// waiting: a refused request gets the failure answer).
 	RegisterRate  float64
@@ -67,6 +72,14 @@ type Options struct {
 	RegisterMaxBytes int64
 	// LimiterKeys caps the keys each rate limiter remembers.
 	LimiterKeys int
+	// ReadHeaderTimeout, ReadTimeout, IdleTimeout and MaxHeaderBytes
+	// configure Serve's http.Server (ignored when the Server is mounted
+	// elsewhere). The TLS handshake must finish within the shorter of the
+	// two read timeouts.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
 	// Logger receives connection events (never secrets); nil discards them.
 	Logger *slog.Logger
 	// Now is the clock of the rate limiters; nil means time.Now.
@@ -83,6 +96,12 @@ func (o Options) withDefaults() Options {
 	if o.LoginBurst <= 0 {
 		o.LoginBurst = DefaultLoginBurst
 	}
+	if o.LoginAddrRate == 0 {
+		o.LoginAddrRate = DefaultLoginAddrRate
+	}
+	if o.LoginAddrBurst <= 0 {
+		o.LoginAddrBurst = DefaultLoginAddrBurst
+	}
 	if o.LoginWait <= 0 {
 		o.LoginWait = DefaultLoginWait
 	}
@@ -97,6 +116,18 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LimiterKeys <= 0 {
 		o.LimiterKeys = DefaultLimiterKeys
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -139,7 +170,7 @@ func New(ctrl *controller.Controller, opts Options) (*Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{ctrl: ctrl, opts: opts, ctx: ctx, cancel: cancel}
 	s.loginByUser = newLimiter(opts.LoginRate, opts.LoginBurst, opts.LimiterKeys, opts.Now)
-	s.loginByAddr = newLimiter(opts.LoginRate, opts.LoginBurst, opts.LimiterKeys, opts.Now)
+	s.loginByAddr = newLimiter(opts.LoginAddrRate, opts.LoginAddrBurst, opts.LimiterKeys, opts.Now)
 	s.regByUser = newLimiter(opts.RegisterRate, opts.RegisterBurst, opts.LimiterKeys, opts.Now)
 	s.regByAddr = newLimiter(opts.RegisterRate, opts.RegisterBurst, opts.LimiterKeys, opts.Now)
 	return s, nil
@@ -232,13 +263,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 	hs := &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		// ReadTimeout bounds a request and its body (/register). A
 		// websocket outlives it: gorilla/websocket and internal/rpc set
 		// their own deadlines once upgraded.
-		ReadTimeout:    DefaultReadTimeout,
-		IdleTimeout:    DefaultIdleTimeout,
-		MaxHeaderBytes: DefaultMaxHeaderBytes,
+		ReadTimeout:    s.opts.ReadTimeout,
+		IdleTimeout:    s.opts.IdleTimeout,
+		MaxHeaderBytes: s.opts.MaxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
 		BaseContext:    func(net.Listener) context.Context { return s.ctx },
 	}

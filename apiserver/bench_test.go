@@ -1,0 +1,85 @@
+package apiserver
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/herd-project/herd/internal/params"
+	"github.com/herd-project/herd/internal/rpc"
+)
+
+// BenchmarkUserInfo is one authorized call (UserManager.UserInfo for the
+// caller: decode, a Session call that checks the session and decides,
+// encode) on an open TLS loopback connection, through Herd's rpc.Client.
+func BenchmarkUserInfo(b *testing.B) {
+	e := newEnv(b, Options{})
+	c := e.as(b, "admin")
+	ctx := ctxFor(b)
+	in := params.UserInfoRequest{Entities: []params.Entity{{Tag: "user-admin"}}}
+	var out params.UserInfoResults
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Call(ctx, "UserManager", 3, "", "UserInfo", in, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPing is the cheapest authorized call (Pinger.Ping checks the
+// session): what the API layer costs without a facade's work.
+func BenchmarkPing(b *testing.B) {
+	e := newEnv(b, Options{})
+	c := e.as(b, "admin")
+	ctx := ctxFor(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Call(ctx, "Pinger", 1, "", "Ping", nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEcho is the floor in the same run: a bare websocket echo of a
+// frame of UserInfo's size over the same kind of TLS loopback connection,
+// no RPC layer, no session (as internal/rpc's BenchmarkEchoRoundTrip).
+// UserInfo / Echo is the API's cost as a ratio that survives a noisy
+// machine.
+func BenchmarkEcho(b *testing.B) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := rpc.Upgrade(w, r)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		for {
+			mt, data, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := ws.WriteMessage(mt, data); err != nil {
+				return
+			}
+		}
+	}))
+	b.Cleanup(srv.Close)
+	d := websocket.Dialer{TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig, HandshakeTimeout: 5 * time.Second}
+	ws, _, err := d.Dial("wss"+strings.TrimPrefix(srv.URL, "https"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ws.Close() })
+	msg := []byte(`{"request-id":1,"type":"UserManager","version":3,"request":"UserInfo","params":{"entities":[{"tag":"user-admin"}],"include-disabled":false}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := ws.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
