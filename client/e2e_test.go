@@ -55,6 +55,12 @@ func startLiveN(t *testing.T, n int) *live {
 
 // newLive starts a live controller with n addresses; stop stops it all.
 func newLive(n int) (l *live, stop func(), err error) {
+	return newLiveWith(n, controller.Options{})
+}
+
+// newLiveWith is newLive with controller options (Addrs and the password
+// cost are set here).
+func newLiveWith(n int, opts controller.Options) (l *live, stop func(), err error) {
 	var tss []*httptest.Server
 	var addrs []string
 	for range n {
@@ -67,9 +73,8 @@ func newLive(n int) (l *live, stop func(), err error) {
 			ts.Close()
 		}
 	}
-	b, err := controller.Bootstrap(context.Background(), "herd-e2e", controller.Options{
-		PasswordCost: bcrypt.MinCost, Addrs: addrs,
-	})
+	opts.PasswordCost, opts.Addrs = bcrypt.MinCost, addrs
+	b, err := controller.Bootstrap(context.Background(), "herd-e2e", opts)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
@@ -478,5 +483,65 @@ func TestFailoverResumeLive(t *testing.T) {
 	}
 	if len(st.Applications) != 1 {
 		t.Errorf("status after failover %+v", st)
+	}
+}
+
+// TestSessionEndsLive: what ends a session on the controller ends it for
+// the client, as herd.ErrUnauthenticated: expiry ("login expired"), a
+// password change elsewhere, disabling the user.
+func TestSessionEndsLive(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	l, stop, err := newLiveWith(1, controller.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	ctx := ctxFor(t)
+	admin := l.login(t, "admin", l.secret)
+	if _, err := admin.AddUser(ctx, "tom", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.ChangePassword(ctx, "tom", "tom-password"); err != nil {
+		t.Fatal(err)
+	}
+
+	tom := l.login(t, "tom", "tom-password")
+	mu.Lock()
+	now = now.Add(25 * time.Hour)
+	mu.Unlock()
+	err = tom.Check(ctx)
+	if !errors.Is(err, herd.ErrUnauthenticated) || err.Error() != "login expired" {
+		t.Errorf("expired session: %v", err)
+	}
+	if err := tom.Check(ctx); !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("expired session, next call: %v", err)
+	}
+
+	admin = l.login(t, "admin", l.secret)
+	tom1 := l.login(t, "tom", "tom-password")
+	tom2 := l.login(t, "tom", "tom-password")
+	if err := tom1.ChangePassword(ctx, "tom", "tom-password-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tom2.Check(ctx); !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("session after a password change elsewhere: %v", err)
+	}
+	if err := tom1.Check(ctx); err != nil {
+		t.Errorf("the session that changed the password: %v", err)
+	}
+	if err := admin.DisableUser(ctx, "tom"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tom1.Check(ctx); !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("session of a disabled user: %v", err)
+	}
+	c, err := client.Dial(ctx, l.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, "tom", "tom-password-2"); !errors.Is(err, herd.ErrUnauthenticated) || err.Error() != "invalid entity name or password" {
+		t.Errorf("login of a disabled user: %v", err)
 	}
 }
