@@ -44,8 +44,9 @@ type RegisterResult struct {
 	ControllerUUID string
 	// ControllerName is the controller's name, from the token.
 	ControllerName string
-	// Addrs are the controller's addresses: the one that answered first,
-	// then the token's others, then the servers the login listed.
+	// Addrs are the controller's addresses, in the order to try them: the
+	// servers the login listed, then the token's (the one that answered
+	// first leading). Keep them for Options.Addrs.
 	Addrs []string
 }
 
