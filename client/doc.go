@@ -61,7 +61,8 @@
 //	RemoveUser               UserManager(3).RemoveUser
 //	Users, ShowUser, WhoAmI  UserManager(3).UserInfo
 //	CreateModel              ModelManager(10 or 9).CreateModel
-//	Models                   ModelManager.ListModelSummaries
+//	Models                   ModelManager.ListModelSummaries (with All, UserManager.UserInfo on
+//	                         oneself first: Juju quietly lists a non-superuser's own models)
 //	ModelUsers               ModelManager.ModelInfo
 //	Grant, Revoke            ModelManager.ModifyModelAccess (model levels),
 //	                         Controller(12 or 11).ModifyControllerAccess (controller levels)
@@ -112,10 +113,18 @@
 //
 // # Differences from the in-process Session
 //
+// TestMirrorsInProcess runs one transcript of operations, as a superuser
+// and as a user with read access, on an in-process session and on a
+// network one, and requires the same results and the same errors; what
+// differs is listed here.
+//
 //   - Controller.Session.Token is the controller's own token; here Token
 //     is the same credential, fetched once after login.
 //   - UserInfo.Pending is not on the wire (Juju's UserInfo has no such
 //     field): it is false in Users and ShowUser (AddUser sets it).
+//   - A disabled user's Access reads acl.None in Users and ShowUser:
+//     Juju sends no access for a disabled user, and Herd's server does
+//     the same.
 //   - WhoAmI.Expires is zero: the session's expiry is not on the wire.
 //     WhoAmI.Controller is Options.ControllerName (Register sets it from
 //     the token), or the controller's UUID when unnamed.

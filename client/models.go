@@ -63,6 +63,18 @@ func (s *Session) Models(ctx context.Context, opts controller.ModelsOptions) ([]
 	if who == "" {
 		who = s.user
 	}
+	if opts.All {
+		// Juju's ListModelSummaries quietly lists the caller's own models
+		// when "all" is asked by anyone but a superuser; the in-process
+		// Session refuses. Refuse the same way, on the current access.
+		me, err := s.ShowUser(ctx, s.user)
+		if err != nil {
+			return nil, err
+		}
+		if me.Access != acl.Superuser {
+			return nil, herd.Denied()
+		}
+	}
 	list, err := s.summaries(ctx, who, opts.All)
 	if err != nil {
 		return nil, err

@@ -238,7 +238,7 @@ func (s *Session) Logout(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.token = ""
-	s.ended = herd.Errorf(herd.ErrUnauthenticated, "logged out")
+	s.ended = herd.Errorf(herd.ErrUnauthenticated, "session ended: log in again") // the controller's words
 	s.closeLinks()
 	return nil
 }

@@ -80,6 +80,11 @@ func (s *Session) ResetPassword(ctx context.Context, name string) (string, error
 	if r := res.Results[0]; r.Error != nil {
 		return "", fromParams(r.Error)
 	}
+	// The token names the user as first given, as the controller's own
+	// tokens do; the name passed here may differ in case.
+	if u, err := s.ShowUser(ctx, name); err == nil && u.GivenName != "" {
+		name = u.GivenName
+	}
 	return s.registrationToken(name, res.Results[0].SecretKey)
 }
 
