@@ -172,9 +172,43 @@ func transcript(ctx context.Context, s operations, login func(user, password str
 	say("disable owner %s", e(s.DisableUser(ctx, "admin")))
 	_, err = s.ModelUsers(ctx, "nope")
 	say("missing model %s", e(err))
+	invalid(ctx, s, say, e)
 	say("destroy model %s", e(s.DestroyModel(ctx, "m1")))
 	say("destroy model again %s", e(s.DestroyModel(ctx, "m1")))
 	return out
+}
+
+// invalid feeds bad input to every kind of call.
+func invalid(ctx context.Context, s operations, say func(string, ...any), e func(error) string) {
+	_, err := s.CreateModel(ctx, "Bad_Name", controller.CreateModelOptions{})
+	say("invalid: model name %s", e(err))
+	_, err = s.CreateModel(ctx, "ok", controller.CreateModelOptions{Owner: "x"})
+	say("invalid: owner %s", e(err))
+	_, err = s.AddUser(ctx, "bad name", "")
+	say("invalid: user name %s", e(err))
+	_, err = s.AddUser(ctx, "carol", strings.Repeat("d", 300))
+	say("invalid: display name %s", e(err))
+	_, err = s.ShowUser(ctx, "nobody")
+	say("invalid: missing user %s", e(err))
+	say("invalid: level %s", e(s.Grant(ctx, "admin", acl.Level(42), "default")))
+	say("invalid: no level %s", e(s.Grant(ctx, "admin", acl.None, "default")))
+	say("invalid: model level without a model %s", e(s.Grant(ctx, "admin", acl.Write, "")))
+	say("invalid: controller level on a model %s", e(s.Grant(ctx, "admin", acl.Login, "default")))
+	_, err = s.ModelUsers(ctx, "a/b/c")
+	say("invalid: model ref %s", e(err))
+	_, err = s.Deploy(ctx, "default", "mysql", controller.DeployOptions{Name: "Bad-App"})
+	say("invalid: application name %s", e(err))
+	_, err = s.Deploy(ctx, "default", "mysql", controller.DeployOptions{NumUnits: -1})
+	say("invalid: units %s", e(err))
+	_, err = s.AddUnit(ctx, "default", "nope", controller.AddUnitOptions{})
+	say("invalid: missing application %s", e(err))
+	_, err = s.AddUnit(ctx, "default", "Bad-App", controller.AddUnitOptions{})
+	say("invalid: add unit application name %s", e(err))
+	say("invalid: remove unit %s", e(s.RemoveUnit(ctx, "default", "nope/0")))
+	say("invalid: remove application %s", e(s.RemoveApplication(ctx, "default", "nope")))
+	_, err = s.Explain(ctx, "nobody", "default")
+	say("invalid: explain a missing user %s", e(err))
+	say("invalid: short password %s", e(s.ChangePassword(ctx, "admin", "")))
 }
 
 // bobsView is what bob, with read on admin/m1, sees and may do.

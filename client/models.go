@@ -20,8 +20,12 @@ func (s *Session) CreateModel(ctx context.Context, name string, opts controller.
 	if owner == "" {
 		owner = s.user
 	}
+	ownerTag, err := userTag(owner)
+	if err != nil {
+		return models.Model{}, err
+	}
 	var res params.ModelInfo
-	if err := s.call(ctx, "ModelManager", "CreateModel", params.ModelCreateArgs{Name: name, OwnerTag: params.UserTag(owner)}, &res); err != nil {
+	if err := s.call(ctx, "ModelManager", "CreateModel", params.ModelCreateArgs{Name: name, OwnerTag: ownerTag}, &res); err != nil {
 		return models.Model{}, err
 	}
 	return modelOf(res.UUID, res.Name, res.OwnerTag, res.CloudTag, res.CloudRegion, res.Type, res.ProviderType, res.Life, res.Status), nil
@@ -97,8 +101,12 @@ func (s *Session) Models(ctx context.Context, opts controller.ModelsOptions) ([]
 }
 
 func (s *Session) summaries(ctx context.Context, user string, all bool) ([]params.ModelSummary, error) {
+	tag, err := userTag(user)
+	if err != nil {
+		return nil, err
+	}
 	var res params.ModelSummaryResults
-	if err := s.call(ctx, "ModelManager", "ListModelSummaries", params.ModelSummariesRequest{UserTag: params.UserTag(user), All: all}, &res); err != nil {
+	if err := s.call(ctx, "ModelManager", "ListModelSummaries", params.ModelSummariesRequest{UserTag: tag, All: all}, &res); err != nil {
 		return nil, err
 	}
 	out := make([]params.ModelSummary, 0, len(res.Results))
@@ -236,6 +244,10 @@ func (s *Session) Revoke(ctx context.Context, user string, level acl.Level, mode
 }
 
 func (s *Session) modifyAccess(ctx context.Context, user string, level acl.Level, model, action string) error {
+	tag, err := userTag(user)
+	if err != nil {
+		return err
+	}
 	if !level.Valid() {
 		return herd.Errorf(herd.ErrInvalid, "access level %d not valid", uint8(level))
 	}
@@ -245,7 +257,7 @@ func (s *Session) modifyAccess(ctx context.Context, user string, level acl.Level
 			return herd.Errorf(herd.ErrInvalid, "%q controller access not valid on a model", level.String())
 		}
 		args := params.ModifyControllerAccessRequest{Changes: []params.ModifyControllerAccess{
-			{UserTag: params.UserTag(user), Action: action, Access: level.String()},
+			{UserTag: tag, Action: action, Access: level.String()},
 		}}
 		if err := s.call(ctx, "Controller", "ModifyControllerAccess", args, &res); err != nil {
 			return err
@@ -260,7 +272,7 @@ func (s *Session) modifyAccess(ctx context.Context, user string, level acl.Level
 		return err
 	}
 	args := params.ModifyModelAccessRequest{Changes: []params.ModifyModelAccess{
-		{UserTag: params.UserTag(user), Action: action, Access: level.String(), ModelTag: params.ModelTag(m.UUID)},
+		{UserTag: tag, Action: action, Access: level.String(), ModelTag: params.ModelTag(m.UUID)},
 	}}
 	if err := s.call(ctx, "ModelManager", "ModifyModelAccess", args, &res); err != nil {
 		return err
@@ -298,12 +310,16 @@ func (s *Session) Explain(ctx context.Context, user, model string) (controller.E
 	if user == "" {
 		user = s.user
 	}
+	tag, err := userTag(user)
+	if err != nil {
+		return controller.Explanation{}, err
+	}
 	m, err := s.resolve(ctx, model)
 	if err != nil {
 		return controller.Explanation{}, err
 	}
 	var res params.ExplainResult
-	args := params.ExplainArgs{UserTag: params.UserTag(user), ModelTag: params.ModelTag(m.UUID)}
+	args := params.ExplainArgs{UserTag: tag, ModelTag: params.ModelTag(m.UUID)}
 	if err := s.call(ctx, "HerdSession", "Explain", args, &res); err != nil {
 		return controller.Explanation{}, err
 	}

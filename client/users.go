@@ -58,8 +58,12 @@ func (s *Session) registrationToken(name string, key []byte) (string, error) {
 // ChangePassword sets a user's password (UserManager.SetPassword): one's
 // own, or anyone's for a superuser. The password is not kept.
 func (s *Session) ChangePassword(ctx context.Context, name, password string) error {
+	tag, err := userTag(name)
+	if err != nil {
+		return err
+	}
 	var res params.ErrorResults
-	args := params.EntityPasswords{Changes: []params.EntityPassword{{Tag: params.UserTag(name), Password: password}}}
+	args := params.EntityPasswords{Changes: []params.EntityPassword{{Tag: tag, Password: password}}}
 	if err := s.call(ctx, "UserManager", "SetPassword", args, &res); err != nil {
 		return err
 	}
@@ -70,8 +74,12 @@ func (s *Session) ChangePassword(ctx context.Context, name, password string) err
 // registration token (UserManager.ResetPassword); earlier tokens and the
 // user's sessions stop working.
 func (s *Session) ResetPassword(ctx context.Context, name string) (string, error) {
+	tag, err := userTag(name)
+	if err != nil {
+		return "", err
+	}
 	var res params.AddUserResults
-	if err := s.call(ctx, "UserManager", "ResetPassword", entities(params.UserTag(name)), &res); err != nil {
+	if err := s.call(ctx, "UserManager", "ResetPassword", entities(tag), &res); err != nil {
 		return "", err
 	}
 	if err := oneResult("UserManager", "ResetPassword", len(res.Results)); err != nil {
@@ -104,11 +112,25 @@ func (s *Session) RemoveUser(ctx context.Context, name string) error {
 }
 
 func (s *Session) userCall(ctx context.Context, method, name string) error {
+	tag, err := userTag(name)
+	if err != nil {
+		return err
+	}
 	var res params.ErrorResults
-	if err := s.call(ctx, "UserManager", method, entities(params.UserTag(name)), &res); err != nil {
+	if err := s.call(ctx, "UserManager", method, entities(tag), &res); err != nil {
 		return err
 	}
 	return errorResult("UserManager", method, res)
+}
+
+// userTag checks a user name as the controller does (users.Canonical, with
+// its message) before it becomes a tag, whose refusal would read
+// differently.
+func userTag(name string) (string, error) {
+	if _, err := users.Canonical(name); err != nil {
+		return "", err
+	}
+	return params.UserTag(name), nil
 }
 
 func entities(tags ...string) params.Entities {
@@ -122,8 +144,12 @@ func entities(tags ...string) params.Entities {
 // EndSessions ends every session of a user (HerdSession.EndSessions, a
 // superuser's call) and returns how many were ended.
 func (s *Session) EndSessions(ctx context.Context, name string) (int, error) {
+	tag, err := userTag(name)
+	if err != nil {
+		return 0, err
+	}
 	var res params.EndSessionsResults
-	if err := s.call(ctx, "HerdSession", "EndSessions", entities(params.UserTag(name)), &res); err != nil {
+	if err := s.call(ctx, "HerdSession", "EndSessions", entities(tag), &res); err != nil {
 		return 0, err
 	}
 	if err := oneResult("HerdSession", "EndSessions", len(res.Results)); err != nil {
@@ -166,8 +192,12 @@ func (s *Session) ShowUser(ctx context.Context, name string) (controller.UserInf
 	if name == "" {
 		name = s.user
 	}
+	tag, err := userTag(name)
+	if err != nil {
+		return controller.UserInfo{}, err
+	}
 	var res params.UserInfoResults
-	args := params.UserInfoRequest{Entities: []params.Entity{{Tag: params.UserTag(name)}}, IncludeDisabled: true}
+	args := params.UserInfoRequest{Entities: []params.Entity{{Tag: tag}}, IncludeDisabled: true}
 	if err := s.call(ctx, "UserManager", "UserInfo", args, &res); err != nil {
 		return controller.UserInfo{}, err
 	}
