@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +18,6 @@ type apiConn struct {
 	srv    *Server
 	model  string // the model's UUID on a model connection, else ""
 	remote string // the source address (host), for login limits
-	rc     *rpc.Conn
 
 	loginMu sync.Mutex // one login at a time, as Juju's admin.mu
 	sess    atomic.Pointer[controller.Session]
@@ -130,10 +128,4 @@ func perr(err error) *params.Error {
 	}
 	e := rpc.ErrorFor(err)
 	return &params.Error{Message: e.Message, Code: e.Code, Info: e.Info}
-}
-
-// isCode reports whether err goes out with code.
-func isCode(err error, code string) bool {
-	var e *rpc.Error
-	return errors.As(err, &e) && e.Code == code
 }

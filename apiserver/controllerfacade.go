@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
@@ -35,16 +36,24 @@ func modifyControllerAccess(ctx context.Context, k call) (any, error) {
 	}
 	out := params.ErrorResults{Results: make([]params.ErrorResult, len(p.Changes))}
 	for i, ch := range p.Changes {
-		user, err := params.ParseUserTag(ch.UserTag)
-		if err == nil {
-			var level acl.Level
-			if level, err = acl.ParseKind(ch.Access, acl.KindController); err == nil {
-				err = changeAccess(ctx, k.s, ch.Action, user, level, "")
-			}
-		}
-		out.Results[i].Error = perr(err)
+		out.Results[i].Error = perr(changeControllerAccess(ctx, k.s, ch))
 	}
 	return out, nil
+}
+
+// changeControllerAccess is one change of ModifyControllerAccess; as
+// Juju's, a user tag it cannot read is "could not modify controller
+// access: ..." (apiserver/facades/client/controller).
+func changeControllerAccess(ctx context.Context, s *controller.Session, ch params.ModifyControllerAccess) error {
+	level, err := acl.ParseKind(ch.Access, acl.KindController)
+	if err != nil {
+		return err
+	}
+	user, err := params.ParseUserTag(ch.UserTag)
+	if err != nil {
+		return fmt.Errorf("could not modify controller access: %w", err)
+	}
+	return changeAccess(ctx, s, ch.Action, user, level, "")
 }
 
 // getControllerAccess reads each user's controller access through

@@ -152,6 +152,10 @@
 //     storage, devices, resources and bindings are ignored; num-units 0 is
 //     one unit. DestroyApplication and DestroyUnit refuse dry-run (not
 //     valid) and return empty info.
+//   - Only the facades above are served. The juju CLI's deploy and
+//     python-libjuju's resolve and add a charm through the Charms facade
+//     first, which Herd does not serve (they get "unknown version"):
+//     Application.Deploy serves clients that call it directly.
 //   - CreateModel ignores config, region and credential; a cloud other
 //     than the controller's is not found.
 //   - FullStatus ignores patterns and returns the whole model; Herd has no

@@ -66,6 +66,7 @@ type jujulibReport struct {
 	TomAddUserError    *params.Error `json:"tomAddUserError"`
 	TomAllModelsError  string        `json:"tomAllModelsError"`
 	WrongPasswordError string        `json:"wrongPasswordError"`
+	TomDefaultModelErr string        `json:"tomDefaultModelError"`
 	TomModelAccess     string        `json:"tomModelAccess"`
 	StatusApplications []string      `json:"statusApplications"`
 	StatusUnits        []string      `json:"statusUnits"`
@@ -113,6 +114,8 @@ func TestJujulib(t *testing.T) {
 		TomAllModelsError: "permission denied",
 		// jujulib's own words for Juju's "invalid entity name or password".
 		WrongPasswordError: "Have you been granted permission to a model on this controller?",
+		// and for Juju's "permission denied" on a model without access.
+		TomDefaultModelErr: "Ensure that you've been given 'login' permission on this controller.",
 		TomModelAccess:     "write",
 		StatusApplications: []string{"mysql-staging"},
 		StatusUnits:        []string{"mysql-staging/0"},

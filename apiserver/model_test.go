@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/herd-project/herd"
@@ -46,6 +47,12 @@ func TestModelManager(t *testing.T) {
 	if er.Results[0].Error != nil || er.Results[1].Error == nil || er.Results[2].Error == nil ||
 		er.Results[3].Error == nil || er.Results[3].Error.Code != rpc.CodeAlreadyExists {
 		t.Errorf("ModifyModelAccess %+v", er.Results)
+	}
+	if e := er.Results[1].Error; !strings.HasPrefix(e.Message, "could not modify model access: ") || e.Code != rpc.CodeNotValid {
+		t.Errorf("a controller level on a model: %q (%q), want Juju's prefix and not valid", e.Message, e.Code)
+	}
+	if e := er.Results[2].Error; e.Message != `unknown action "frob"` || e.Code != rpc.CodeNotValid {
+		t.Errorf("unknown action: %q (%q)", e.Message, e.Code)
 	}
 
 	var sums params.ModelSummaryResults

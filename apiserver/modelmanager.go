@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/herd-project/herd"
@@ -238,18 +239,21 @@ func modifyModelAccess(ctx context.Context, k call) (any, error) {
 	return out, nil
 }
 
+// changeModelAccess is one change of ModifyModelAccess. As Juju's, a level,
+// model tag or user tag it cannot read is "could not modify model access:
+// ..." (apiserver/facades/client/modelmanager ModifyModelAccess).
 func changeModelAccess(ctx context.Context, s *controller.Session, ch params.ModifyModelAccess) error {
-	user, err := params.ParseUserTag(ch.UserTag)
+	level, err := acl.ParseKind(ch.Access, acl.KindModel)
 	if err != nil {
-		return err
+		return fmt.Errorf("could not modify model access: %w", err)
 	}
 	uuid, err := params.ParseModelTag(ch.ModelTag)
 	if err != nil {
-		return err
+		return fmt.Errorf("could not modify model access: %w", err)
 	}
-	level, err := acl.ParseKind(ch.Access, acl.KindModel)
+	user, err := params.ParseUserTag(ch.UserTag)
 	if err != nil {
-		return err
+		return fmt.Errorf("could not modify model access: %w", err)
 	}
 	return changeAccess(ctx, s, ch.Action, user, level, controller.UUIDRef(uuid))
 }

@@ -218,7 +218,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, model string) 
 		return // Upgrade answered
 	}
 	rc := rpc.NewConn(ws, s.opts.RPC)
-	c := &apiConn{srv: s, model: model, remote: remoteHost(r.RemoteAddr), rc: rc}
+	c := &apiConn{srv: s, model: model, remote: remoteHost(r.RemoteAddr)}
 	err = rc.Serve(s.ctx, c)
 	c.finish()
 	if err != nil {

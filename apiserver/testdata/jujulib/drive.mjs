@@ -95,6 +95,12 @@ report.tomAllModelsError = await t.facades.controller.allModels().then(() => nul
 report.wrongPasswordError = await connectAndLogin(`${base}/api`, opts(controllerFacades), { username: "tom", password: "nope" })
   .then(() => null, (err) => err.message);
 
+// tom has no access to the default model: the model login is refused
+// (jujulib words Juju's "permission denied" its own way).
+const defaultModel = all["user-models"].find((m) => m.model.name === "default").model;
+report.tomDefaultModelError = await connectAndLogin(`${base}/model/${defaultModel.uuid}/api`, opts([ClientV8]), { username: "tom", password: "tom-secret" })
+  .then(() => null, (err) => err.message);
+
 // tom on the model: deploy, then status.
 const modelConn = await step("tom model login", () =>
   connectAndLogin(`${base}/model/${model.uuid}/api`, opts([ClientV8, ApplicationV19]), { username: "tom", password: "tom-secret" }));
