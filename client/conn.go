@@ -170,11 +170,12 @@ func (c *Conn) login(ctx context.Context, user string, req params.LoginRequest) 
 	if c.rpc == nil {
 		return nil, herd.Errorf(herd.ErrClosed, "connection is closed")
 	}
-	if !params.IsValidUserName(user) {
+	tag, err := userTag(user) // the controller's own check and message
+	if err != nil {
 		c.Close()
-		return nil, herd.Errorf(herd.ErrInvalid, "user name %q not valid", user)
+		return nil, err
 	}
-	req.AuthTag = params.UserTag(user)
+	req.AuthTag = tag
 	l, err := login(ctx, c.rpc, c.addr, req)
 	if err != nil {
 		c.Close()

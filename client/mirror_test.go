@@ -102,6 +102,10 @@ func transcript(ctx context.Context, s operations, login func(user, password str
 	}
 	_, err = login("bob", "wrong-password")
 	say("bob logs in with a wrong password %s", e(err))
+	_, err = login("nobody", "wrong-password")
+	say("an unknown user logs in %s", e(err))
+	_, err = login("b", "wrong-password")
+	say("an invalid name logs in %s", e(err))
 	ms, err := s.Models(ctx, controller.ModelsOptions{All: true})
 	for _, m := range ms {
 		say("model %s %s %s/%s machines=%d units=%d", m.FullName(), m.Access, m.Cloud, m.Region, m.Machines, m.Units)
