@@ -80,11 +80,15 @@
 // For each facade the client calls the highest version that both it
 // (internal/params.Facades) and the server (the login's facade list) know;
 // a facade the server does not list fails locally with code "not
-// supported". The calls that name a model resolve "owner/name", or "name"
-// for one of the caller's own models (or controller.UUIDRef), to the
-// model's UUID through ListModelSummaries first; a model the caller cannot
-// see is permission denied, and a missing one in the caller's own
-// namespace is not found, as in process.
+// supported" (wrapping herd.ErrFailedPrecondition). The calls that name a
+// model resolve "owner/name", or "name" for one of the caller's own models
+// (or controller.UUIDRef), to the model's UUID through ListModelSummaries
+// first, at every call (one more round trip; no stale cache when a model
+// is destroyed and made again); a model the caller cannot see is
+// permission denied, and a missing one in the caller's own namespace is
+// not found, as in process. User names are checked with the controller's
+// rule (users.Canonical) before they become tags, so a bad name reads as
+// it does in process.
 //
 // The password travels once, in Admin.Login (or sealed, in /register),
 // and is not kept. After a password login the client asks for the
