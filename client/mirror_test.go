@@ -60,7 +60,7 @@ var (
 // transcript runs the same operations on a session of either kind and
 // writes what each returns, without UUIDs and times: the in-process and
 // the network sessions must write the same.
-func transcript(ctx context.Context, s operations, login func(user, password string) (operations, error)) []string {
+func transcript(ctx context.Context, s operations, login func(user, password string) (operations, error), register func(token, password string) (operations, error)) []string {
 	var out []string
 	say := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	e := func(err error) string {
@@ -177,6 +177,23 @@ func transcript(ctx context.Context, s operations, login func(user, password str
 	_, err = s.ModelUsers(ctx, "nope")
 	say("missing model %s", e(err))
 	invalid(ctx, s, say, e)
+
+	carol, err := s.AddUser(ctx, "carol", "")
+	say("add carol %s", e(err))
+	_, err = register(carol.Token, "")
+	say("carol registers with no password %s", e(err))
+	c, err := register(carol.Token, "carol-password")
+	say("carol registers %s", e(err))
+	if err == nil {
+		who, err := c.WhoAmI(ctx)
+		say("carol: whoami %s %s %s", who.User, who.Access, e(err))
+		ms, err := c.Models(ctx, controller.ModelsOptions{})
+		say("carol: models %d %s", len(ms), e(err))
+	}
+	_, err = register(carol.Token, "carol-password")
+	say("carol registers again %s", e(err))
+	_, err = register("not-a-token", "carol-password")
+	say("register with garbage %s", e(err))
 	say("destroy model %s", e(s.DestroyModel(ctx, "m1")))
 	say("destroy model again %s", e(s.DestroyModel(ctx, "m1")))
 	return out
@@ -268,6 +285,8 @@ func TestMirrorsInProcess(t *testing.T) {
 	defer b.Controller.Close()
 	want := transcript(ctx, b.Admin, func(user, password string) (operations, error) {
 		return b.Controller.Login(ctx, user, password)
+	}, func(token, password string) (operations, error) {
+		return b.Controller.Register(ctx, token, password)
 	})
 
 	l := startLive(t)
@@ -282,7 +301,20 @@ func TestMirrorsInProcess(t *testing.T) {
 		}
 		t.Cleanup(func() { s.Close() })
 		return s, nil
+	}, func(token, password string) (operations, error) {
+		if tok, err := users.DecodeToken(token); err == nil {
+			l.handOut(tok.User, token)
+		}
+		s, _, err := client.Register(ctx, token, password, client.RegisterOptions{})
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, nil
 	})
+	if testing.Verbose() {
+		t.Log("transcript:\n" + strings.Join(got, "\n"))
+	}
 	if !slices.Equal(got, want) {
 		for i := range max(len(got), len(want)) {
 			g, w := "", ""
