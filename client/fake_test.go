@@ -61,6 +61,7 @@ type fake struct {
 	regKey  [register.KeyLen]byte
 	regUser string
 	regUsed bool
+	regCA   []byte // the CA the reply names; nil: the fake's own
 }
 
 func newFake(t *testing.T) *fake {
@@ -296,7 +297,11 @@ func (f *fake) serveRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.regUsed = true
-	reply, err := register.SealResponse(f.regKey, nonce, register.Payload{CACert: string(f.ca.CertPEM), ControllerUUID: fakeUUID}, rand.Reader)
+	ca := f.ca.CertPEM
+	if f.regCA != nil {
+		ca = f.regCA
+	}
+	reply, err := register.SealResponse(f.regKey, nonce, register.Payload{CACert: string(ca), ControllerUUID: fakeUUID}, rand.Reader)
 	if err != nil {
 		fail()
 		return

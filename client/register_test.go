@@ -3,10 +3,18 @@ package client
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/internal/register"
 	"github.com/herd-project/herd/users"
 )
 
@@ -68,5 +76,62 @@ func TestRegisterRejectsForgedReply(t *testing.T) {
 	tok, _ = users.Token{User: "tom", Addrs: []string{deadAddr(t)}, SecretKey: key}.Encode()
 	if _, _, err := Register(testCtx(t), tok, fakePassword, RegisterOptions{}); !errors.Is(err, herd.ErrClosed) {
 		t.Errorf("every address down: %v", err)
+	}
+}
+
+// TestRegisterImpostor: a server that does not hold the token's key cannot
+// forge the reply; Register fails before any login, so the password goes
+// nowhere but inside the sealed box.
+func TestRegisterImpostor(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		nonce := make([]byte, register.NonceLen)
+		box := make([]byte, 64)
+		rand.Read(nonce)
+		rand.Read(box)
+		json.NewEncoder(w).Encode(map[string][]byte{"nonce": nonce, "cipher-text": box})
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	defer srv.Close()
+	key := make([]byte, users.SecretKeyLen)
+	rand.Read(key)
+	tok, err := users.Token{User: "tom", Addrs: []string{strings.TrimPrefix(srv.URL, "https://")}, SecretKey: key}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Register(testCtx(t), tok, fakePassword, RegisterOptions{})
+	if !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("forged reply: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) != 1 || paths[0] != "POST /register" {
+		t.Errorf("requests %v, want the POST alone", paths)
+	}
+}
+
+// TestRegisterPinsTheSealedCA: after the exchange only the CA the sealed
+// reply names is trusted; a server whose certificate another CA signed is
+// refused at the login.
+func TestRegisterPinsTheSealedCA(t *testing.T) {
+	f := newFake(t)
+	other := newFake(t)
+	f.regUser = "tom"
+	f.regCA = other.ca.CertPEM
+	rand.Read(f.regKey[:])
+	tok, err := users.Token{User: "tom", Addrs: []string{f.addr()}, SecretKey: f.regKey[:]}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Register(testCtx(t), tok, fakePassword, RegisterOptions{})
+	if !errors.Is(err, herd.ErrClosed) || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("login against a certificate the pinned CA did not sign: %v", err)
+	}
+	for _, c := range f.recorded() {
+		t.Errorf("request over an unverified connection: %+v", c)
 	}
 }
