@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -119,4 +120,36 @@ func holds(v reflect.Value, want, path string, seen map[uintptr]bool) (string, b
 		}
 	}
 	return "", false
+}
+
+// TestCloseLeavesNoGoroutines: Close stops the pingers and read loops of
+// the controller and model connections.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	f := newFake(t)
+	f.reply("ModelManager.ListModelSummaries", summariesJSON)
+	f.reply("Client.FullStatus", fullStatusJSON)
+	ctx := testCtx(t)
+	before := runtime.NumGoroutine()
+	c, err := Dial(ctx, f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Login(ctx, "tom", fakePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Status(ctx, "admin/m1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.close() // the server's side of the connections
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after Close, %d before", n, before)
+	}
 }
