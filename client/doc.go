@@ -25,12 +25,14 @@
 //	// keep reg.CACert, reg.Addrs and s.Token() (a 0600 file) to come back later:
 //	ms, err := s.Models(ctx, controller.ModelsOptions{})
 //	d, err := s.Deploy(ctx, "admin/lxd-model-1", "mysql", controller.DeployOptions{Name: "mysql-staging"})
-//	err = s.Logout(ctx) // ends the session on the controller
+//	s.Close() // the session goes on on the controller
 //
 // and later, in another process:
 //
 //	conn, err := client.Dial(ctx, client.Options{Addrs: reg.Addrs, CACert: reg.CACert})
 //	s, err := conn.Resume(ctx, "tom", tokenFromFile)
+//	...
+//	err = s.Logout(ctx) // ends the session on the controller: the token stops working
 //
 // # Registration
 //
