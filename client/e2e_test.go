@@ -3,7 +3,6 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"io"
 	"log"
@@ -20,25 +19,20 @@ import (
 	"github.com/herd-project/herd/apiserver"
 	"github.com/herd-project/herd/client"
 	"github.com/herd-project/herd/controller"
-	"github.com/herd-project/herd/internal/pki"
-	"github.com/herd-project/herd/internal/register"
 	"github.com/herd-project/herd/users"
 )
 
 // live is a controller bootstrapped on the fake provider and a memory
 // store, served by the real apiserver over TLS on loopback ports (one
-// apiserver per address, all in front of the same controller), with a
-// certificate from its own CA.
+// apiserver per address, all in front of the same controller), with the
+// controller's own certificate and /register.
 type live struct {
 	ctrl   *controller.Controller
 	secret string // admin's bootstrap password
 	addr   string // the first address
 	addrs  []string
-	ca     pki.CA
+	ca     []byte   // the controller's CA certificate (PEM)
 	stop   []func() // stops the server at each address
-
-	mu     sync.Mutex
-	tokens map[string]string // registration tokens handed out, by user
 }
 
 func startLive(t *testing.T) *live { return startLiveN(t, 1) }
@@ -84,21 +78,14 @@ func newLiveWith(n int, opts controller.Options) (l *live, stop func(), err erro
 		b.Controller.Close()
 		return nil, nil, err
 	}
-	ca, err := pki.NewCA("herd-e2e", b.Controller.UUID(), time.Now(), rand.Reader)
+	// The controller's own CA and certificate, for its addresses.
+	cfg, err := b.Controller.TLSConfig()
 	if err != nil {
 		return fail(err)
 	}
-	certPEM, keyPEM, err := ca.ServerCert(addrs, time.Now())
-	if err != nil {
-		return fail(err)
-	}
-	cfg, err := pki.ServerTLSConfig(certPEM, keyPEM)
-	if err != nil {
-		return fail(err)
-	}
-	l = &live{ctrl: b.Controller, secret: b.Secret, addr: addrs[0], addrs: addrs, ca: ca, tokens: map[string]string{}}
+	l = &live{ctrl: b.Controller, secret: b.Secret, addr: addrs[0], addrs: addrs, ca: b.Controller.CACert()}
 	for _, ts := range tss {
-		srv, err := apiserver.New(b.Controller, apiserver.Options{Register: l.register, LoginRate: -1})
+		srv, err := apiserver.New(b.Controller, apiserver.Options{LoginRate: -1})
 		if err != nil {
 			return fail(err)
 		}
@@ -124,50 +111,8 @@ func newLiveWith(n int, opts controller.Options) (l *live, stop func(), err erro
 	}, nil
 }
 
-// register stands in for the controller's half of POST /register, which
-// the controller does not offer yet (it keeps only a hash of the key, so
-// nothing on the server can open the box): the test knows the tokens it
-// was handed, opens the box with the token's key, and redeems the token
-// with controller.Register, the same one-time transaction.
-func (l *live) register(ctx context.Context, body []byte) ([]byte, error) {
-	user, nonce, box, err := register.ParseRequest(body, 0)
-	if err != nil {
-		return nil, err
-	}
-	l.mu.Lock()
-	token := l.tokens[user]
-	l.mu.Unlock()
-	tok, err := users.DecodeToken(token)
-	if err != nil {
-		return nil, register.ErrRegistration
-	}
-	key, err := register.Key(tok)
-	if err != nil {
-		return nil, err
-	}
-	password, err := register.OpenPassword(key, nonce, box)
-	if err != nil {
-		return nil, err
-	}
-	s, err := l.ctrl.Register(ctx, token, password)
-	if err != nil {
-		return nil, err
-	}
-	// The client logs in again over TLS, as Juju's does: this session is
-	// not needed.
-	_ = s.Logout(ctx)
-	return register.SealResponse(key, nonce, register.Payload{CACert: string(l.ca.CertPEM), ControllerUUID: l.ctrl.UUID()}, rand.Reader)
-}
-
-// handOut gives the test's /register stand-in a token admin handed out.
-func (l *live) handOut(user, token string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.tokens[user] = token
-}
-
 func (l *live) opts() client.Options {
-	return client.Options{Addrs: []string{l.addr}, CACert: l.ca.CertPEM, ControllerName: "herd-e2e", DialTimeout: 5 * time.Second}
+	return client.Options{Addrs: []string{l.addr}, CACert: l.ca, ControllerName: "herd-e2e", DialTimeout: 5 * time.Second}
 }
 
 func (l *live) login(t *testing.T, user, password string) *client.Session {
@@ -217,7 +162,6 @@ func TestSeedWorkflow(t *testing.T) {
 	if err != nil || tok.User != "tom" || len(tok.Addrs) != 1 || tok.Addrs[0] != l.addr || tok.ControllerName != "herd-e2e" {
 		t.Fatalf("token %+v %v", tok, err)
 	}
-	l.handOut("tom", added.Token)
 	m, err := admin.CreateModel(ctx, "lxd-model-1", controller.CreateModelOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +182,7 @@ func TestSeedWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tom.Close()
-	if !bytes.Equal(reg.CACert, l.ca.CertPEM) || reg.ControllerUUID != l.ctrl.UUID() || reg.ControllerName != "herd-e2e" {
+	if !bytes.Equal(reg.CACert, l.ca) || reg.ControllerUUID != l.ctrl.UUID() || reg.ControllerName != "herd-e2e" {
 		t.Errorf("register result %+v", reg)
 	}
 	if _, _, err := client.Register(ctx, added.Token, "tom-password", client.RegisterOptions{}); !errors.Is(err, herd.ErrUnauthenticated) {

@@ -21,7 +21,7 @@ func Example() {
 	defer stop()
 	ctx := context.Background()
 
-	conn, err := client.Dial(ctx, client.Options{Addrs: l.addrs, CACert: l.ca.CertPEM, ControllerName: "herd-e2e"})
+	conn, err := client.Dial(ctx, client.Options{Addrs: l.addrs, CACert: l.ca, ControllerName: "herd-e2e"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -34,7 +34,6 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	l.handOut("tom", added.Token)
 	if _, err := admin.CreateModel(ctx, "lxd-model-1", controller.CreateModelOptions{}); err != nil {
 		log.Fatal(err)
 	}
