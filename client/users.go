@@ -58,6 +58,9 @@ func (s *Session) registrationToken(name string, key []byte) (string, error) {
 // ChangePassword sets a user's password (UserManager.SetPassword): one's
 // own, or anyone's for a superuser. The password is not kept.
 func (s *Session) ChangePassword(ctx context.Context, name, password string) error {
+	if name == "" {
+		name = s.user // oneself, as in process
+	}
 	tag, err := userTag(name)
 	if err != nil {
 		return err

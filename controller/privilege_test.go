@@ -12,8 +12,11 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/apiserver/apiservertest"
+	"github.com/herd-project/herd/client"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/models"
 )
 
 // The privilege-escalation matrix: every public operation of *Session, by
@@ -61,11 +64,45 @@ var (
 
 const shared = "owner/shared" // the model the model-* actors hold grants on
 
+// session is what the matrix runs operations on: a *controller.Session in
+// process, a *client.Session over the network.
+type session interface {
+	User() string
+	AddUser(ctx context.Context, name, displayName string) (controller.AddedUser, error)
+	ChangePassword(ctx context.Context, name, password string) error
+	ResetPassword(ctx context.Context, name string) (string, error)
+	DisableUser(ctx context.Context, name string) error
+	EnableUser(ctx context.Context, name string) error
+	RemoveUser(ctx context.Context, name string) error
+	EndSessions(ctx context.Context, name string) (int, error)
+	Users(ctx context.Context, opts controller.UsersOptions) ([]controller.UserInfo, error)
+	ShowUser(ctx context.Context, name string) (controller.UserInfo, error)
+	WhoAmI(ctx context.Context) (controller.WhoAmI, error)
+	CreateModel(ctx context.Context, name string, opts controller.CreateModelOptions) (models.Model, error)
+	Models(ctx context.Context, opts controller.ModelsOptions) ([]controller.ModelSummary, error)
+	Status(ctx context.Context, model string) (controller.ModelStatus, error)
+	ModelUsers(ctx context.Context, model string) ([]controller.ModelUser, error)
+	Explain(ctx context.Context, user, model string) (controller.Explanation, error)
+	Deploy(ctx context.Context, model, charm string, opts controller.DeployOptions) (controller.Deployed, error)
+	AddUnit(ctx context.Context, model, application string, opts controller.AddUnitOptions) (controller.Deployed, error)
+	RemoveUnit(ctx context.Context, model, unit string) error
+	RemoveApplication(ctx context.Context, model, application string) error
+	Grant(ctx context.Context, user string, level acl.Level, model string) error
+	Revoke(ctx context.Context, user string, level acl.Level, model string) error
+	DestroyModel(ctx context.Context, model string) error
+	Logout(ctx context.Context) error
+}
+
+var (
+	_ session = (*controller.Session)(nil)
+	_ session = (*client.Session)(nil)
+)
+
 type op struct {
 	name   string
 	target string // what it acts on, for the report
 	allow  func(actor string) bool
-	run    func(ctx context.Context, s *controller.Session, actor string) error
+	run    func(ctx context.Context, s session, actor string) error
 	// asks is the question the operation puts to the one decision, which
 	// Session.Allowed must answer as the operation does (zero: none, for
 	// listings that answer everyone and for sessions' own calls).
@@ -85,138 +122,142 @@ var refusals = map[string]map[string]error{
 }
 
 var ops = []op{
-	{"AddUser", "new user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"AddUser", "new user", superOnly, func(ctx context.Context, s session, _ string) error {
 		_, err := s.AddUser(ctx, "newbie", "")
 		return err
 	}, question{acl.ManageUsers, "", "newbie"}},
-	{"ChangePassword", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"ChangePassword", "another user", superOnly, func(ctx context.Context, s session, _ string) error {
 		return s.ChangePassword(ctx, "victim", "new-password")
 	}, question{acl.ChangePassword, "", "victim"}},
-	{"ChangePassword", "the controller owner", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"ChangePassword", "the controller owner", superOnly, func(ctx context.Context, s session, _ string) error {
 		return s.ChangePassword(ctx, "admin", "new-password")
 	}, question{acl.ChangePassword, "", "admin"}},
-	{"ChangePassword", "oneself", anyone, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"ChangePassword", "oneself", anyone, func(ctx context.Context, s session, _ string) error {
 		return s.ChangePassword(ctx, "", "new-password")
 	}, question{acl.ChangePassword, "", "actor"}},
-	{"ResetPassword", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"ResetPassword", "another user", superOnly, func(ctx context.Context, s session, _ string) error {
 		_, err := s.ResetPassword(ctx, "victim")
 		return err
 	}, question{acl.ResetPassword, "", "victim"}},
-	{"DisableUser", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"DisableUser", "another user", superOnly, func(ctx context.Context, s session, _ string) error {
 		return s.DisableUser(ctx, "victim")
 	}, question{acl.ManageUsers, "", "victim"}},
-	{"EnableUser", "a disabled user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"EnableUser", "a disabled user", superOnly, func(ctx context.Context, s session, _ string) error {
 		return s.EnableUser(ctx, "sleeper")
 	}, question{acl.ManageUsers, "", "sleeper"}},
-	{"RemoveUser", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"RemoveUser", "another user", superOnly, func(ctx context.Context, s session, _ string) error {
 		return s.RemoveUser(ctx, "victim")
 	}, question{acl.ManageUsers, "", "victim"}},
-	{"EndSessions", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"EndSessions", "another user", superOnly, func(ctx context.Context, s session, _ string) error {
 		_, err := s.EndSessions(ctx, "victim")
 		return err
 	}, question{acl.ManageUsers, "", "victim"}},
-	{"Users", "all", anyone, func(ctx context.Context, s *controller.Session, a string) error {
+	{"Users", "all", anyone, func(ctx context.Context, s session, a string) error {
 		us, err := s.Users(ctx, controller.UsersOptions{All: true})
 		if err == nil && a != aSuperuser && len(us) != 1 {
 			return fmt.Errorf("a non-superuser sees %d users", len(us))
 		}
 		return err
 	}, question{}},
-	{"ShowUser", "another user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"ShowUser", "another user", superOnly, func(ctx context.Context, s session, _ string) error {
 		_, err := s.ShowUser(ctx, "victim")
 		return err
 	}, question{acl.ShowUser, "", "victim"}},
-	{"ShowUser", "oneself", anyone, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"ShowUser", "oneself", anyone, func(ctx context.Context, s session, _ string) error {
 		_, err := s.ShowUser(ctx, "")
 		return err
 	}, question{acl.ShowUser, "", "actor"}},
-	{"Whoami", "oneself", anyone, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Whoami", "oneself", anyone, func(ctx context.Context, s session, _ string) error {
 		_, err := s.WhoAmI(ctx)
 		return err
 	}, question{}},
-	{"CreateModel", "own model", addModel, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"CreateModel", "own model", addModel, func(ctx context.Context, s session, _ string) error {
 		_, err := s.CreateModel(ctx, "fresh", controller.CreateModelOptions{})
 		return err
 	}, question{acl.CreateModel, "", ""}},
-	{"CreateModel", "another's model", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"CreateModel", "another's model", superOnly, func(ctx context.Context, s session, _ string) error {
 		_, err := s.CreateModel(ctx, "fresh", controller.CreateModelOptions{Owner: "victim"})
 		return err
 	}, question{acl.CreateModelFor, "", "victim"}},
-	{"Models", "own", anyone, func(ctx context.Context, s *controller.Session, a string) error {
+	{"Models", "own", anyone, func(ctx context.Context, s session, a string) error {
 		ms, err := s.Models(ctx, controller.ModelsOptions{})
 		if err == nil && holdsModel(a) != containsModel(ms, shared) {
 			return fmt.Errorf("listing wrong: %v", ms)
 		}
 		return err
 	}, question{}},
-	{"Models", "all", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Models", "all", superOnly, func(ctx context.Context, s session, _ string) error {
 		_, err := s.Models(ctx, controller.ModelsOptions{All: true})
 		return err
 	}, question{acl.ListModelsOf, "", ""}},
-	{"Models", "another user's", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Models", "another user's", superOnly, func(ctx context.Context, s session, _ string) error {
 		_, err := s.Models(ctx, controller.ModelsOptions{User: "victim"})
 		return err
 	}, question{acl.ListModelsOf, "", "victim"}},
-	{"Status", "another's model", modelRead, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Status", "another's model", modelRead, func(ctx context.Context, s session, _ string) error {
 		_, err := s.Status(ctx, shared)
 		return err
 	}, question{acl.ReadModel, shared, ""}},
-	{"ModelUsers", "another's model", modelRead, func(ctx context.Context, s *controller.Session, a string) error {
+	{"ModelUsers", "another's model", modelRead, func(ctx context.Context, s session, a string) error {
 		us, err := s.ModelUsers(ctx, shared)
 		if err == nil && !modelAdmin(a) && len(us) != 1 {
 			return fmt.Errorf("a non-admin sees %d model users", len(us))
 		}
 		return err
 	}, question{acl.ReadModel, shared, ""}},
-	{"Explain", "another user", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Explain", "another user", modelAdmin, func(ctx context.Context, s session, _ string) error {
 		_, err := s.Explain(ctx, "victim", shared)
 		return err
 	}, question{acl.ExplainModel, shared, "victim"}},
-	{"Deploy", "another's model", modelWrite, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Deploy", "another's model", modelWrite, func(ctx context.Context, s session, _ string) error {
 		_, err := s.Deploy(ctx, shared, "mysql", controller.DeployOptions{})
 		return err
 	}, question{acl.WriteModel, shared, ""}},
-	{"AddUnit", "another's model's application", modelWrite, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"AddUnit", "another's model's application", modelWrite, func(ctx context.Context, s session, _ string) error {
 		_, err := s.AddUnit(ctx, shared, "redis", controller.AddUnitOptions{})
 		return err
 	}, question{acl.WriteModel, shared, ""}},
-	{"RemoveUnit", "another's model's unit", modelWrite, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"RemoveUnit", "another's model's unit", modelWrite, func(ctx context.Context, s session, _ string) error {
 		return s.RemoveUnit(ctx, shared, "redis/1")
 	}, question{acl.WriteModel, shared, ""}},
-	{"RemoveApplication", "another's model's application", modelWrite, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"RemoveApplication", "another's model's application", modelWrite, func(ctx context.Context, s session, _ string) error {
 		return s.RemoveApplication(ctx, shared, "redis")
 	}, question{acl.WriteModel, shared, ""}},
-	{"Grant", "another's model", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Grant", "another's model", modelAdmin, func(ctx context.Context, s session, _ string) error {
 		return s.Grant(ctx, "victim", acl.Read, shared)
 	}, question{acl.AdminModel, shared, "victim"}},
-	{"Revoke", "another user on another's model", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Revoke", "another user on another's model", modelAdmin, func(ctx context.Context, s session, _ string) error {
 		return s.Revoke(ctx, "bystander", acl.Read, shared)
 	}, question{acl.AdminModel, shared, "bystander"}},
-	{"Revoke", "oneself, leaving another's model", holdsModel, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Revoke", "oneself, leaving another's model", holdsModel, func(ctx context.Context, s session, _ string) error {
 		return s.Revoke(ctx, s.User(), acl.Read, shared)
 	}, question{}},
-	{"Grant", "controller superuser to oneself", superOnly, func(ctx context.Context, s *controller.Session, a string) error {
+	{"Grant", "controller superuser to oneself", superOnly, func(ctx context.Context, s session, a string) error {
 		if a == aSuperuser {
 			return s.Grant(ctx, "victim", acl.Superuser, "")
 		}
 		return s.Grant(ctx, s.User(), acl.Superuser, "")
 	}, question{acl.ControllerAccess, "", "actor"}},
-	{"Revoke", "the controller owner's superuser", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Revoke", "the controller owner's superuser", superOnly, func(ctx context.Context, s session, _ string) error {
 		return s.Revoke(ctx, "admin", acl.Superuser, "")
 	}, question{acl.ControllerAccess, "", "admin"}},
-	{"DestroyModel", "another's model", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"DestroyModel", "another's model", modelAdmin, func(ctx context.Context, s session, _ string) error {
 		return s.DestroyModel(ctx, shared)
 	}, question{acl.AdminModel, shared, ""}},
-	{"Batch", "add a user", superOnly, func(ctx context.Context, s *controller.Session, _ string) error {
-		return s.Batch(ctx, func(b *controller.Batch) error { _, err := b.AddUser("newbie", ""); return err })
+	{"Batch", "add a user", superOnly, func(ctx context.Context, s session, _ string) error {
+		return inProcess(s).Batch(ctx, func(b *controller.Batch) error { _, err := b.AddUser("newbie", ""); return err })
 	}, question{}},
-	{"Authorize", "admin on another's model", modelAdmin, func(ctx context.Context, s *controller.Session, _ string) error {
-		return s.Authorize(shared, acl.Admin)
+	{"Authorize", "admin on another's model", modelAdmin, func(ctx context.Context, s session, _ string) error {
+		return inProcess(s).Authorize(shared, acl.Admin)
 	}, question{acl.AdminModel, shared, ""}},
-	{"Logout", "oneself", anyone, func(ctx context.Context, s *controller.Session, _ string) error {
+	{"Logout", "oneself", anyone, func(ctx context.Context, s session, _ string) error {
 		return s.Logout(ctx)
 	}, question{}},
 }
+
+// inProcess is the in-process session behind s, for the operations that
+// exist only there.
+func inProcess(s session) *controller.Session { return s.(*controller.Session) }
 
 func containsModel(ms []controller.ModelSummary, full string) bool {
 	for _, m := range ms {
@@ -227,8 +268,10 @@ func containsModel(ms []controller.ModelSummary, full string) bool {
 	return false
 }
 
-// privWorld builds a fixture and returns the actor's session.
-func privWorld(t *testing.T, actor string) (*controllertest.Fixture, *controller.Session) {
+// privWorld builds a fixture and returns the actor's session: in process,
+// or over the network (a live API server and Herd's Go client) when
+// network is set.
+func privWorld(t *testing.T, actor string, network bool) (*controllertest.Fixture, session) {
 	f := controllertest.New(t, nil)
 	f.BuildText(t, `
 		user owner add-model
@@ -257,7 +300,10 @@ func privWorld(t *testing.T, actor string) (*controllertest.Fixture, *controller
 	default:
 		f.AddUser(t, name)
 	}
-	s := f.Session(t, name)
+	var s session = f.Session(t, name)
+	if network {
+		s = apiservertest.New(t, f).Client(t, name)
+	}
 	var err error
 	switch actor {
 	case aNoAccess:
@@ -277,16 +323,29 @@ func privWorld(t *testing.T, actor string) (*controllertest.Fixture, *controller
 	return f, s
 }
 
-func TestPrivilegeMatrix(t *testing.T) {
+func TestPrivilegeMatrix(t *testing.T) { privilegeMatrix(t, false) }
+
+// TestPrivilegeMatrixOverTheNetwork runs the matrix through the API server
+// and Herd's Go client, with the same expectations: the network adds no
+// right and takes none away. Batch and Authorize exist in process only.
+func TestPrivilegeMatrixOverTheNetwork(t *testing.T) { privilegeMatrix(t, true) }
+
+func privilegeMatrix(t *testing.T, network bool) {
 	cells, allowed, denied, unexpectedAllow, unexpectedDeny, changedOnDenial, disagree := 0, 0, 0, 0, 0, 0, 0
 	var report []string
+	n := 0
 	for _, o := range ops {
+		if network && (o.name == "Batch" || o.name == "Authorize") {
+			continue
+		}
+		n++
 		for _, actor := range actors {
 			cells++
-			f, s := privWorld(t, actor)
+			f, s := privWorld(t, actor, network)
 			want := valid(actor) && o.allow(actor)
-			if q := o.asks; q.op != 0 {
-				d, err := s.Allowed(f.Context(), q.op, q.model, q.subject)
+			if in, ok := s.(*controller.Session); ok && o.asks.op != 0 {
+				q := o.asks
+				d, err := in.Allowed(f.Context(), q.op, q.model, q.subject)
 				if got := err == nil && d.Allowed; got != want || (!valid(actor) && !errors.Is(err, herd.ErrUnauthenticated)) {
 					report = append(report, fmt.Sprintf("%s %s by %s: Allowed(%s) = %+v, %v; the operation is allowed: %v", o.name, o.target, actor, q.op, d, err, want))
 					disagree++
@@ -327,6 +386,6 @@ func TestPrivilegeMatrix(t *testing.T) {
 	if len(report) > 0 {
 		t.Errorf("privilege matrix:\n%s", strings.Join(report, "\n"))
 	}
-	t.Logf("privilege matrix: %d operations × %d actors = %d cells; %d allowed, %d refused; %d unexpected allows, %d unexpected refusals, %d state changes on refusal, %d answers of Session.Allowed that differ",
-		len(ops), len(actors), cells, allowed, denied, unexpectedAllow, unexpectedDeny, changedOnDenial, disagree)
+	t.Logf("privilege matrix (network %v): %d operations × %d actors = %d cells; %d allowed, %d refused; %d unexpected allows, %d unexpected refusals, %d state changes on refusal, %d answers of Session.Allowed that differ",
+		network, n, len(actors), cells, allowed, denied, unexpectedAllow, unexpectedDeny, changedOnDenial, disagree)
 }

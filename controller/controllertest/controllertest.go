@@ -66,6 +66,10 @@ type Options struct {
 	// Fresh makes New bootstrap and build from scratch even when it could
 	// start from a template (see New).
 	Fresh bool
+	// Addrs are the controller's API addresses (host:port), written into
+	// registration tokens; a fixture with Addrs is always fresh.
+	// apiservertest sets them to its server's address.
+	Addrs []string
 }
 
 // Fixture is a bootstrapped controller and what a test needs around it.
@@ -115,7 +119,7 @@ func New(tb testing.TB, opts *Options) *Fixture {
 		f   *Fixture
 		err error
 	)
-	if o.Fresh || o.Hasher != nil || o.Logger != nil {
+	if o.Fresh || o.Hasher != nil || o.Logger != nil || len(o.Addrs) > 0 {
 		f, err = fresh(o)
 	} else {
 		f, err = fromTemplate(o)
@@ -139,7 +143,7 @@ func fresh(o Options) (*Fixture, error) {
 	prov := fakeprovider.New()
 	b, err := controller.Bootstrap(context.Background(), o.Name, controller.Options{
 		Provider: prov, Now: clock.Now, Hasher: o.Hasher,
-		SessionTTL: o.SessionTTL, TokenTTL: o.TokenTTL, Logger: o.Logger,
+		SessionTTL: o.SessionTTL, TokenTTL: o.TokenTTL, Logger: o.Logger, Addrs: o.Addrs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
