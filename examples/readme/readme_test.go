@@ -28,6 +28,10 @@ var imports = map[string]string{
 	"controllertest": "github.com/herd-project/herd/controller/controllertest",
 	"fakeprovider":   "github.com/herd-project/herd/provider/fakeprovider",
 	"models":         "github.com/herd-project/herd/models",
+	"net":            "net",
+	"apiserver":      "github.com/herd-project/herd/apiserver",
+	"apiservertest":  "github.com/herd-project/herd/apiserver/apiservertest",
+	"client":         "github.com/herd-project/herd/client",
 }
 
 // samples are the ```go blocks of README.md, in order.
