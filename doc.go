@@ -23,7 +23,12 @@
 //     an in-memory backend);
 //   - provider: where machines come from, with provider/fakeprovider;
 //   - controller: Controller, Session and Options; every operation,
-//     authorized in one place.
+//     authorized by one decision (acl.Decide);
+//   - apiserver: the controller on the network, by Juju's own wire
+//     protocol over TLS (Juju's clients work against it), and
+//     apiserver/apiservertest, a live server for tests;
+//   - client: Herd's Go client of that protocol, with the methods of
+//     controller.Session.
 //
 // # Errors
 //
@@ -48,7 +53,9 @@
 //
 // Package controller/controllertest gives each test its own bootstrapped
 // controller with builders, a clock to move, a fast test-only password
-// hasher, declarative scenarios and an access-matrix assertion.
+// hasher, declarative scenarios and an access-matrix assertion;
+// apiserver/apiservertest serves it over TLS on a loopback port and logs
+// Herd's Go client in as any of its users.
 //
 // Without it, the zero controller.Options gives a memory store and the fake provider,
 // so a test can bootstrap a controller in-process. Set Options.Now to move
