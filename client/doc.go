@@ -134,8 +134,8 @@
 //   - WhoAmI.Expires is zero: the session's expiry is not on the wire.
 //     WhoAmI.Controller is Options.ControllerName (Register sets it from
 //     the token), or the controller's UUID when unnamed.
-//   - models.Model.Created and NextMachine, and Application.NextUnit, are
-//     not on the wire: they are zero.
+//   - models.Model.Created is not on the wire as such: it is read from the
+//     model status's "since", which Herd's server sets to the creation time.
 //   - Deploy sends the charm as a Charmhub URL without revision
 //     (CharmURL: "ch:mysql") with origin source "charm-hub"; nothing is
 //     downloaded, the controller records it.

@@ -208,15 +208,20 @@ func unitCount(n int) (int, error) {
 }
 
 // planUnits records n more units of d.Application, each on a new pending
-// machine, and the application and model with their counters moved on.
+// machine, and the application, with the model's machine counter and the
+// application's unit counter moved on (numbers are never reused).
 func planUnits(t *state.Txn, m *models.Model, d *Deployed, n int) error {
 	app := &d.Application
+	machines, _ := state.Get[state.Sequence](t, state.TableSequences, state.IndexID, m.UUID, state.MachineSequence)
+	units, _ := state.Get[state.Sequence](t, state.TableSequences, state.IndexID, m.UUID, state.UnitSequence(app.Name))
+	machines.ModelUUID, machines.Name = m.UUID, state.MachineSequence
+	units.ModelUUID, units.Name = m.UUID, state.UnitSequence(app.Name)
 	for range n {
-		mid := strconv.Itoa(m.NextMachine)
-		m.NextMachine++
+		mid := strconv.Itoa(machines.Next)
+		machines.Next++
 		mc := models.Machine{ModelUUID: m.UUID, ID: mid, Status: models.Pending}
-		u := models.Unit{ModelUUID: m.UUID, Name: fmt.Sprintf("%s/%d", app.Name, app.NextUnit), Application: app.Name, Machine: mid}
-		app.NextUnit++
+		u := models.Unit{ModelUUID: m.UUID, Name: fmt.Sprintf("%s/%d", app.Name, units.Next), Application: app.Name, Machine: mid}
+		units.Next++
 		d.Machines = append(d.Machines, mc)
 		d.Units = append(d.Units, u)
 		if err := t.Insert(state.TableMachines, mc); err != nil {
@@ -226,10 +231,13 @@ func planUnits(t *state.Txn, m *models.Model, d *Deployed, n int) error {
 			return err
 		}
 	}
-	if err := t.Insert(state.TableApplications, *app); err != nil {
+	if err := t.Insert(state.TableSequences, machines); err != nil {
 		return err
 	}
-	return t.Insert(state.TableModels, *m)
+	if err := t.Insert(state.TableSequences, units); err != nil {
+		return err
+	}
+	return t.Insert(state.TableApplications, *app)
 }
 
 // undoDeploy stops the machines of d whose start was attempted (a start
@@ -331,7 +339,7 @@ func (s *Session) DestroyModel(ctx context.Context, model string) error {
 			// machines to it. Say so rather than lose them.
 			return herd.Errorf(herd.ErrFailedPrecondition, "cannot destroy model %s: %d machines appeared meanwhile", m.FullName(), len(left))
 		}
-		for _, table := range []state.Table{state.TableGrants, state.TableApplications, state.TableUnits} {
+		for _, table := range []state.Table{state.TableGrants, state.TableApplications, state.TableUnits, state.TableSequences} {
 			if _, err := t.DeleteAll(table, state.IndexModel, m.UUID); err != nil {
 				return err
 			}

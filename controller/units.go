@@ -160,6 +160,9 @@ func (s *Session) RemoveApplication(ctx context.Context, model, application stri
 			// than leave units without an application.
 			return herd.Errorf(herd.ErrFailedPrecondition, "cannot remove application %q: %d units appeared meanwhile", application, len(left))
 		}
+		if _, err := t.DeleteAll(state.TableSequences, state.IndexID, m.UUID, state.UnitSequence(application)); err != nil {
+			return err
+		}
 		_, err := t.DeleteAll(state.TableApplications, state.IndexID, m.UUID, application)
 		return err
 	})

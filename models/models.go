@@ -49,8 +49,6 @@ type Model struct {
 	// StatusMessage holds the last error of a destroy that failed.
 	StatusMessage string
 	Created       time.Time
-	// NextMachine is the id the next machine gets.
-	NextMachine int
 }
 
 // FullName returns owner/name.
@@ -61,9 +59,6 @@ type Application struct {
 	ModelUUID string
 	Name      string
 	Charm     string
-	// NextUnit is the number the next unit gets; numbers are never
-	// reused, as in Juju.
-	NextUnit int
 	// Life is Dying while the application is being removed ("" in state
 	// written before removal existed reads as Alive).
 	Life Life `json:",omitempty"`

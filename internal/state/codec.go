@@ -35,6 +35,7 @@ var rowCodecs = map[Table]func([]byte) (any, error){
 	TableMachines:     decodeJSON[models.Machine],
 	TableSessions:     decodeJSON[Session],
 	TableSecrets:      decodeJSON[Secret],
+	TableSequences:    decodeJSON[Sequence],
 }
 
 func decodeJSON[T any](b []byte) (any, error) {

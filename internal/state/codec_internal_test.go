@@ -93,7 +93,7 @@ func TestSchemaGolden(t *testing.T) {
 	want := []string{
 		"applications id", "controller id", "machines id", "model_grants id", "model_grants user",
 		"models id", "models owner_name", "registration_secrets id", "removed_users id",
-		"sessions id", "sessions user", "units id", "users id",
+		"sequences id", "sessions id", "sessions user", "units id", "users id",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("schema:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -119,7 +119,7 @@ func TestSchemaGolden(t *testing.T) {
 	for _, c := range []struct {
 		t  Table
 		ix Index
-	}{{TableGrants, IndexModel}, {TableApplications, IndexModel}, {TableUnits, IndexModel}, {TableMachines, IndexModel}, {TableModels, IndexOwner}} {
+	}{{TableGrants, IndexModel}, {TableApplications, IndexModel}, {TableUnits, IndexModel}, {TableMachines, IndexModel}, {TableSequences, IndexModel}, {TableModels, IndexOwner}} {
 		t.Run(fmt.Sprintf("%s %s", c.t, c.ix), func(t *testing.T) { List[any](r, c.t, c.ix, "x") })
 	}
 }

@@ -32,6 +32,7 @@ const (
 	TableMachines     Table = "machines"
 	TableSessions     Table = "sessions"
 	TableSecrets      Table = "registration_secrets"
+	TableSequences    Table = "sequences"
 )
 
 // Index names. IndexModel and IndexOwner are prefix scans of compound
@@ -44,6 +45,23 @@ const (
 	IndexModel     Index = "id_prefix"
 	IndexOwner     Index = "owner_name_prefix"
 )
+
+// Sequence is a counter of a model's: the next machine id
+// (Name "machine") or the next unit number of an application (Name
+// "unit/" and the application). Numbers are never reused while the model
+// (or the application) lives, as in Juju. Counters are storage, not part
+// of what a model shows, so they live here rather than in models.Model.
+type Sequence struct {
+	ModelUUID string
+	Name      string
+	Next      int
+}
+
+// MachineSequence and UnitSequence name a model's counters.
+const MachineSequence = "machine"
+
+// UnitSequence is the name of an application's unit counter.
+func UnitSequence(app string) string { return "unit/" + app }
 
 // Controller is the controller's own record; there is one.
 type Controller struct {
@@ -191,6 +209,7 @@ func schema() *memdb.DBSchema {
 		table(TableMachines, compound(machModel, field(func(m models.Machine) string { return m.ID })), nil),
 		table(TableSessions, field(func(s Session) string { return s.TokenHash }), map[Index]memdb.Indexer{IndexUser: field(func(s Session) string { return s.User })}),
 		table(TableSecrets, field(func(s Secret) string { return s.User }), nil),
+		table(TableSequences, compound(field(func(s Sequence) string { return s.ModelUUID }), field(func(s Sequence) string { return s.Name })), nil),
 	}
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
 	for _, t := range ts {
@@ -202,5 +221,5 @@ func schema() *memdb.DBSchema {
 // Tables lists the table names in a fixed order.
 func Tables() []Table {
 	return []Table{TableController, TableUsers, TableRemovedUsers, TableModels, TableGrants,
-		TableApplications, TableUnits, TableMachines, TableSessions, TableSecrets}
+		TableApplications, TableUnits, TableMachines, TableSessions, TableSecrets, TableSequences}
 }
