@@ -79,7 +79,7 @@ func TestFailedBootstrapRemovesOnlyItsFile(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "controller.db")
 	prov := fakeprovider.New()
-	prov.Fail(fakeprovider.OpBootstrap, errors.New("boom"))
+	prov.Fail(fakeprovider.Bootstrap, errors.New("boom"))
 	if _, err := controller.Bootstrap(ctx, "c", controller.Options{Path: path, Provider: prov, Hasher: controllertest.TestHasher{}}); err == nil {
 		t.Fatal("bootstrap succeeded on a failing provider")
 	}

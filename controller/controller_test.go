@@ -95,7 +95,7 @@ func TestBootstrap(t *testing.T) {
 	if len(ms) != 1 || ms[0].FullName() != "admin/default" || ms[0].Access != acl.Admin {
 		t.Errorf("models = %+v", ms)
 	}
-	if n := e.prov.Calls(fakeprovider.OpBootstrap); n != 1 {
+	if n := e.prov.Calls(fakeprovider.Bootstrap); n != 1 {
 		t.Errorf("provider bootstrapped %d times", n)
 	}
 	for _, bad := range []string{"", "Bad", "a_b", "-x"} {
@@ -115,12 +115,12 @@ func TestBootstrap(t *testing.T) {
 func TestBootstrapProviderFailure(t *testing.T) {
 	prov := fakeprovider.New()
 	boom := errors.New("boom")
-	prov.Fail(fakeprovider.OpBootstrap, boom)
+	prov.Fail(fakeprovider.Bootstrap, boom)
 	if _, err := controller.Bootstrap(context.Background(), "c", controller.Options{Provider: prov, PasswordCost: bcrypt.MinCost}); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
-	prov.Fail(fakeprovider.OpBootstrap, nil)
-	prov.Fail(fakeprovider.OpCreateModel, boom)
+	prov.Fail(fakeprovider.Bootstrap, nil)
+	prov.Fail(fakeprovider.CreateModel, boom)
 	if _, err := controller.Bootstrap(context.Background(), "c", controller.Options{Provider: prov, PasswordCost: bcrypt.MinCost}); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
@@ -451,7 +451,7 @@ func TestRemoveAndReAdd(t *testing.T) {
 
 func TestDeployProviderFailureLeavesNothing(t *testing.T) {
 	e := newEnv(t)
-	e.prov.FailNext(fakeprovider.OpStart, 1, errors.New("no capacity"))
+	e.prov.FailNext(fakeprovider.Start, 1, errors.New("no capacity"))
 	// 3 units: the first start fails; nothing may remain.
 	_, err := e.admin.Deploy(e.ctx, "default", "mysql", controller.DeployOptions{NumUnits: 3})
 	if err == nil {
@@ -465,7 +465,7 @@ func TestDeployProviderFailureLeavesNothing(t *testing.T) {
 	// Destroy fails at the provider: the model stays dying; a second destroy completes.
 	_, err = e.admin.Deploy(e.ctx, "default", "mysql", controller.DeployOptions{NumUnits: 2})
 	e.must(err)
-	e.prov.FailNext(fakeprovider.OpStop, 1, errors.New("stuck"))
+	e.prov.FailNext(fakeprovider.Stop, 1, errors.New("stuck"))
 	if err := e.admin.DestroyModel(e.ctx, "default"); err == nil {
 		t.Fatal("destroy succeeded")
 	}
@@ -486,7 +486,7 @@ func TestDeployProviderFailureLeavesNothing(t *testing.T) {
 
 func TestContextCancelPassesThrough(t *testing.T) {
 	e := newEnv(t)
-	e.prov.Hang(fakeprovider.OpStart)
+	e.prov.Hang(fakeprovider.Start)
 	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Millisecond)
 	defer cancel()
 	_, err := e.admin.Deploy(ctx, "default", "mysql", controller.DeployOptions{})

@@ -64,9 +64,9 @@ type faultCase struct {
 
 // startFaults are the faults of a call that starts three machines.
 var startFaults = []faultCase{
-	{"first start fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStart, 1, errBoom) }, 0, errBoom},
-	{"third start fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStart, 3, errBoom) }, 0, errBoom},
-	{"start hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.OpStart) },
+	{"first start fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.Start, 1, errBoom) }, 0, errBoom},
+	{"third start fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.Start, 3, errBoom) }, 0, errBoom},
+	{"start hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.Start) },
 		30 * time.Millisecond, context.DeadlineExceeded},
 }
 
@@ -94,22 +94,22 @@ func TestDeployPartialFailureStopsWhatStarted(t *testing.T) {
 	if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{NumUnits: 2}); err != nil {
 		t.Fatal(err)
 	}
-	f.Provider.FailAt(fakeprovider.OpStart, 3, errBoom)
+	f.Provider.FailAt(fakeprovider.Start, 3, errBoom)
 	if _, err := tom.Deploy(f.Context(), "admin/m", "redis", controller.DeployOptions{NumUnits: 3}); !errors.Is(err, errBoom) {
 		t.Fatalf("deploy: %v", err)
 	}
 	noOrphans(t, f, m, 2) // mysql's two machines only
-	if n := f.Provider.Calls(fakeprovider.OpStop); n != 3 {
+	if n := f.Provider.Calls(fakeprovider.Stop); n != 3 {
 		t.Errorf("%d stops after a deploy whose third start failed, want 3", n)
 	}
 }
 
 func TestDestroyFaults(t *testing.T) {
 	for _, c := range []faultCase{
-		{"stop fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpStop, 1, errBoom) }, 0, errBoom},
-		{"second stop fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.OpStop, 2, errBoom) }, 0, errBoom},
-		{"space removal fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.OpDestroyModel, 1, errBoom) }, 0, errBoom},
-		{"stop hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.OpStop) },
+		{"stop fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.Stop, 1, errBoom) }, 0, errBoom},
+		{"second stop fails", func(p *fakeprovider.Provider) { p.FailAt(fakeprovider.Stop, 2, errBoom) }, 0, errBoom},
+		{"space removal fails", func(p *fakeprovider.Provider) { p.FailNext(fakeprovider.DestroyModel, 1, errBoom) }, 0, errBoom},
+		{"stop hangs past the deadline", func(p *fakeprovider.Provider) { p.Hang(fakeprovider.Stop) },
 			30 * time.Millisecond, context.DeadlineExceeded},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -133,7 +133,7 @@ func TestDestroyFaults(t *testing.T) {
 			if _, err := tom.Deploy(f.Context(), "admin/m", "redis", controller.DeployOptions{}); err == nil {
 				t.Error("deploy into a dying model succeeded")
 			}
-			f.Provider.Fail(fakeprovider.OpStop, nil)
+			f.Provider.Fail(fakeprovider.Stop, nil)
 			if err := f.Admin.DestroyModel(f.Context(), "admin/m"); err != nil {
 				t.Fatalf("second destroy: %v", err)
 			}
@@ -150,11 +150,11 @@ func TestDestroyFaults(t *testing.T) {
 func TestCreateModelFaults(t *testing.T) {
 	f := controllertest.New(t, nil)
 	before := f.Controller.Dump()
-	f.Provider.FailNext(fakeprovider.OpCreateModel, 1, errBoom)
+	f.Provider.FailNext(fakeprovider.CreateModel, 1, errBoom)
 	if _, err := f.Admin.CreateModel(f.Context(), "m", controller.CreateModelOptions{}); !errors.Is(err, errBoom) {
 		t.Fatalf("create: %v", err)
 	}
-	f.Provider.Hang(fakeprovider.OpCreateModel)
+	f.Provider.Hang(fakeprovider.CreateModel)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	if _, err := f.Admin.CreateModel(ctx, "m", controller.CreateModelOptions{}); !errors.Is(err, context.DeadlineExceeded) {
@@ -171,8 +171,8 @@ func TestCreateModelFaults(t *testing.T) {
 func TestDeployUndoKeepsWhatItCannotStop(t *testing.T) {
 	f, tom, m := faultWorld(t)
 	ctx := f.Context()
-	f.Provider.FailAt(fakeprovider.OpStart, 3, errBoom)
-	f.Provider.Fail(fakeprovider.OpStop, errBoom)
+	f.Provider.FailAt(fakeprovider.Start, 3, errBoom)
+	f.Provider.Fail(fakeprovider.Stop, errBoom)
 	if _, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{NumUnits: 3}); !errors.Is(err, errBoom) {
 		t.Fatalf("deploy: %v", err)
 	}
@@ -193,7 +193,7 @@ func TestDeployUndoKeepsWhatItCannotStop(t *testing.T) {
 	if l := leaks(f); len(l) > 0 {
 		t.Error(l)
 	}
-	f.Provider.Fail(fakeprovider.OpStop, nil)
+	f.Provider.Fail(fakeprovider.Stop, nil)
 	if err := tom.RemoveApplication(ctx, "admin/m", "mysql"); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestDeployUndoKeepsWhatItCannotStop(t *testing.T) {
 func TestDeployCannotStopItsLostMachine(t *testing.T) {
 	f, tom, m := faultWorld(t)
 	ctx := f.Context()
-	f.Provider.FailAt(fakeprovider.OpStop, 2, errBoom) // the destroy's stop passes, the deploy's fails
+	f.Provider.FailAt(fakeprovider.Stop, 2, errBoom) // the destroy's stop passes, the deploy's fails
 	deployErr, destroyErr := interleave(t, f.Provider, true, func() error {
 		_, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{})
 		return err

@@ -94,7 +94,7 @@ func TestReopenFromFile(t *testing.T) {
 func TestBootstrapFailureRemovesFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.db")
 	prov := fakeprovider.New()
-	prov.Fail(fakeprovider.OpBootstrap, errors.New("boom"))
+	prov.Fail(fakeprovider.Bootstrap, errors.New("boom"))
 	if _, err := controller.Bootstrap(context.Background(), "c", controller.Options{Path: path, Provider: prov, PasswordCost: bcrypt.MinCost}); err == nil {
 		t.Fatal("bootstrap succeeded")
 	}

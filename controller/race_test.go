@@ -68,7 +68,7 @@ func raceWorld(t *testing.T, round, units int) (*controllertest.Fixture, *contro
 		}
 	}
 	j := newJitter(round)
-	f.Provider.Delay(func(ctx context.Context, _ fakeprovider.Op, _ bool) { sleep(ctx, j.upTo(2*time.Millisecond)) })
+	f.Provider.Delay(func(ctx context.Context, _ fakeprovider.Method, _ bool) { sleep(ctx, j.upTo(2*time.Millisecond)) })
 	return f, tom, j
 }
 
@@ -258,19 +258,19 @@ func TestAddUnitRacesRemoveUnit(t *testing.T) {
 // or (answer) after, until release is closed; reached is closed when that
 // call gets there.
 type hold struct {
-	op               fakeprovider.Op
+	op               fakeprovider.Method
 	answer           bool
 	reached, release chan struct{}
 	once             sync.Once
 }
 
-func newHold(op fakeprovider.Op, answer bool) *hold {
+func newHold(op fakeprovider.Method, answer bool) *hold {
 	return &hold{op: op, answer: answer, reached: make(chan struct{}), release: make(chan struct{})}
 }
 
 // holdCalls makes the fake provider hold calls as the holds say.
 func holdCalls(p *fakeprovider.Provider, holds ...*hold) {
-	p.Delay(func(ctx context.Context, op fakeprovider.Op, answer bool) {
+	p.Delay(func(ctx context.Context, op fakeprovider.Method, answer bool) {
 		for _, h := range holds {
 			if h.op != op || h.answer != answer {
 				continue
@@ -309,9 +309,9 @@ func within[T any](t *testing.T, what string, ch <-chan T) T {
 // instance lands then. It returns both calls' errors.
 func interleave(t *testing.T, p *fakeprovider.Provider, gone bool, add func() error, remove func() error) (addErr, removeErr error) {
 	t.Helper()
-	start, stop := newHold(fakeprovider.OpStart, false), newHold(fakeprovider.OpStop, true)
+	start, stop := newHold(fakeprovider.Start, false), newHold(fakeprovider.Stop, true)
 	if gone {
-		stop = newHold(fakeprovider.OpDestroyModel, false)
+		stop = newHold(fakeprovider.DestroyModel, false)
 	}
 	holdCalls(p, start, stop)
 	added, removed := make(chan error, 1), make(chan error, 1)

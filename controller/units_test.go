@@ -124,7 +124,7 @@ func TestUnitErrors(t *testing.T) {
 	reader := f.AddUser(t, "rita")
 	f.Grant(t, "rita", acl.Read, "admin/m")
 	before := f.Controller.Dump()
-	starts := f.Provider.Calls(fakeprovider.OpStart)
+	starts := f.Provider.Calls(fakeprovider.Start)
 	for _, c := range []struct {
 		name string
 		run  func() error
@@ -170,15 +170,15 @@ func TestUnitErrors(t *testing.T) {
 	if !reflect.DeepEqual(before, f.Controller.Dump()) {
 		t.Error("a refused call changed the store")
 	}
-	if n := f.Provider.Calls(fakeprovider.OpStart); n != starts {
+	if n := f.Provider.Calls(fakeprovider.Start); n != starts {
 		t.Errorf("refused calls started %d machines", n-starts)
 	}
-	if n := f.Provider.Calls(fakeprovider.OpStop); n != 0 {
+	if n := f.Provider.Calls(fakeprovider.Stop); n != 0 {
 		t.Errorf("refused calls stopped %d machines", n)
 	}
 
 	// In a dying model, every unit operation is refused.
-	f.Provider.FailNext(fakeprovider.OpStop, 1, errBoom)
+	f.Provider.FailNext(fakeprovider.Stop, 1, errBoom)
 	if err := f.Admin.DestroyModel(ctx, "admin/m"); !errors.Is(err, errBoom) {
 		t.Fatalf("destroy: %v", err)
 	}
@@ -207,7 +207,7 @@ func TestAddUnitFaults(t *testing.T) {
 				t.Fatalf("add-unit: %v, want %v", err, c.want)
 			}
 			wantLayout(t, f, "admin/m", []string{"mysql/0@0"}, []string{"0"})
-			f.Provider.Fail(fakeprovider.OpStart, nil)
+			f.Provider.Fail(fakeprovider.Start, nil)
 			// Numbers the failed call took are not reused.
 			if _, err := tom.AddUnit(f.Context(), "admin/m", "mysql", controller.AddUnitOptions{}); err != nil {
 				t.Fatal(err)
@@ -226,7 +226,7 @@ func TestRemoveFaults(t *testing.T) {
 	if _, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{NumUnits: 3}); err != nil {
 		t.Fatal(err)
 	}
-	f.Provider.FailNext(fakeprovider.OpStop, 1, errBoom)
+	f.Provider.FailNext(fakeprovider.Stop, 1, errBoom)
 	err := tom.RemoveUnit(ctx, "admin/m", "mysql/0")
 	if !errors.Is(err, errBoom) || !errors.Is(err, herd.ErrFailedPrecondition) {
 		t.Fatalf("remove-unit: %v", err)
@@ -240,7 +240,7 @@ func TestRemoveFaults(t *testing.T) {
 	}
 	wantLayout(t, f, "admin/m", []string{"mysql/1@1", "mysql/2@2"}, []string{"1", "2"})
 
-	f.Provider.FailAt(fakeprovider.OpStop, 2, errBoom)
+	f.Provider.FailAt(fakeprovider.Stop, 2, errBoom)
 	if err := tom.RemoveApplication(ctx, "admin/m", "mysql"); !errors.Is(err, errBoom) {
 		t.Fatalf("remove-application: %v", err)
 	}
@@ -255,7 +255,7 @@ func TestRemoveFaults(t *testing.T) {
 	if _, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{}); !errors.Is(err, herd.ErrAlreadyExists) {
 		t.Errorf("deploy over a dying application: %v", err)
 	}
-	f.Provider.Fail(fakeprovider.OpStop, nil)
+	f.Provider.Fail(fakeprovider.Stop, nil)
 	if err := tom.RemoveApplication(ctx, "admin/m", "mysql"); err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func TestFailureInjectionReachesDeploy(t *testing.T) {
 	f.CreateModel(t, "admin", "m")
 	f.Grant(t, "tom", acl.Write, "admin/m")
 	boom := errors.New("out of capacity")
-	f.Provider.FailNext(fakeprovider.OpStart, 1, boom)
+	f.Provider.FailNext(fakeprovider.Start, 1, boom)
 	if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{}); !errors.Is(err, boom) {
 		t.Fatalf("deploy: %v", err)
 	}
@@ -374,7 +374,7 @@ func TestTemplateMatchesFresh(t *testing.T) {
 		if got, want := normalized(f), normalized(fresh); !slices.Equal(got, want) {
 			t.Fatalf("fixture %d differs from a fresh one:\n%s\nwant\n%s", i, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		for _, op := range []fakeprovider.Op{fakeprovider.OpBootstrap, fakeprovider.OpCreateModel, fakeprovider.OpStart} {
+		for _, op := range []fakeprovider.Method{fakeprovider.Bootstrap, fakeprovider.CreateModel, fakeprovider.Start} {
 			if got, want := f.Provider.Calls(op), fresh.Provider.Calls(op); got != want {
 				t.Errorf("fixture %d: %d %s calls, fresh %d", i, got, op, want)
 			}

@@ -16,18 +16,18 @@ import (
 	"github.com/herd-project/herd/provider"
 )
 
-// Op names an operation for fault injection.
-type Op string
+// Method names a provider method, for fault injection and counting calls.
+type Method string
 
 const (
-	OpBootstrap         Op = "bootstrap"
-	OpDestroyController Op = "destroy-controller"
-	OpCreateModel       Op = "create-model"
-	OpDestroyModel      Op = "destroy-model"
-	OpStart             Op = "start"
-	OpStop              Op = "stop"
-	OpInstance          Op = "instance"
-	OpList              Op = "list"
+	Bootstrap         Method = "bootstrap"
+	DestroyController Method = "destroy-controller"
+	CreateModel       Method = "create-model"
+	DestroyModel      Method = "destroy-model"
+	Start             Method = "start"
+	Stop              Method = "stop"
+	Instance          Method = "instance"
+	List              Method = "list"
 )
 
 type fault struct {
@@ -42,9 +42,9 @@ type Provider struct {
 	mu        sync.Mutex
 	models    map[string]provider.ModelSpec // by model UUID
 	instances map[string]provider.Instance  // by model UUID (or controller UUID) + "/" + name
-	faults    map[Op]*fault
-	calls     map[Op]int
-	delay     func(ctx context.Context, op Op, answer bool)
+	faults    map[Method]*fault
+	calls     map[Method]int
+	delay     func(ctx context.Context, op Method, answer bool)
 	path      string // set by Open: where the state is kept
 }
 
@@ -55,8 +55,8 @@ func New() *Provider {
 	return &Provider{
 		models:    map[string]provider.ModelSpec{},
 		instances: map[string]provider.Instance{},
-		faults:    map[Op]*fault{},
-		calls:     map[Op]int{},
+		faults:    map[Method]*fault{},
+		calls:     map[Method]int{},
 	}
 }
 
@@ -65,14 +65,14 @@ func (p *Provider) Type() string { return "fake" }
 
 // Fail makes every later call of op fail with err (wrapped so errors.Is
 // finds err). A nil err clears the fault.
-func (p *Provider) Fail(op Op, err error) { p.setFault(op, err, false, -1) }
+func (p *Provider) Fail(op Method, err error) { p.setFault(op, err, false, -1) }
 
 // FailNext makes the next n calls of op fail with err.
-func (p *Provider) FailNext(op Op, n int, err error) { p.setFault(op, err, false, n) }
+func (p *Provider) FailNext(op Method, n int, err error) { p.setFault(op, err, false, n) }
 
 // FailAt makes the n-th next call of op (1 for the next) fail with err,
 // once; the calls before it succeed.
-func (p *Provider) FailAt(op Op, n int, err error) {
+func (p *Provider) FailAt(op Method, n int, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults[op] = &fault{err: err, times: 1, skip: n - 1}
@@ -80,7 +80,7 @@ func (p *Provider) FailAt(op Op, n int, err error) {
 
 // Hang makes every later call of op block until its context is done, then
 // return the context's error. Clear it with Fail(op, nil).
-func (p *Provider) Hang(op Op) { p.setFault(op, nil, true, -1) }
+func (p *Provider) Hang(op Method) { p.setFault(op, nil, true, -1) }
 
 // Delay makes every later call run fn(ctx, op, false) before it takes
 // effect and fn(ctx, op, true) after, before it returns, without holding
@@ -89,13 +89,13 @@ func (p *Provider) Hang(op Op) { p.setFault(op, nil, true, -1) }
 // clears it. A call whose context is done when the first fn returns fails
 // with the context's error and has no effect; after the second, the
 // call's effect and result stand. fn may run for several calls at once.
-func (p *Provider) Delay(fn func(ctx context.Context, op Op, answer bool)) {
+func (p *Provider) Delay(fn func(ctx context.Context, op Method, answer bool)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.delay = fn
 }
 
-func (p *Provider) setFault(op Op, err error, hang bool, n int) {
+func (p *Provider) setFault(op Method, err error, hang bool, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err == nil && !hang {
@@ -119,7 +119,7 @@ func (p *Provider) Clone() *Provider {
 }
 
 // Calls returns how many times op was called, failed calls included.
-func (p *Provider) Calls(op Op) int {
+func (p *Provider) Calls(op Method) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.calls[op]
@@ -127,7 +127,7 @@ func (p *Provider) Calls(op Op) int {
 
 // enter counts the call and applies any fault. It is called with p.mu
 // held and may release it while hanging.
-func (p *Provider) enter(ctx context.Context, op Op) error {
+func (p *Provider) enter(ctx context.Context, op Method) error {
 	p.calls[op]++
 	if err := ctx.Err(); err != nil {
 		return err
@@ -165,7 +165,7 @@ func (p *Provider) enter(ctx context.Context, op Op) error {
 
 // answer runs the Delay function after a call took effect. It is called
 // without p.mu held.
-func (p *Provider) answer(ctx context.Context, op Op) {
+func (p *Provider) answer(ctx context.Context, op Method) {
 	p.mu.Lock()
 	fn := p.delay
 	p.mu.Unlock()
@@ -178,10 +178,10 @@ func key(space, name string) string { return space + "/" + name }
 
 // Bootstrap starts the controller's machine, juju-<uuid[:6]>-0.
 func (p *Provider) Bootstrap(ctx context.Context, c provider.ControllerSpec) (provider.Instance, error) {
-	defer p.answer(ctx, OpBootstrap)
+	defer p.answer(ctx, Bootstrap)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.enter(ctx, OpBootstrap); err != nil {
+	if err := p.enter(ctx, Bootstrap); err != nil {
 		return provider.Instance{}, err
 	}
 	if c.UUID == "" {
@@ -202,10 +202,10 @@ func (p *Provider) Bootstrap(ctx context.Context, c provider.ControllerSpec) (pr
 
 // DestroyController removes everything tagged with the controller.
 func (p *Provider) DestroyController(ctx context.Context, c provider.ControllerSpec) error {
-	defer p.answer(ctx, OpDestroyController)
+	defer p.answer(ctx, DestroyController)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.enter(ctx, OpDestroyController); err != nil {
+	if err := p.enter(ctx, DestroyController); err != nil {
 		return err
 	}
 	for k, inst := range p.instances {
@@ -223,10 +223,10 @@ func (p *Provider) DestroyController(ctx context.Context, c provider.ControllerS
 
 // CreateModel records the model's space.
 func (p *Provider) CreateModel(ctx context.Context, m provider.ModelSpec) error {
-	defer p.answer(ctx, OpCreateModel)
+	defer p.answer(ctx, CreateModel)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.enter(ctx, OpCreateModel); err != nil {
+	if err := p.enter(ctx, CreateModel); err != nil {
 		return err
 	}
 	if m.ModelUUID == "" {
@@ -246,10 +246,10 @@ func (p *Provider) CreateModel(ctx context.Context, m provider.ModelSpec) error 
 // DestroyModel removes the model's space. It refuses while instances remain,
 // as LXD refuses to delete a project that is in use.
 func (p *Provider) DestroyModel(ctx context.Context, m provider.ModelSpec) error {
-	defer p.answer(ctx, OpDestroyModel)
+	defer p.answer(ctx, DestroyModel)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.enter(ctx, OpDestroyModel); err != nil {
+	if err := p.enter(ctx, DestroyModel); err != nil {
 		return err
 	}
 	for _, inst := range p.instances {
@@ -263,10 +263,10 @@ func (p *Provider) DestroyModel(ctx context.Context, m provider.ModelSpec) error
 
 // StartInstance creates and starts a machine named juju-<uuid[:6]>-<id>.
 func (p *Provider) StartInstance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
-	defer p.answer(ctx, OpStart)
+	defer p.answer(ctx, Start)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.enter(ctx, OpStart); err != nil {
+	if err := p.enter(ctx, Start); err != nil {
 		return provider.Instance{}, err
 	}
 	if _, ok := p.models[s.ModelUUID]; !ok {
@@ -288,10 +288,10 @@ func (p *Provider) StartInstance(ctx context.Context, s provider.InstanceSpec) (
 
 // StopInstance deletes a machine; one already gone is not an error.
 func (p *Provider) StopInstance(ctx context.Context, s provider.InstanceSpec) error {
-	defer p.answer(ctx, OpStop)
+	defer p.answer(ctx, Stop)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.enter(ctx, OpStop); err != nil {
+	if err := p.enter(ctx, Stop); err != nil {
 		return err
 	}
 	delete(p.instances, key(s.ModelUUID, s.Name()))
@@ -300,10 +300,10 @@ func (p *Provider) StopInstance(ctx context.Context, s provider.InstanceSpec) er
 
 // Instance reports one machine, or herd.ErrNotFound.
 func (p *Provider) Instance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
-	defer p.answer(ctx, OpInstance)
+	defer p.answer(ctx, Instance)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.enter(ctx, OpInstance); err != nil {
+	if err := p.enter(ctx, Instance); err != nil {
 		return provider.Instance{}, err
 	}
 	name := s.Name()
@@ -316,10 +316,10 @@ func (p *Provider) Instance(ctx context.Context, s provider.InstanceSpec) (provi
 
 // Instances lists machines matching f, sorted by model then ID.
 func (p *Provider) Instances(ctx context.Context, f provider.Filter) ([]provider.Instance, error) {
-	defer p.answer(ctx, OpList)
+	defer p.answer(ctx, List)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.enter(ctx, OpList); err != nil {
+	if err := p.enter(ctx, List); err != nil {
 		return nil, err
 	}
 	var out []provider.Instance

@@ -19,7 +19,7 @@ func TestFaults(t *testing.T) {
 	p := fakeprovider.New()
 	ctx := context.Background()
 	boom := errors.New("boom")
-	p.FailNext(fakeprovider.OpCreateModel, 1, boom)
+	p.FailNext(fakeprovider.CreateModel, 1, boom)
 	m := provider.ModelSpec{ControllerUUID: "c", ModelUUID: "m1"}
 	if err := p.CreateModel(ctx, m); !errors.Is(err, boom) {
 		t.Errorf("first call: %v", err)
@@ -27,14 +27,14 @@ func TestFaults(t *testing.T) {
 	if err := p.CreateModel(ctx, m); err != nil {
 		t.Errorf("second call: %v", err)
 	}
-	p.Hang(fakeprovider.OpStart)
+	p.Hang(fakeprovider.Start)
 	c, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
 	if _, err := p.StartInstance(c, provider.InstanceSpec{ModelUUID: "m1", MachineID: "0"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("hang: %v", err)
 	}
-	if p.Calls(fakeprovider.OpStart) != 1 || p.Calls(fakeprovider.OpCreateModel) != 2 {
-		t.Errorf("calls: start %d create %d", p.Calls(fakeprovider.OpStart), p.Calls(fakeprovider.OpCreateModel))
+	if p.Calls(fakeprovider.Start) != 1 || p.Calls(fakeprovider.CreateModel) != 2 {
+		t.Errorf("calls: start %d create %d", p.Calls(fakeprovider.Start), p.Calls(fakeprovider.CreateModel))
 	}
 }
 
@@ -50,10 +50,10 @@ func TestClone(t *testing.T) {
 	if _, err := p.StartInstance(ctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "0"}); err != nil {
 		t.Fatal(err)
 	}
-	p.Fail(fakeprovider.OpStart, errors.New("boom"))
+	p.Fail(fakeprovider.Start, errors.New("boom"))
 	c := p.Clone()
-	if c.Calls(fakeprovider.OpStart) != 1 || c.Calls(fakeprovider.OpCreateModel) != 1 {
-		t.Errorf("clone calls: start %d, create-model %d", c.Calls(fakeprovider.OpStart), c.Calls(fakeprovider.OpCreateModel))
+	if c.Calls(fakeprovider.Start) != 1 || c.Calls(fakeprovider.CreateModel) != 1 {
+		t.Errorf("clone calls: start %d, create-model %d", c.Calls(fakeprovider.Start), c.Calls(fakeprovider.CreateModel))
 	}
 	if _, err := c.StartInstance(ctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "1"}); err != nil {
 		t.Fatalf("clone kept the fault: %v", err)
@@ -81,8 +81,8 @@ func TestDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	held := make(chan struct{})
-	p.Delay(func(ctx context.Context, op fakeprovider.Op, answer bool) {
-		if op == fakeprovider.OpStart && !answer {
+	p.Delay(func(ctx context.Context, op fakeprovider.Method, answer bool) {
+		if op == fakeprovider.Start && !answer {
 			close(held)
 			<-ctx.Done()
 		}
@@ -106,8 +106,8 @@ func TestDelay(t *testing.T) {
 	}
 	// Held after the effect: the instance is there before the call returns.
 	answered := make(chan struct{})
-	p.Delay(func(ctx context.Context, op fakeprovider.Op, answer bool) {
-		if op == fakeprovider.OpStart && answer {
+	p.Delay(func(ctx context.Context, op fakeprovider.Method, answer bool) {
+		if op == fakeprovider.Start && answer {
 			<-answered
 		}
 	})
