@@ -119,13 +119,17 @@ func bootstrapInto(ctx context.Context, name string, st *state.Store, opts Optio
 	now := opts.Now()
 	c.info = state.Controller{ID: "controller", Name: name, UUID: uuid, Cloud: opts.Cloud, Region: opts.Region,
 		ProviderType: c.prov.Type(), Owner: AdminUser, Created: now, InstanceID: inst.ID, Addrs: opts.Addrs}
-	if err := c.newCA(); err != nil {
-		_ = c.prov.DestroyController(context.WithoutCancel(ctx), cspec)
-		return nil, nil, "", err
-	}
 	def := models.Model{UUID: modelUUID, Name: DefaultModel, Owner: AdminUser, Cloud: opts.Cloud, Region: opts.Region,
 		Type: c.prov.Type(), Life: models.Alive, Status: models.Available, Created: now}
-	undo := func() { _ = c.prov.DestroyController(context.WithoutCancel(ctx), cspec) }
+	undo := func() {
+		if err := c.prov.DestroyController(context.WithoutCancel(ctx), cspec); err != nil {
+			c.opts.Logger.Warn("cannot remove the controller's machine after a failed bootstrap", "controller", name, "err", err)
+		}
+	}
+	if err := c.newCA(); err != nil {
+		undo()
+		return nil, nil, "", err
+	}
 	if err := c.prov.CreateModel(ctx, c.modelSpec(def)); err != nil {
 		undo()
 		return nil, nil, "", herd.Wrap(herd.ErrFailedPrecondition, err, "cannot create default model")
