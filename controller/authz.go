@@ -18,12 +18,10 @@ import (
 // Every committed write updates an immutable snapshot of what authorization
 // needs (sessions, users' controller access and state, models by name,
 // grants), and the snapshot is swapped in atomically before Commit returns.
-// A check loads the snapshot, hashes the model's name once and probes two
-// open-addressing tables (cow.go): the name gives the model's id, and the
-// grant is keyed by two ids, so no string is compared but the name. No
-// allocation, no lock, no walk of go-memdb's radix trees. Large tables are
-// split into shards that are copied on write, so a commit copies only the
-// shards it touches (a few hundred entries each at 100k grants).
+// A check loads the snapshot, finds the model by name and the grant by
+// (model id, user id) in plain Go maps, and hands the facts to acl.Decide:
+// no allocation, no lock, no walk of go-memdb's radix trees. The maps are
+// split into shards (cow.go), so a commit copies only the shards it touches.
 
 type sessionAuth struct {
 	user    string
@@ -38,6 +36,9 @@ type userAuth struct {
 	id       uint32
 }
 
+// active reports acl.Facts.Active for a user found in the snapshot.
+func (u userAuth) active() bool { return !u.disabled && u.access != acl.None }
+
 // modelAuth is a model with its id and what runs in it.
 type modelAuth struct {
 	models.Model
@@ -45,11 +46,10 @@ type modelAuth struct {
 	machines, units int
 }
 
-// nameAuth is a model's "owner/name" and id, keyed by hkey of the name;
-// full is "" for two names with one key, which are answered the slow way.
+// nameAuth is what a check needs of the model named by an "owner/name".
 type nameAuth struct {
-	full string
-	id   uint32
+	owner string
+	id    uint32
 }
 
 // userGrant is one of a user's grants, with the model's name for sorting.
@@ -59,18 +59,21 @@ type userGrant struct {
 }
 
 // grantKey is a user's grant on a model in the grants table: two ids, so
-// the key is exact and a check compares no strings.
+// the key is exact and a check compares no strings. The grants of a model
+// are in shard model id (see grantShard).
 func grantKey(model, user uint32) uint64 { return uint64(model)<<32 | uint64(user) }
+
+func grantShard(model uint32) uint { return uint(model) }
 
 // authSnap is one immutable state of the fast path.
 type authSnap struct {
-	sessions cow[sessionAuth] // token hash →
-	users    cow[userAuth]    // user →
-	models   cow[modelAuth]   // uuid →
-	byUser   cow[[]userGrant] // user → grants sorted by owner, name
-	ids      cow[uint32]      // "u/"+user or "m/"+uuid → id, never removed
-	names    ctab[nameAuth]   // hkey("owner/name") →
-	grants   ctab[acl.Level]  // grantKey(model id, user id) →
+	sessions table[sessionAuth]        // token hash →
+	users    table[userAuth]           // user →
+	models   table[modelAuth]          // uuid →
+	byUser   table[[]userGrant]        // user → grants sorted by owner, name
+	ids      table[uint32]             // "u/"+user or "m/"+uuid → id, never removed
+	names    table[nameAuth]           // "owner/name" →
+	grants   shards[uint64, acl.Level] // grantKey(model id, user id) →
 	lastID   uint32
 }
 
@@ -94,13 +97,13 @@ func (a *authz) attach(st *store.Store) {
 func (a *authz) apply(changes []store.Change) {
 	old := a.cur.Load()
 	var (
-		sessions edit[sessionAuth]
-		usersE   edit[userAuth]
-		modelsE  edit[modelAuth]
-		byUser   edit[[]userGrant]
-		ids      edit[uint32]
-		names    cedit[nameAuth]
-		grants   cedit[acl.Level]
+		sessions tedit[sessionAuth]
+		usersE   tedit[userAuth]
+		modelsE  tedit[modelAuth]
+		byUser   tedit[[]userGrant]
+		ids      tedit[uint32]
+		names    tedit[nameAuth]
+		grants   edit[uint64, acl.Level]
 	)
 	sessions.begin(old.sessions)
 	usersE.begin(old.users)
@@ -114,12 +117,11 @@ func (a *authz) apply(changes []store.Change) {
 	// time. Ids are kept after a removal, so a grant removed in the same
 	// transaction as its model or user still finds its key.
 	id := func(key string) uint32 {
-		h := hs(key)
-		if v, ok := ids.peek(key, h); ok {
+		if v, ok := ids.peek(key); ok {
 			return v
 		}
 		lastID++
-		ids.set(key, h, lastID)
+		ids.set(key, lastID)
 		return lastID
 	}
 	// A user's grants are edited in a map made once per apply, then put
@@ -129,7 +131,7 @@ func (a *authz) apply(changes []store.Change) {
 		if m, ok := touched[u]; ok {
 			return m
 		}
-		old, _ := byUser.peek(u, hs(u))
+		old, _ := byUser.peek(u)
 		m := make(map[string]userGrant, len(old)+1)
 		for _, g := range old {
 			m[g.uuid] = g
@@ -141,50 +143,41 @@ func (a *authz) apply(changes []store.Change) {
 		return m
 	}
 	count := func(uuid string, dm, du int) {
-		h := hs(uuid)
-		if m, ok := modelsE.peek(uuid, h); ok {
+		if m, ok := modelsE.peek(uuid); ok {
 			m.machines += dm
 			m.units += du
-			modelsE.set(uuid, h, m)
+			modelsE.set(uuid, m)
 		}
 	}
 	for _, c := range changes {
 		switch c.Table {
 		case store.TableSessions:
 			if s, ok := c.After.(store.Session); ok {
-				sessions.set(s.TokenHash, hs(s.TokenHash), sessionAuth{user: s.User, expires: s.Expires})
+				sessions.set(s.TokenHash, sessionAuth{user: s.User, expires: s.Expires})
 			} else if s, ok := c.Before.(store.Session); ok {
-				sessions.del(s.TokenHash, hs(s.TokenHash))
+				sessions.del(s.TokenHash)
 			}
 		case store.TableUsers:
 			if u, ok := c.After.(store.User); ok {
-				usersE.set(u.Name, hs(u.Name), userAuth{access: u.Access, disabled: u.Disabled, id: id("u/" + u.Name)})
+				usersE.set(u.Name, userAuth{access: u.Access, disabled: u.Disabled, id: id("u/" + u.Name)})
 			} else if u, ok := c.Before.(store.User); ok {
-				usersE.del(u.Name, hs(u.Name))
+				usersE.del(u.Name)
 			}
 		case store.TableModels:
 			var prev modelAuth
 			if m, ok := c.Before.(models.Model); ok {
-				h := hs(m.UUID)
-				prev, _ = modelsE.peek(m.UUID, h)
-				if a, ok := c.After.(models.Model); !ok || a.FullName() != m.FullName() {
-					k := hkey(m.FullName())
-					if n, _ := names.peek(k); n.full == m.FullName() {
-						names.del(k)
-					}
+				prev, _ = modelsE.peek(m.UUID)
+				// The name may already be another model's of this
+				// transaction.
+				if n, ok := names.peek(m.FullName()); ok && n.id == prev.id {
+					names.del(m.FullName())
 				}
-				modelsE.del(m.UUID, h)
+				modelsE.del(m.UUID)
 			}
 			if m, ok := c.After.(models.Model); ok {
 				mid := id("m/" + m.UUID)
-				modelsE.set(m.UUID, hs(m.UUID), modelAuth{Model: m, id: mid, machines: prev.machines, units: prev.units})
-				full := m.FullName()
-				k := hkey(full)
-				n := nameAuth{full: full, id: mid}
-				if p, ok := names.peek(k); ok && p.full != full {
-					n = nameAuth{} // two names, one key: neither is answered fast
-				}
-				names.set(k, n)
+				modelsE.set(m.UUID, modelAuth{Model: m, id: mid, machines: prev.machines, units: prev.units})
+				names.set(m.FullName(), nameAuth{owner: m.Owner, id: mid})
 			}
 		}
 	}
@@ -206,12 +199,14 @@ func (a *authz) apply(changes []store.Change) {
 			}
 		case store.TableGrants:
 			if g, ok := c.Before.(store.Grant); ok {
-				grants.del(grantKey(id("m/"+g.ModelUUID), id("u/"+g.User)))
+				mid := id("m/" + g.ModelUUID)
+				grants.del(grantShard(mid), grantKey(mid, id("u/"+g.User)))
 				delete(userGrants(g.User), g.ModelUUID)
 			}
 			if g, ok := c.After.(store.Grant); ok {
-				m, _ := modelsE.peek(g.ModelUUID, hs(g.ModelUUID))
-				grants.set(grantKey(id("m/"+g.ModelUUID), id("u/"+g.User)), g.Level)
+				m, _ := modelsE.peek(g.ModelUUID)
+				mid := id("m/" + g.ModelUUID)
+				grants.set(grantShard(mid), grantKey(mid, id("u/"+g.User)), g.Level)
 				userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level}
 			}
 		}
@@ -227,7 +222,7 @@ func (a *authz) apply(changes []store.Change) {
 			}
 			return strings.Compare(a.name, b.name)
 		})
-		byUser.set(u, hs(u), list)
+		byUser.set(u, list)
 	}
 	a.cur.Store(&authSnap{
 		sessions: sessions.done(), users: usersE.done(), models: modelsE.done(), byUser: byUser.done(),
@@ -275,12 +270,12 @@ func (s *Session) fastCaller(snap *authSnap) (userAuth, error) {
 // remember looks the session up in a new snapshot and memoizes it.
 func (s *Session) remember(snap *authSnap) *sessionMemo {
 	m := &sessionMemo{snap: snap}
-	sess, ok := snap.sessions.get(s.hash, s.hashH)
-	u, uok := snap.users.get(sess.user, s.userH)
+	sess, ok := snap.sessions.get(s.hash)
+	u, uok := snap.users.get(sess.user)
 	switch {
 	case !ok:
 		m.err = errSessionEnded
-	case !uok || u.disabled || u.access == acl.None:
+	case !uok || !u.active():
 		m.err = errUserGone
 	}
 	m.user, m.expires, m.expNano = u, sess.expires, sess.expires.UnixNano()
@@ -292,9 +287,10 @@ func (s *Session) remember(snap *authSnap) *sessionMemo {
 // model named by model ("owner/name"), or, for a controller level, on the
 // controller (model ""). It returns nil, herd.ErrPermissionDenied, or
 // herd.ErrUnauthenticated for a session that is no longer valid. It reads
-// the authorization snapshot: no allocation and no store transaction for
-// a canonical "owner/name" (other spellings, and models that do not exist,
-// take the slower path through the store, with the same answer).
+// the facts from the authorization snapshot and asks acl.Decide: no
+// allocation and no store transaction for a canonical "owner/name" (other
+// spellings, and models that do not exist, take the slower path through
+// the store, with the same answer).
 func (s *Session) Authorize(model string, want acl.Level) error {
 	// The common case, kept small enough that the compiler keeps it in
 	// registers: a model level, a session already validated against the
@@ -316,14 +312,17 @@ func (s *Session) authorizeModel(snap *authSnap, u userAuth, model string, want 
 	// The name is looked up as the store spells it; a miss (a model that
 	// does not exist, or another spelling: no owner, capitals, a domain)
 	// takes the slow way, which resolves or refuses it.
-	n, ok := snap.names.get(hkey(model))
-	if !ok || n.full != model {
+	n, ok := snap.names.get(model)
+	if !ok {
 		return s.authorizeSlow(model, want)
 	}
-	if u.access == acl.Superuser {
-		return nil
-	}
-	if l, _ := snap.grants.get(grantKey(n.id, u.id)); l.Implies(want) {
+	direct, _ := snap.grants.at(grantShard(n.id), grantKey(n.id, u.id))
+	return decided(acl.ModelOp(want), acl.Facts{Active: u.active(), Controller: u.access, Direct: direct, Owner: n.owner == s.user})
+}
+
+// decided is acl.Decide's answer as Authorize returns it.
+func decided(op acl.Op, f acl.Facts) error {
+	if acl.Decide(op, f).Allowed {
 		return nil
 	}
 	return errDenied
@@ -344,10 +343,7 @@ func (s *Session) authorize(model string, want acl.Level) error {
 		if model != "" {
 			return herd.Errorf(herd.ErrInvalid, "%q controller access not valid on a model", want.String())
 		}
-		if u.access.Implies(want) {
-			return nil
-		}
-		return errDenied
+		return decided(acl.ControllerOp(want), acl.Facts{Active: u.active(), Controller: u.access})
 	case acl.KindNone:
 		return herd.Errorf(herd.ErrInvalid, "access level %d not valid", uint8(want))
 	}
@@ -362,10 +358,8 @@ func (s *Session) authorizeSlow(model string, want acl.Level) error {
 		return err
 	}
 	if want.Kind() == acl.KindController {
-		if w.access.Implies(want) {
-			return nil
-		}
-		return errDenied
+		// The session is valid: the user is active.
+		return decided(acl.ControllerOp(want), acl.Facts{Active: true, Controller: w.access})
 	}
 	_, _, err = s.modelFor(t, w, model, want)
 	return err
