@@ -305,3 +305,24 @@ func TestAuthorizeFastPathTaken(t *testing.T) {
 		t.Errorf("%d checks allowed, want 22", allowed)
 	}
 }
+
+// decideModel answers as acl.Decide for every model operation and every
+// fact, valid or not.
+func TestDecideModelIsDecide(t *testing.T) {
+	for want := range acl.Level(9) {
+		for c := range acl.Level(9) {
+			for d := range acl.Level(9) {
+				for _, active := range []bool{false, true} {
+					for _, owner := range []bool{false, true} {
+						for _, self := range []bool{false, true} {
+							f := acl.Facts{Active: active, Controller: c, Direct: d, Owner: owner, Self: self}
+							if got, ref := decideModel(want, f), acl.Decide(acl.ModelOp(want), f).Allowed; got != ref {
+								t.Errorf("decideModel(%v, %+v) = %v, Decide says %v", want, f, got, ref)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
