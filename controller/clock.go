@@ -18,7 +18,7 @@ type coarseClock struct {
 
 const (
 	coarseTick = time.Millisecond
-	coarseIdle = 1000 // ticks without a reader before the goroutine stops
+	coarseIdle = time.Second // without a reader before the goroutine stops
 )
 
 // UnixNano returns the time, at most about a millisecond behind.
@@ -46,12 +46,15 @@ func (c *coarseClock) run() {
 	t := time.NewTicker(coarseTick)
 	defer t.Stop()
 	for {
-		idle := 0
+		// Idle time is measured on the clock, not in ticks: a loaded
+		// machine drops ticks.
+		last := time.Now()
 		for range t.C {
-			c.now.Store(time.Now().UnixNano())
+			now := time.Now()
+			c.now.Store(now.UnixNano())
 			if c.used.Swap(false) {
-				idle = 0
-			} else if idle++; idle > coarseIdle {
+				last = now
+			} else if now.Sub(last) > coarseIdle {
 				break
 			}
 		}
