@@ -16,6 +16,7 @@ import (
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/store"
+	"github.com/herd-project/herd/users"
 )
 
 type testClock struct {
@@ -323,6 +324,39 @@ func TestDecideModelIsDecide(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// BenchmarkApplyGrant is the snapshot's share of a commit with one grant
+// change at 100k grants (10k users, 1k models): apply alone, no store.
+func BenchmarkApplyGrant(b *testing.B) {
+	var a authz
+	a.cur.Store(&authSnap{})
+	var changes []store.Change
+	for i := range 10_000 {
+		changes = append(changes, store.Change{Table: store.TableUsers, After: store.User{User: users.User{Name: fmt.Sprintf("user-%05d", i)}, Access: acl.Login}})
+	}
+	for m := range 1_000 {
+		uuid := fmt.Sprintf("uuid-%04d", m)
+		changes = append(changes, store.Change{Table: store.TableModels, After: models.Model{UUID: uuid, Name: fmt.Sprintf("model-%04d", m), Owner: "admin"}})
+		for g := range 100 {
+			changes = append(changes, store.Change{Table: store.TableGrants, After: store.Grant{ModelUUID: uuid, User: fmt.Sprintf("user-%05d", (m*100+g)%10_000), Level: acl.Level(1 + g%3)}})
+		}
+	}
+	a.apply(changes)
+	read := store.Grant{ModelUUID: "uuid-0005", User: "user-00001", Level: acl.Read}
+	write := read
+	write.Level = acl.Write
+	up := []store.Change{{Table: store.TableGrants, Before: read, After: write}}
+	down := []store.Change{{Table: store.TableGrants, Before: write, After: read}}
+	a.apply([]store.Change{{Table: store.TableGrants, After: read}})
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%2 == 0 {
+			a.apply(up)
+		} else {
+			a.apply(down)
 		}
 	}
 }
