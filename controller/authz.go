@@ -18,22 +18,21 @@ import (
 // Every committed write updates an immutable snapshot of what authorization
 // needs (sessions, users' controller access and state, models by name,
 // grants), and the snapshot is swapped in atomically before Commit returns.
-// A check loads the snapshot, finds the model by name and the grant by
-// (model id, user id) in plain Go maps, and hands the facts to acl.Decide:
-// no allocation, no lock, no walk of go-memdb's radix trees. The maps are
-// split into shards (cow.go), so a commit copies only the shards it touches.
+// A check loads the snapshot, finds the model by name and the user's grant
+// on it by the model's id in plain Go maps, and takes the answer from
+// acl.Decide: no allocation, no lock, no walk of go-memdb's radix trees.
+// The big maps are split into shards (cow.go), so a commit copies only the
+// shards it touches, and a user's grants by model id are a map per user.
 
 type sessionAuth struct {
 	user    string
 	expires time.Time
 }
 
-// userAuth is a user as authorization sees them; id stands for the name in
-// grant keys.
+// userAuth is a user as authorization sees them.
 type userAuth struct {
 	access   acl.Level
 	disabled bool
-	id       uint32
 }
 
 // active reports acl.Facts.Active for a user found in the snapshot.
@@ -52,29 +51,23 @@ type nameAuth struct {
 	id    uint32
 }
 
-// userGrant is one of a user's grants, with the model's name for sorting.
+// userGrant is one of a user's grants, with the model's name for sorting
+// and its id.
 type userGrant struct {
 	owner, name, uuid string
 	level             acl.Level
+	id                uint32
 }
-
-// grantKey is a user's grant on a model in the grants table: two ids, so
-// the key is exact and a check compares no strings. The grants of a model
-// are in shard model id (see grantShard).
-func grantKey(model, user uint32) uint64 { return uint64(model)<<32 | uint64(user) }
-
-func grantShard(model uint32) uint { return uint(model) }
 
 // authSnap is one immutable state of the fast path.
 type authSnap struct {
-	sessions table[sessionAuth]        // token hash →
-	users    table[userAuth]           // user →
-	models   table[modelAuth]          // uuid →
-	byUser   table[[]userGrant]        // user → grants sorted by owner, name
-	ids      table[uint32]             // "u/"+user or "m/"+uuid → id, never removed
-	names    table[nameAuth]           // "owner/name" →
-	grants   shards[uint64, acl.Level] // grantKey(model id, user id) →
-	lastID   uint32
+	sessions table[sessionAuth]          // token hash →
+	users    table[userAuth]             // user →
+	models   table[modelAuth]            // uuid →
+	byUser   table[[]userGrant]          // user → grants sorted by owner, name
+	levels   table[map[uint32]acl.Level] // user → model id → granted level
+	names    table[nameAuth]             // "owner/name" →
+	lastID   uint32                      // the last model id given; ids are never reused
 }
 
 // authz holds the current snapshot.
@@ -101,29 +94,16 @@ func (a *authz) apply(changes []store.Change) {
 		usersE   tedit[userAuth]
 		modelsE  tedit[modelAuth]
 		byUser   tedit[[]userGrant]
-		ids      tedit[uint32]
+		levels   tedit[map[uint32]acl.Level]
 		names    tedit[nameAuth]
-		grants   edit[uint64, acl.Level]
 	)
 	sessions.begin(old.sessions)
 	usersE.begin(old.users)
 	modelsE.begin(old.models)
 	byUser.begin(old.byUser)
-	ids.begin(old.ids)
 	names.begin(old.names)
-	grants.begin(old.grants)
+	levels.begin(old.levels)
 	lastID := old.lastID
-	// id returns the id of "u/"+user or "m/"+uuid, making one the first
-	// time. Ids are kept after a removal, so a grant removed in the same
-	// transaction as its model or user still finds its key.
-	id := func(key string) uint32 {
-		if v, ok := ids.peek(key); ok {
-			return v
-		}
-		lastID++
-		ids.set(key, lastID)
-		return lastID
-	}
 	// A user's grants are edited in a map made once per apply, then put
 	// back as a sorted slice.
 	var touched map[string]map[string]userGrant
@@ -159,7 +139,7 @@ func (a *authz) apply(changes []store.Change) {
 			}
 		case store.TableUsers:
 			if u, ok := c.After.(store.User); ok {
-				usersE.set(u.Name, userAuth{access: u.Access, disabled: u.Disabled, id: id("u/" + u.Name)})
+				usersE.set(u.Name, userAuth{access: u.Access, disabled: u.Disabled})
 			} else if u, ok := c.Before.(store.User); ok {
 				usersE.del(u.Name)
 			}
@@ -175,7 +155,11 @@ func (a *authz) apply(changes []store.Change) {
 				modelsE.del(m.UUID)
 			}
 			if m, ok := c.After.(models.Model); ok {
-				mid := id("m/" + m.UUID)
+				mid := prev.id
+				if mid == 0 {
+					lastID++
+					mid = lastID
+				}
 				modelsE.set(m.UUID, modelAuth{Model: m, id: mid, machines: prev.machines, units: prev.units})
 				names.set(m.FullName(), nameAuth{owner: m.Owner, id: mid})
 			}
@@ -199,22 +183,20 @@ func (a *authz) apply(changes []store.Change) {
 			}
 		case store.TableGrants:
 			if g, ok := c.Before.(store.Grant); ok {
-				mid := id("m/" + g.ModelUUID)
-				grants.del(grantShard(mid), grantKey(mid, id("u/"+g.User)))
 				delete(userGrants(g.User), g.ModelUUID)
 			}
 			if g, ok := c.After.(store.Grant); ok {
 				m, _ := modelsE.peek(g.ModelUUID)
-				mid := id("m/" + g.ModelUUID)
-				grants.set(grantShard(mid), grantKey(mid, id("u/"+g.User)), g.Level)
-				userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level}
+				userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level, id: m.id}
 			}
 		}
 	}
 	for u, m := range touched {
 		list := make([]userGrant, 0, len(m))
+		lv := make(map[uint32]acl.Level, len(m))
 		for _, g := range m {
 			list = append(list, g)
+			lv[g.id] = g.level
 		}
 		slices.SortFunc(list, func(a, b userGrant) int {
 			if c := strings.Compare(a.owner, b.owner); c != 0 {
@@ -223,10 +205,11 @@ func (a *authz) apply(changes []store.Change) {
 			return strings.Compare(a.name, b.name)
 		})
 		byUser.set(u, list)
+		levels.set(u, lv)
 	}
 	a.cur.Store(&authSnap{
 		sessions: sessions.done(), users: usersE.done(), models: modelsE.done(), byUser: byUser.done(),
-		ids: ids.done(), names: names.done(), grants: grants.done(), lastID: lastID,
+		levels: levels.done(), names: names.done(), lastID: lastID,
 	})
 }
 
@@ -241,6 +224,7 @@ var (
 type sessionMemo struct {
 	snap    *authSnap
 	user    userAuth
+	levels  map[uint32]acl.Level // the user's grants by model id
 	expires time.Time
 	expNano int64 // expires in unix nanoseconds, for the coarse clock
 	err     error
@@ -250,21 +234,30 @@ type sessionMemo struct {
 // kept until the snapshot changes (only expiry is checked each time), so a
 // session checked again and again between writes costs a clock read.
 func (s *Session) fastCaller(snap *authSnap) (userAuth, error) {
+	m, err := s.valid(snap)
+	if err != nil {
+		return userAuth{}, err
+	}
+	return m.user, nil
+}
+
+// valid is fastCaller with the memo.
+func (s *Session) valid(snap *authSnap) (*sessionMemo, error) {
 	m := s.memo.Load()
 	if m == nil || m.snap != snap {
 		m = s.remember(snap)
 	}
 	if m.err != nil {
-		return userAuth{}, m.err
+		return nil, m.err
 	}
 	if s.c.wall {
 		if s.c.coarse.UnixNano() >= m.expNano {
-			return userAuth{}, errExpired
+			return nil, errExpired
 		}
 	} else if expiredAt(m.expires, s.c.opts.Now()) {
-		return userAuth{}, errExpired
+		return nil, errExpired
 	}
-	return m.user, nil
+	return m, nil
 }
 
 // remember looks the session up in a new snapshot and memoizes it.
@@ -279,6 +272,7 @@ func (s *Session) remember(snap *authSnap) *sessionMemo {
 		m.err = errUserGone
 	}
 	m.user, m.expires, m.expNano = u, sess.expires, sess.expires.UnixNano()
+	m.levels, _ = snap.levels.get(sess.user)
 	s.memo.Store(m)
 	return m
 }
@@ -304,20 +298,21 @@ func (s *Session) Authorize(model string, want acl.Level) error {
 	if c.coarse.UnixNano() >= m.expNano {
 		return errExpired
 	}
-	return s.authorizeModel(snap, m.user, model, want)
+	return s.authorizeModel(m, model, want)
 }
 
-// authorizeModel answers for a model level, the session being valid.
-func (s *Session) authorizeModel(snap *authSnap, u userAuth, model string, want acl.Level) error {
+// authorizeModel answers for a model level, the session being valid in
+// the memo's snapshot.
+func (s *Session) authorizeModel(m *sessionMemo, model string, want acl.Level) error {
 	// The name is looked up as the store spells it; a miss (a model that
 	// does not exist, or another spelling: no owner, capitals, a domain)
 	// takes the slow way, which resolves or refuses it.
-	n, ok := snap.names.get(model)
+	n, ok := m.snap.names.get(model)
 	if !ok {
 		return s.authorizeSlow(model, want)
 	}
-	direct, _ := snap.grants.at(grantShard(n.id), grantKey(n.id, u.id))
-	if decideModel(want, acl.Facts{Active: u.active(), Controller: u.access, Direct: direct, Owner: n.owner == s.user}) {
+	u := m.user
+	if decideModel(want, acl.Facts{Active: u.active(), Controller: u.access, Direct: m.levels[n.id], Owner: n.owner == s.user}) {
 		return nil
 	}
 	return errDenied
@@ -376,8 +371,7 @@ func (s *Session) authorize(model string, want acl.Level) error {
 	if s.c.closed.Load() {
 		return herd.Errorf(herd.ErrClosed, "controller %q is closed", s.c.info.Name)
 	}
-	snap := s.c.auth.cur.Load()
-	u, err := s.fastCaller(snap)
+	m, err := s.valid(s.c.auth.cur.Load())
 	if err != nil {
 		return err
 	}
@@ -386,11 +380,11 @@ func (s *Session) authorize(model string, want acl.Level) error {
 		if model != "" {
 			return herd.Errorf(herd.ErrInvalid, "%q controller access not valid on a model", want.String())
 		}
-		return decided(acl.ControllerOp(want), acl.Facts{Active: u.active(), Controller: u.access})
+		return decided(acl.ControllerOp(want), acl.Facts{Active: m.user.active(), Controller: m.user.access})
 	case acl.KindNone:
 		return herd.Errorf(herd.ErrInvalid, "access level %d not valid", uint8(want))
 	}
-	return s.authorizeModel(snap, u, model, want)
+	return s.authorizeModel(m, model, want)
 }
 
 // authorizeSlow answers Authorize through a store read, as every operation

@@ -6,23 +6,34 @@ import (
 )
 
 // Copy-on-write tables for the authorization snapshot: a fixed array of
-// plain Go maps. A published snapshot is never written; a commit makes the
-// next one by cloning only the shards it touches, so one grant change at
-// 100k grants copies a few hundred entries, not all of them.
+// plain Go maps, a key's shard picked by hash/maphash. A published table is
+// never written; a commit makes the next one by cloning only the shards it
+// touches, so that one change among 100k entries copies a few hundred.
 
 const nShards = 256
 
-// shards is a table of nShards Go maps; s is never nil in a snapshot
-// (shard maps may be nil, which reads as empty).
-type shards[K comparable, V any] struct{ s *[nShards]map[K]V }
+// table is a string-keyed table of nShards Go maps. The zero value is
+// empty; a shard map may be nil, which reads as empty.
+type table[V any] struct{ s *[nShards]map[string]V }
 
-func (t shards[K, V]) at(i uint, k K) (V, bool) {
-	v, ok := t.s[i%nShards][k]
+var shardSeed = maphash.MakeSeed()
+
+func shardOf(k string) uint { return uint(maphash.String(shardSeed, k)) % nShards }
+
+func (t table[V]) get(k string) (V, bool) {
+	if t.s == nil {
+		var zero V
+		return zero, false
+	}
+	v, ok := t.s[shardOf(k)][k]
 	return v, ok
 }
 
 // each calls fn for every entry, in no order.
-func (t shards[K, V]) each(fn func(k K, v V)) {
+func (t table[V]) each(fn func(k string, v V)) {
+	if t.s == nil {
+		return
+	}
 	for _, m := range t.s {
 		for k, v := range m {
 			fn(k, v)
@@ -30,78 +41,53 @@ func (t shards[K, V]) each(fn func(k K, v V)) {
 	}
 }
 
-// strShard picks a string key's shard.
-var shardSeed = maphash.MakeSeed()
-
-func strShard(k string) uint { return uint(maphash.String(shardSeed, k)) }
-
-// table is a shards keyed by strings.
-type table[V any] struct{ shards[string, V] }
-
-func (t table[V]) get(k string) (V, bool) { return t.at(strShard(k), k) }
-
-// edit collects changes to a shards and makes the next one, cloning each
+// tedit collects changes to a table and makes the next one, cloning each
 // touched shard once; an untouched table is kept as it is.
-type edit[K comparable, V any] struct {
-	base   *[nShards]map[K]V
-	next   *[nShards]map[K]V
-	copied [nShards / 64]uint64
+type tedit[V any] struct {
+	base, next table[V]
+	copied     [nShards / 64]uint64
 }
 
-func (e *edit[K, V]) begin(t shards[K, V]) {
-	e.base = t.s
-	if e.base == nil {
-		e.base = new([nShards]map[K]V)
-	}
-}
+func (e *tedit[V]) begin(t table[V]) { e.base = t }
 
 // peek reads the table as edited so far.
-func (e *edit[K, V]) peek(i uint, k K) (V, bool) {
-	s := e.base
-	if e.next != nil {
-		s = e.next
+func (e *tedit[V]) peek(k string) (V, bool) {
+	if e.next.s != nil {
+		return e.next.get(k)
 	}
-	v, ok := s[i%nShards][k]
-	return v, ok
+	return e.base.get(k)
 }
 
-func (e *edit[K, V]) shard(i uint) map[K]V {
-	i %= nShards
-	if e.next == nil {
-		e.next = new([nShards]map[K]V)
-		*e.next = *e.base
+func (e *tedit[V]) shard(k string) map[string]V {
+	if e.next.s == nil {
+		e.next.s = new([nShards]map[string]V)
+		if e.base.s != nil {
+			*e.next.s = *e.base.s
+		}
 	}
+	i := shardOf(k)
 	if e.copied[i/64]&(1<<(i%64)) == 0 {
-		if e.next[i] == nil {
-			e.next[i] = map[K]V{}
+		if e.next.s[i] == nil {
+			e.next.s[i] = map[string]V{}
 		} else {
-			e.next[i] = maps.Clone(e.next[i])
+			e.next.s[i] = maps.Clone(e.next.s[i])
 		}
 		e.copied[i/64] |= 1 << (i % 64)
 	}
-	return e.next[i]
+	return e.next.s[i]
 }
 
-func (e *edit[K, V]) set(i uint, k K, v V) { e.shard(i)[k] = v }
+func (e *tedit[V]) set(k string, v V) { e.shard(k)[k] = v }
 
-func (e *edit[K, V]) del(i uint, k K) {
-	if _, ok := e.peek(i, k); ok {
-		delete(e.shard(i), k)
+func (e *tedit[V]) del(k string) {
+	if _, ok := e.peek(k); ok {
+		delete(e.shard(k), k)
 	}
 }
 
-func (e *edit[K, V]) done() shards[K, V] {
-	if e.next == nil {
-		return shards[K, V]{e.base}
+func (e *tedit[V]) done() table[V] {
+	if e.next.s != nil {
+		return e.next
 	}
-	return shards[K, V]{e.next}
+	return e.base
 }
-
-// tedit is an edit of a table, by key alone.
-type tedit[V any] struct{ edit[string, V] }
-
-func (e *tedit[V]) begin(t table[V])        { e.edit.begin(t.shards) }
-func (e *tedit[V]) peek(k string) (V, bool) { return e.edit.peek(strShard(k), k) }
-func (e *tedit[V]) set(k string, v V)       { e.edit.set(strShard(k), k, v) }
-func (e *tedit[V]) del(k string)            { e.edit.del(strShard(k), k) }
-func (e *tedit[V]) done() table[V]          { return table[V]{e.edit.done()} }
