@@ -300,6 +300,16 @@ func TestAuthorizeFastPathTaken(t *testing.T) {
 			}
 		}
 	}
+	for n, s := range sessions {
+		if a := testing.AllocsPerRun(10, func() { _ = s.Check(ctx) }); a != 0 {
+			t.Errorf("%s: Check: %v allocations", n, a)
+		}
+		for _, l := range []acl.Level{acl.Login, acl.AddModel, acl.Superuser} {
+			if a := testing.AllocsPerRun(10, func() { _ = s.Authorize("", l) }); a != 0 {
+				t.Errorf("%s: Authorize(%s): %v allocations", n, l, a)
+			}
+		}
+	}
 	// admin: 12; tom: m1 read+write, m2 read, m3 (own) all three; ann: m2
 	// all three; bob: m1 read.
 	if allowed != 12+3+3+3+1 {
@@ -359,4 +369,22 @@ func BenchmarkApplyGrant(b *testing.B) {
 			a.apply(down)
 		}
 	}
+}
+
+var decideSink bool
+
+// BenchmarkDecideModel is one model decision: acl.Decide called, and read
+// from modelDecisions.
+func BenchmarkDecideModel(b *testing.B) {
+	f := acl.Facts{Active: true, Controller: acl.Login, Direct: acl.Write}
+	b.Run("Decide", func(b *testing.B) {
+		for b.Loop() {
+			decideSink = acl.Decide(acl.ModelOp(acl.Read), f).Allowed
+		}
+	})
+	b.Run("table", func(b *testing.B) {
+		for b.Loop() {
+			decideSink = decideModel(acl.Read, f)
+		}
+	})
 }
