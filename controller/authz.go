@@ -18,25 +18,25 @@ import (
 // Every committed write updates an immutable snapshot of what authorization
 // needs (sessions, users' controller access and state, models by name,
 // grants), and the snapshot is swapped in atomically before Commit returns.
-// A check loads the snapshot, hashes the model's name once and probes two
-// open-addressing tables (cow.go): the name gives the model's id, and the
-// grant is keyed by two ids, so no string is compared but the name. No
-// allocation, no lock, no walk of go-memdb's radix trees. Large tables are
-// split into shards that are copied on write, so a commit copies only the
-// shards it touches (a few hundred entries each at 100k grants).
+// A check loads the snapshot, finds the model by name and the user's grant
+// on it by the model's id in plain Go maps, and takes the answer from
+// acl.Decide: no allocation, no lock, no walk of go-memdb's radix trees.
+// The big maps are split into shards (cow.go), so a commit copies only the
+// shards it touches, and a user's grants by model id are a map per user.
 
 type sessionAuth struct {
 	user    string
 	expires time.Time
 }
 
-// userAuth is a user as authorization sees them; id stands for the name in
-// grant keys.
+// userAuth is a user as authorization sees them.
 type userAuth struct {
 	access   acl.Level
 	disabled bool
-	id       uint32
 }
+
+// active reports acl.Facts.Active for a user found in the snapshot.
+func (u userAuth) active() bool { return !u.disabled && u.access != acl.None }
 
 // modelAuth is a model with its id and what runs in it.
 type modelAuth struct {
@@ -45,33 +45,29 @@ type modelAuth struct {
 	machines, units int
 }
 
-// nameAuth is a model's "owner/name" and id, keyed by hkey of the name;
-// full is "" for two names with one key, which are answered the slow way.
+// nameAuth is what a check needs of the model named by an "owner/name".
 type nameAuth struct {
-	full string
-	id   uint32
+	owner string
+	id    uint32
 }
 
-// userGrant is one of a user's grants, with the model's name for sorting.
+// userGrant is one of a user's grants, with the model's name for sorting
+// and its id.
 type userGrant struct {
 	owner, name, uuid string
 	level             acl.Level
+	id                uint32
 }
-
-// grantKey is a user's grant on a model in the grants table: two ids, so
-// the key is exact and a check compares no strings.
-func grantKey(model, user uint32) uint64 { return uint64(model)<<32 | uint64(user) }
 
 // authSnap is one immutable state of the fast path.
 type authSnap struct {
-	sessions cow[sessionAuth] // token hash →
-	users    cow[userAuth]    // user →
-	models   cow[modelAuth]   // uuid →
-	byUser   cow[[]userGrant] // user → grants sorted by owner, name
-	ids      cow[uint32]      // "u/"+user or "m/"+uuid → id, never removed
-	names    ctab[nameAuth]   // hkey("owner/name") →
-	grants   ctab[acl.Level]  // grantKey(model id, user id) →
-	lastID   uint32
+	sessions table[sessionAuth]          // token hash →
+	users    table[userAuth]             // user →
+	models   table[modelAuth]            // uuid →
+	byUser   table[[]userGrant]          // user → grants sorted by owner, name
+	levels   table[map[uint32]acl.Level] // user → model id → granted level
+	names    table[nameAuth]             // "owner/name" →
+	lastID   uint32                      // the last model id given; ids are never reused
 }
 
 // authz holds the current snapshot.
@@ -94,34 +90,20 @@ func (a *authz) attach(st *state.Store) {
 func (a *authz) apply(changes []state.Change) {
 	old := a.cur.Load()
 	var (
-		sessions edit[sessionAuth]
-		usersE   edit[userAuth]
-		modelsE  edit[modelAuth]
-		byUser   edit[[]userGrant]
-		ids      edit[uint32]
-		names    cedit[nameAuth]
-		grants   cedit[acl.Level]
+		sessions tedit[sessionAuth]
+		usersE   tedit[userAuth]
+		modelsE  tedit[modelAuth]
+		byUser   tedit[[]userGrant]
+		levels   tedit[map[uint32]acl.Level]
+		names    tedit[nameAuth]
 	)
 	sessions.begin(old.sessions)
 	usersE.begin(old.users)
 	modelsE.begin(old.models)
 	byUser.begin(old.byUser)
-	ids.begin(old.ids)
 	names.begin(old.names)
-	grants.begin(old.grants)
+	levels.begin(old.levels)
 	lastID := old.lastID
-	// id returns the id of "u/"+user or "m/"+uuid, making one the first
-	// time. Ids are kept after a removal, so a grant removed in the same
-	// transaction as its model or user still finds its key.
-	id := func(key string) uint32 {
-		h := hs(key)
-		if v, ok := ids.peek(key, h); ok {
-			return v
-		}
-		lastID++
-		ids.set(key, h, lastID)
-		return lastID
-	}
 	// A user's grants are edited in a map made once per apply, then put
 	// back as a sorted slice.
 	var touched map[string]map[string]userGrant
@@ -129,7 +111,7 @@ func (a *authz) apply(changes []state.Change) {
 		if m, ok := touched[u]; ok {
 			return m
 		}
-		old, _ := byUser.peek(u, hs(u))
+		old, _ := byUser.peek(u)
 		m := make(map[string]userGrant, len(old)+1)
 		for _, g := range old {
 			m[g.uuid] = g
@@ -141,50 +123,45 @@ func (a *authz) apply(changes []state.Change) {
 		return m
 	}
 	count := func(uuid string, dm, du int) {
-		h := hs(uuid)
-		if m, ok := modelsE.peek(uuid, h); ok {
+		if m, ok := modelsE.peek(uuid); ok {
 			m.machines += dm
 			m.units += du
-			modelsE.set(uuid, h, m)
+			modelsE.set(uuid, m)
 		}
 	}
 	for _, c := range changes {
 		switch c.Table {
 		case state.TableSessions:
 			if s, ok := c.After.(state.Session); ok {
-				sessions.set(s.TokenHash, hs(s.TokenHash), sessionAuth{user: s.User, expires: s.Expires})
+				sessions.set(s.TokenHash, sessionAuth{user: s.User, expires: s.Expires})
 			} else if s, ok := c.Before.(state.Session); ok {
-				sessions.del(s.TokenHash, hs(s.TokenHash))
+				sessions.del(s.TokenHash)
 			}
 		case state.TableUsers:
 			if u, ok := c.After.(state.User); ok {
-				usersE.set(u.Name, hs(u.Name), userAuth{access: u.Access, disabled: u.Disabled, id: id("u/" + u.Name)})
+				usersE.set(u.Name, userAuth{access: u.Access, disabled: u.Disabled})
 			} else if u, ok := c.Before.(state.User); ok {
-				usersE.del(u.Name, hs(u.Name))
+				usersE.del(u.Name)
 			}
 		case state.TableModels:
 			var prev modelAuth
 			if m, ok := c.Before.(models.Model); ok {
-				h := hs(m.UUID)
-				prev, _ = modelsE.peek(m.UUID, h)
-				if a, ok := c.After.(models.Model); !ok || a.FullName() != m.FullName() {
-					k := hkey(m.FullName())
-					if n, _ := names.peek(k); n.full == m.FullName() {
-						names.del(k)
-					}
+				prev, _ = modelsE.peek(m.UUID)
+				// The name may already be another model's of this
+				// transaction.
+				if n, ok := names.peek(m.FullName()); ok && n.id == prev.id {
+					names.del(m.FullName())
 				}
-				modelsE.del(m.UUID, h)
+				modelsE.del(m.UUID)
 			}
 			if m, ok := c.After.(models.Model); ok {
-				mid := id("m/" + m.UUID)
-				modelsE.set(m.UUID, hs(m.UUID), modelAuth{Model: m, id: mid, machines: prev.machines, units: prev.units})
-				full := m.FullName()
-				k := hkey(full)
-				n := nameAuth{full: full, id: mid}
-				if p, ok := names.peek(k); ok && p.full != full {
-					n = nameAuth{} // two names, one key: neither is answered fast
+				mid := prev.id
+				if mid == 0 {
+					lastID++
+					mid = lastID
 				}
-				names.set(k, n)
+				modelsE.set(m.UUID, modelAuth{Model: m, id: mid, machines: prev.machines, units: prev.units})
+				names.set(m.FullName(), nameAuth{owner: m.Owner, id: mid})
 			}
 		}
 	}
@@ -206,20 +183,20 @@ func (a *authz) apply(changes []state.Change) {
 			}
 		case state.TableGrants:
 			if g, ok := c.Before.(state.Grant); ok {
-				grants.del(grantKey(id("m/"+g.ModelUUID), id("u/"+g.User)))
 				delete(userGrants(g.User), g.ModelUUID)
 			}
 			if g, ok := c.After.(state.Grant); ok {
-				m, _ := modelsE.peek(g.ModelUUID, hs(g.ModelUUID))
-				grants.set(grantKey(id("m/"+g.ModelUUID), id("u/"+g.User)), g.Level)
-				userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level}
+				m, _ := modelsE.peek(g.ModelUUID)
+				userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level, id: m.id}
 			}
 		}
 	}
 	for u, m := range touched {
 		list := make([]userGrant, 0, len(m))
+		lv := make(map[uint32]acl.Level, len(m))
 		for _, g := range m {
 			list = append(list, g)
+			lv[g.id] = g.level
 		}
 		slices.SortFunc(list, func(a, b userGrant) int {
 			if c := strings.Compare(a.owner, b.owner); c != 0 {
@@ -227,11 +204,12 @@ func (a *authz) apply(changes []state.Change) {
 			}
 			return strings.Compare(a.name, b.name)
 		})
-		byUser.set(u, hs(u), list)
+		byUser.set(u, list)
+		levels.set(u, lv)
 	}
 	a.cur.Store(&authSnap{
 		sessions: sessions.done(), users: usersE.done(), models: modelsE.done(), byUser: byUser.done(),
-		ids: ids.done(), names: names.done(), grants: grants.done(), lastID: lastID,
+		levels: levels.done(), names: names.done(), lastID: lastID,
 	})
 }
 
@@ -246,6 +224,7 @@ var (
 type sessionMemo struct {
 	snap    *authSnap
 	user    userAuth
+	levels  map[uint32]acl.Level // the user's grants by model id
 	expires time.Time
 	expNano int64 // expires in unix nanoseconds, for the coarse clock
 	err     error
@@ -255,35 +234,45 @@ type sessionMemo struct {
 // kept until the snapshot changes (only expiry is checked each time), so a
 // session checked again and again between writes costs a clock read.
 func (s *Session) fastCaller(snap *authSnap) (userAuth, error) {
+	m, err := s.valid(snap)
+	if err != nil {
+		return userAuth{}, err
+	}
+	return m.user, nil
+}
+
+// valid is fastCaller with the memo.
+func (s *Session) valid(snap *authSnap) (*sessionMemo, error) {
 	m := s.memo.Load()
 	if m == nil || m.snap != snap {
 		m = s.remember(snap)
 	}
 	if m.err != nil {
-		return userAuth{}, m.err
+		return nil, m.err
 	}
 	if s.c.wall {
 		if s.c.coarse.UnixNano() >= m.expNano {
-			return userAuth{}, errExpired
+			return nil, errExpired
 		}
 	} else if expiredAt(m.expires, s.c.opts.Now()) {
-		return userAuth{}, errExpired
+		return nil, errExpired
 	}
-	return m.user, nil
+	return m, nil
 }
 
 // remember looks the session up in a new snapshot and memoizes it.
 func (s *Session) remember(snap *authSnap) *sessionMemo {
 	m := &sessionMemo{snap: snap}
-	sess, ok := snap.sessions.get(s.hash, s.hashH)
-	u, uok := snap.users.get(sess.user, s.userH)
+	sess, ok := snap.sessions.get(s.hash)
+	u, uok := snap.users.get(sess.user)
 	switch {
 	case !ok:
 		m.err = errSessionEnded
-	case !uok || u.disabled || u.access == acl.None:
+	case !uok || !u.active():
 		m.err = errUserGone
 	}
 	m.user, m.expires, m.expNano = u, sess.expires, sess.expires.UnixNano()
+	m.levels, _ = snap.levels.get(sess.user)
 	s.memo.Store(m)
 	return m
 }
@@ -292,9 +281,10 @@ func (s *Session) remember(snap *authSnap) *sessionMemo {
 // model named by model ("owner/name"), or, for a controller level, on the
 // controller (model ""). It returns nil, herd.ErrPermissionDenied, or
 // herd.ErrUnauthenticated for a session that is no longer valid. It reads
-// the authorization snapshot: no allocation and no store transaction for
-// a canonical "owner/name" (other spellings, and models that do not exist,
-// take the slower path through the store, with the same answer).
+// the facts from the authorization snapshot and asks acl.Decide: no
+// allocation and no store transaction for a canonical "owner/name" (other
+// spellings, and models that do not exist, take the slower path through
+// the store, with the same answer).
 func (s *Session) Authorize(model string, want acl.Level) error {
 	// The common case, kept small enough that the compiler keeps it in
 	// registers: a model level, a session already validated against the
@@ -308,22 +298,70 @@ func (s *Session) Authorize(model string, want acl.Level) error {
 	if c.coarse.UnixNano() >= m.expNano {
 		return errExpired
 	}
-	return s.authorizeModel(snap, m.user, model, want)
+	return s.authorizeModel(m, model, want)
 }
 
-// authorizeModel answers for a model level, the session being valid.
-func (s *Session) authorizeModel(snap *authSnap, u userAuth, model string, want acl.Level) error {
+// authorizeModel answers for a model level, the session being valid in
+// the memo's snapshot.
+func (s *Session) authorizeModel(m *sessionMemo, model string, want acl.Level) error {
 	// The name is looked up as the store spells it; a miss (a model that
 	// does not exist, or another spelling: no owner, capitals, a domain)
 	// takes the slow way, which resolves or refuses it.
-	n, ok := snap.names.get(hkey(model))
-	if !ok || n.full != model {
+	n, ok := m.snap.names.get(model)
+	if !ok {
 		return s.authorizeSlow(model, want)
 	}
-	if u.access == acl.Superuser {
+	u := m.user
+	if decideModel(want, acl.Facts{Active: u.active(), Controller: u.access, Direct: m.levels[n.id], Owner: n.owner == s.user}) {
 		return nil
 	}
-	if l, _ := snap.grants.get(grantKey(n.id, u.id)); l.Implies(want) {
+	return errDenied
+}
+
+// modelDecisions is acl.Decide for the model operations tabulated over the
+// facts a check reads, [active][controller access][direct grant][owner], as
+// a bit per wanted level (1<<acl.Read ...). acl.Decide stays the one rule:
+// the table only saves calling it, which costs more than twice as much:
+// medians of 11.69 ns for the call against 4.40 ns for the table, in
+// go test ./controller -run XXX -bench DecideModel -count 6 (2026-11-29).
+// TestDecideModelIsDecide holds the two to the same answers.
+var modelDecisions = func() (t [2][acl.Superuser + 1][acl.Admin + 1][2]uint8) {
+	for a := range 2 {
+		for c := range acl.Superuser + 1 {
+			for d := range acl.Admin + 1 {
+				for o := range 2 {
+					for _, want := range []acl.Level{acl.Read, acl.Write, acl.Admin} {
+						f := acl.Facts{Active: a == 1, Controller: c, Direct: d, Owner: o == 1}
+						if acl.Decide(acl.ModelOp(want), f).Allowed {
+							t[a][c][d][o] |= 1 << want
+						}
+					}
+				}
+			}
+		}
+	}
+	return t
+}()
+
+// decideModel is acl.Decide(acl.ModelOp(want), f).Allowed for a model level
+// want, read from modelDecisions.
+func decideModel(want acl.Level, f acl.Facts) bool {
+	if want.Kind() != acl.KindModel || f.Controller > acl.Superuser || f.Direct > acl.Admin || f.Self {
+		return acl.Decide(acl.ModelOp(want), f).Allowed
+	}
+	return modelDecisions[b2i(f.Active)][f.Controller][f.Direct][b2i(f.Owner)]&(1<<want) != 0
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// decided is acl.Decide's answer as Authorize returns it.
+func decided(op acl.Op, f acl.Facts) error {
+	if acl.Decide(op, f).Allowed {
 		return nil
 	}
 	return errDenied
@@ -334,8 +372,7 @@ func (s *Session) authorize(model string, want acl.Level) error {
 	if s.c.closed.Load() {
 		return herd.Errorf(herd.ErrClosed, "controller %q is closed", s.c.info.Name)
 	}
-	snap := s.c.auth.cur.Load()
-	u, err := s.fastCaller(snap)
+	m, err := s.valid(s.c.auth.cur.Load())
 	if err != nil {
 		return err
 	}
@@ -344,14 +381,11 @@ func (s *Session) authorize(model string, want acl.Level) error {
 		if model != "" {
 			return herd.Errorf(herd.ErrInvalid, "%q controller access not valid on a model", want.String())
 		}
-		if u.access.Implies(want) {
-			return nil
-		}
-		return errDenied
+		return decided(acl.ControllerOp(want), acl.Facts{Active: m.user.active(), Controller: m.user.access})
 	case acl.KindNone:
 		return herd.Errorf(herd.ErrInvalid, "access level %d not valid", uint8(want))
 	}
-	return s.authorizeModel(snap, u, model, want)
+	return s.authorizeModel(m, model, want)
 }
 
 // authorizeSlow answers Authorize through a store read, as every operation
@@ -362,10 +396,8 @@ func (s *Session) authorizeSlow(model string, want acl.Level) error {
 		return err
 	}
 	if want.Kind() == acl.KindController {
-		if w.access.Implies(want) {
-			return nil
-		}
-		return errDenied
+		// The session is valid: the user is active.
+		return decided(acl.ControllerOp(want), acl.Facts{Active: true, Controller: w.access})
 	}
 	_, _, err = s.modelFor(t, w, model, want)
 	return err

@@ -16,6 +16,7 @@ import (
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
+	"github.com/herd-project/herd/users"
 )
 
 type testClock struct {
@@ -299,9 +300,91 @@ func TestAuthorizeFastPathTaken(t *testing.T) {
 			}
 		}
 	}
+	for n, s := range sessions {
+		if a := testing.AllocsPerRun(10, func() { _ = s.Check(ctx) }); a != 0 {
+			t.Errorf("%s: Check: %v allocations", n, a)
+		}
+		for _, l := range []acl.Level{acl.Login, acl.AddModel, acl.Superuser} {
+			if a := testing.AllocsPerRun(10, func() { _ = s.Authorize("", l) }); a != 0 {
+				t.Errorf("%s: Authorize(%s): %v allocations", n, l, a)
+			}
+		}
+	}
 	// admin: 12; tom: m1 read+write, m2 read, m3 (own) all three; ann: m2
 	// all three; bob: m1 read.
 	if allowed != 12+3+3+3+1 {
 		t.Errorf("%d checks allowed, want 22", allowed)
 	}
+}
+
+// decideModel answers as acl.Decide for every model operation and every
+// fact, valid or not.
+func TestDecideModelIsDecide(t *testing.T) {
+	for want := range acl.Level(9) {
+		for c := range acl.Level(9) {
+			for d := range acl.Level(9) {
+				for _, active := range []bool{false, true} {
+					for _, owner := range []bool{false, true} {
+						for _, self := range []bool{false, true} {
+							f := acl.Facts{Active: active, Controller: c, Direct: d, Owner: owner, Self: self}
+							if got, ref := decideModel(want, f), acl.Decide(acl.ModelOp(want), f).Allowed; got != ref {
+								t.Errorf("decideModel(%v, %+v) = %v, Decide says %v", want, f, got, ref)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkApplyGrant is the snapshot's share of a commit with one grant
+// change at 100k grants (10k users, 1k models): apply alone, no store.
+func BenchmarkApplyGrant(b *testing.B) {
+	var a authz
+	a.cur.Store(&authSnap{})
+	var changes []state.Change
+	for i := range 10_000 {
+		changes = append(changes, state.Change{Table: state.TableUsers, After: state.User{User: users.User{Name: fmt.Sprintf("user-%05d", i)}, Access: acl.Login}})
+	}
+	for m := range 1_000 {
+		uuid := fmt.Sprintf("uuid-%04d", m)
+		changes = append(changes, state.Change{Table: state.TableModels, After: models.Model{UUID: uuid, Name: fmt.Sprintf("model-%04d", m), Owner: "admin"}})
+		for g := range 100 {
+			changes = append(changes, state.Change{Table: state.TableGrants, After: state.Grant{ModelUUID: uuid, User: fmt.Sprintf("user-%05d", (m*100+g)%10_000), Level: acl.Level(1 + g%3)}})
+		}
+	}
+	a.apply(changes)
+	read := state.Grant{ModelUUID: "uuid-0005", User: "user-00001", Level: acl.Read}
+	write := read
+	write.Level = acl.Write
+	up := []state.Change{{Table: state.TableGrants, Before: read, After: write}}
+	down := []state.Change{{Table: state.TableGrants, Before: write, After: read}}
+	a.apply([]state.Change{{Table: state.TableGrants, After: read}})
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%2 == 0 {
+			a.apply(up)
+		} else {
+			a.apply(down)
+		}
+	}
+}
+
+var decideSink bool
+
+// BenchmarkDecideModel is one model decision: acl.Decide called, and read
+// from modelDecisions.
+func BenchmarkDecideModel(b *testing.B) {
+	f := acl.Facts{Active: true, Controller: acl.Login, Direct: acl.Write}
+	b.Run("Decide", func(b *testing.B) {
+		for b.Loop() {
+			decideSink = acl.Decide(acl.ModelOp(acl.Read), f).Allowed
+		}
+	})
+	b.Run("table", func(b *testing.B) {
+		for b.Loop() {
+			decideSink = decideModel(acl.Read, f)
+		}
+	})
 }

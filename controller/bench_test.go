@@ -176,3 +176,25 @@ func BenchmarkBcryptCompareDefaultCost(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGrantCommit is one grant change at 100k grants: a Grant or a
+// Revoke, each its own commit, through the store and the authorization
+// snapshot's update.
+func BenchmarkGrantCommit(b *testing.B) {
+	w := getWorld(b, sizes[1].users, sizes[1].models, sizes[1].grantsPerModel)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		var err error
+		if i%2 == 0 {
+			err = w.admin.Grant(ctx, "user-00000", acl.Write, "admin/model-0005")
+		} else {
+			err = w.admin.Revoke(ctx, "user-00000", acl.Write, "admin/model-0005")
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -7,9 +7,12 @@ import (
 
 // coarseClock is the wall clock read at most once a millisecond, for the
 // authorization fast path: reading the real clock costs more than the
-// rest of a check on the machines Herd is measured on (about 70 ns). A
-// goroutine refreshes it while it is being read and stops after a second
-// without readers; the next read starts it again.
+// rest of a check on the machines Herd is measured on. Medians of
+// go test ./controller -run XXX -bench 'AuthorizeClock|TimeNow' -count 6
+// (2026-11-29): Authorize 39.43 ns on this clock, 92.28 ns reading
+// time.Now on every check; time.Now alone 53.92 ns. A goroutine refreshes
+// it while it is being read and stops after a second without readers; the
+// next read starts it again.
 type coarseClock struct {
 	now     atomic.Int64 // unix nanoseconds
 	running atomic.Bool
@@ -18,7 +21,7 @@ type coarseClock struct {
 
 const (
 	coarseTick = time.Millisecond
-	coarseIdle = 1000 // ticks without a reader before the goroutine stops
+	coarseIdle = time.Second // without a reader before the goroutine stops
 )
 
 // UnixNano returns the time, at most about a millisecond behind.
@@ -46,12 +49,15 @@ func (c *coarseClock) run() {
 	t := time.NewTicker(coarseTick)
 	defer t.Stop()
 	for {
-		idle := 0
+		// Idle time is measured on the clock, not in ticks: a loaded
+		// machine drops ticks.
+		last := time.Now()
 		for range t.C {
-			c.now.Store(time.Now().UnixNano())
+			now := time.Now()
+			c.now.Store(now.UnixNano())
 			if c.used.Swap(false) {
-				idle = 0
-			} else if idle++; idle > coarseIdle {
+				last = now
+			} else if now.Sub(last) > coarseIdle {
 				break
 			}
 		}

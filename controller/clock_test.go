@@ -1,8 +1,13 @@
 package controller
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/herd-project/herd/acl"
 )
 
 // The coarse clock follows the wall clock while it is read, stops its
@@ -32,5 +37,38 @@ func TestCoarseClock(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		time.Sleep(stale) // stale now, until read
+	}
+}
+
+// BenchmarkAuthorizeClock is a check on the coarse clock (the default)
+// and on time.Now (Options.Now, which the fast path then calls on every
+// check); BenchmarkTimeNow is the bare clock read.
+func BenchmarkAuthorizeClock(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		now  func() time.Time
+	}{{"coarse", nil}, {"timeNow", time.Now}} {
+		bs, err := Bootstrap(context.Background(), "c", Options{PasswordCost: bcrypt.MinCost, Now: c.now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			if err := bs.Admin.Authorize("admin/default", acl.Write); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = bs.Admin.Authorize("admin/default", acl.Write)
+			}
+		})
+		bs.Controller.Close()
+	}
+}
+
+var nowSink time.Time
+
+func BenchmarkTimeNow(b *testing.B) {
+	for b.Loop() {
+		nowSink = time.Now()
 	}
 }

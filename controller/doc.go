@@ -52,13 +52,14 @@
 //
 // Session.Authorize, Session.Check and Session.Models read an immutable
 // snapshot of sessions, users, models and grants that every commit updates
-// (copy on write, in shards) before Commit returns, so they never allocate
-// or walk go-memdb and are exactly as current as the store. With the
-// default clock they read a coarse clock refreshed every millisecond while
-// checks run (reading the wall clock costs more than the check): a session
-// may be honoured by them up to about a millisecond after it expires.
-// Every operation still checks the session against the real clock inside
-// its own transaction.
+// before Commit returns (plain Go maps in shards, copied on write), so they
+// never allocate or walk go-memdb and are exactly as current as the store.
+// Authorize reads the facts there and takes the answer from acl.Decide, as
+// every operation does. With the default clock they read a coarse clock
+// refreshed every millisecond while checks run (reading the wall clock
+// costs more than the check): a session may be honoured by them up to
+// about a millisecond after it expires. Every operation still checks the
+// session against the real clock inside its own transaction.
 //
 // # Transactions
 //

@@ -241,7 +241,7 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 			if me.access != acl.Superuser {
 				return nil, herd.Denied()
 			}
-			u, ok := snap.users.get(id, hs(id))
+			u, ok := snap.users.get(id)
 			if !ok {
 				return nil, userNotFound(id)
 			}
@@ -251,12 +251,12 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 	summary := func(m modelAuth, lvl acl.Level) ModelSummary {
 		return ModelSummary{Model: m.Model, Access: lvl, Machines: m.machines, Units: m.units}
 	}
-	grants, _ := snap.byUser.get(who, hs(who))
+	grants, _ := snap.byUser.get(who)
 	if !opts.All {
 		// The user's grants are kept sorted by owner and name.
 		out := make([]ModelSummary, 0, len(grants))
 		for _, g := range grants {
-			if m, ok := snap.models.get(g.uuid, hs(g.uuid)); ok && g.level != acl.None {
+			if m, ok := snap.models.get(g.uuid); ok && g.level != acl.None {
 				out = append(out, summary(m, acl.EffectiveModel(access, g.level)))
 			}
 		}

@@ -20,14 +20,12 @@ type Session struct {
 	hash    string
 	user    string
 	expires time.Time
-	// hashH and userH are hash and user through hs, and memo the last
-	// validation, for the authorization fast path.
-	hashH, userH uint64
-	memo         atomic.Pointer[sessionMemo]
+	// memo is the last validation, for the authorization fast path.
+	memo atomic.Pointer[sessionMemo]
 }
 
 func newSessionValue(c *Controller, token, hash, user string, expires time.Time) *Session {
-	return &Session{c: c, token: token, hash: hash, user: user, expires: expires, hashH: hs(hash), userH: hs(user)}
+	return &Session{c: c, token: token, hash: hash, user: user, expires: expires}
 }
 
 // Token returns the session's opaque token. Keep it secret: whoever holds
