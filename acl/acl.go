@@ -99,7 +99,7 @@ func (l Level) rank() int {
 
 // Implies reports whether holding l gives want: the same kind and at least
 // as high. None is implied by everything. Cross-kind implication (superuser
-// ⇒ model admin) is EffectiveModel's business, not this method's.
+// ⇒ model admin) is Decide's business, not this method's.
 func (l Level) Implies(want Level) bool {
 	if want == None {
 		return true

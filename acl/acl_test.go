@@ -146,15 +146,20 @@ func TestRevokeNeverRaises(t *testing.T) {
 	}
 }
 
-func TestEffectiveModel(t *testing.T) {
+// A user's effective access to a model, as Decide reports it: the direct
+// grant, raised to admin for a controller superuser.
+func TestEffectiveModelAccess(t *testing.T) {
 	for _, ctl := range []acl.Level{acl.None, acl.Login, acl.AddModel, acl.Superuser} {
 		for _, direct := range []acl.Level{acl.None, acl.Read, acl.Write, acl.Admin} {
 			want := direct
 			if ctl == acl.Superuser {
 				want = acl.Admin
 			}
-			if got := acl.EffectiveModel(ctl, direct); got != want {
-				t.Errorf("EffectiveModel(%q, %q) = %q, want %q", ctl, direct, got, want)
+			if ctl == acl.None {
+				want = acl.None // no login: no access at all
+			}
+			if got := acl.Decide(acl.ReadModel, acl.Facts{Active: true, Controller: ctl, Direct: direct}).Access; got != want {
+				t.Errorf("access with controller %q and grant %q = %q, want %q", ctl, direct, got, want)
 			}
 		}
 	}

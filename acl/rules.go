@@ -36,13 +36,6 @@ func AfterRevoke(current, named Level) (Level, error) {
 	return current, nil
 }
 
-// EffectiveModel is a user's access to a model: the direct grant, raised to
-// admin when the user is a controller superuser.
-func EffectiveModel(controller, direct Level) Level {
-	l, _ := effectiveModel(Facts{Active: true, Controller: controller, Direct: direct})
-	return l
-}
-
 // Reason says where a user's access to a model comes from.
 type Reason uint8
 

@@ -231,22 +231,28 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 	if err != nil {
 		return nil, err
 	}
-	who, access := s.user, me.access
+	// The listed user and their facts; the one decision says whether the
+	// caller may list them, and each model's access.
+	who, whoAuth := s.user, me
 	if opts.User != "" {
 		id, err := canonicalUser(opts.User)
 		if err != nil {
 			return nil, err
 		}
 		if id != s.user {
-			if me.access != acl.Superuser {
+			if !acl.Decide(acl.ListModelsOf, acl.Facts{Active: true, Controller: me.access}).Allowed {
 				return nil, herd.Denied()
 			}
 			u, ok := snap.users.get(id)
 			if !ok {
 				return nil, userNotFound(id)
 			}
-			who, access = id, u.access
+			who, whoAuth = id, u
 		}
+	}
+	access := func(m modelAuth, direct acl.Level) acl.Level {
+		f := acl.Facts{Active: whoAuth.active(), Controller: whoAuth.access, Direct: direct, Owner: m.Owner == who}
+		return acl.Decide(acl.ReadModel, f).Access
 	}
 	summary := func(m modelAuth, lvl acl.Level) ModelSummary {
 		return ModelSummary{Model: m.Model, Access: lvl, Machines: m.machines, Units: m.units}
@@ -256,13 +262,15 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 		// The user's grants are kept sorted by owner and name.
 		out := make([]ModelSummary, 0, len(grants))
 		for _, g := range grants {
-			if m, ok := snap.models.get(g.uuid); ok && g.level != acl.None {
-				out = append(out, summary(m, acl.EffectiveModel(access, g.level)))
+			if m, ok := snap.models.get(g.uuid); ok {
+				if lvl := access(m, g.level); lvl != acl.None {
+					out = append(out, summary(m, lvl))
+				}
 			}
 		}
 		return out, nil
 	}
-	if me.access != acl.Superuser {
+	if !acl.Decide(acl.ListModelsOf, acl.Facts{Active: true, Controller: me.access}).Allowed {
 		return nil, herd.Denied()
 	}
 	direct := make(map[string]acl.Level, len(grants))
@@ -271,7 +279,7 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 	}
 	var out []ModelSummary
 	snap.models.each(func(_ string, m modelAuth) {
-		if lvl := acl.EffectiveModel(access, direct[m.UUID]); lvl != acl.None {
+		if lvl := access(m, direct[m.UUID]); lvl != acl.None {
 			out = append(out, summary(m, lvl))
 		}
 	})
