@@ -207,6 +207,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if err := c.ensureCA(ctx); err != nil {
 		return fail(err)
 	}
+	if err := c.dropExpiredKeys(ctx); err != nil {
+		return fail(err)
+	}
 	return c, nil
 }
 

@@ -228,7 +228,21 @@ func TestTokenOnceAndReset(t *testing.T) {
 	added2, err := e.admin.AddUser(e.ctx, "bob", "")
 	e.must(err)
 	e.clock.Advance(7*24*time.Hour + time.Second)
-	e.unchanged("expired token", herd.ErrUnauthenticated, func() error { _, err := e.ctrl.Register(e.ctx, added2.Token, "pw"); return err })
+	// Refused, and the expired key is deleted (kept only until used, reset
+	// or expired); nothing else changes.
+	before := e.ctrl.Dump()
+	if _, err := e.ctrl.Register(e.ctx, added2.Token, "pw"); !errors.Is(err, herd.ErrUnauthenticated) {
+		t.Errorf("expired token: %v", err)
+	}
+	after := e.ctrl.Dump()
+	if len(after["registration_secrets"]) != len(before["registration_secrets"])-1 {
+		t.Errorf("the expired key was not deleted: %d keys before, %d after", len(before["registration_secrets"]), len(after["registration_secrets"]))
+	}
+	delete(before, "registration_secrets")
+	delete(after, "registration_secrets")
+	if !reflect.DeepEqual(before, after) {
+		t.Error("a refused registration changed more than the expired key")
+	}
 }
 
 func TestSessionEnds(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/controller"
@@ -143,5 +144,36 @@ func TestOpenMakesMissingCA(t *testing.T) {
 		if err := c.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Open deletes registration keys that expired while the controller was
+// closed.
+func TestOpenDropsExpiredKeys(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "controller.db")
+	clock := controllertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	opts := controller.Options{Path: path, Hasher: controllertest.TestHasher{}, Now: clock.Now}
+	b, err := controller.Bootstrap(ctx, "c1", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Admin.AddUser(ctx, "tom", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b.Controller.Dump()["registration_secrets"]); n != 1 {
+		t.Fatalf("%d pending keys, want 1", n)
+	}
+	if err := b.Controller.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(8 * 24 * time.Hour)
+	c, err := controller.Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if n := len(c.Dump()["registration_secrets"]); n != 0 {
+		t.Errorf("%d pending keys after their expiry, want 0", n)
 	}
 }

@@ -35,6 +35,40 @@ func expiredSecret(sec state.Secret, c *Controller) bool {
 	return !sec.Expires.IsZero() && !c.opts.Now().Before(sec.Expires)
 }
 
+// dropExpiredKeys deletes the registration keys that have expired: a key
+// is kept only until it is used, reset or expired. Open runs it, and so
+// does a registration refused for an expired key.
+func (c *Controller) dropExpiredKeys(ctx context.Context) error {
+	expired := func(t *state.Txn) []state.Secret {
+		var out []state.Secret
+		for _, sec := range state.List[state.Secret](t, state.TableSecrets, state.IndexID) {
+			if expiredSecret(sec, c) {
+				out = append(out, sec)
+			}
+		}
+		return out
+	}
+	if len(expired(c.st.Read())) == 0 {
+		return nil
+	}
+	return c.update(ctx, func(t *state.Txn) error {
+		for _, sec := range expired(t) {
+			if err := t.Delete(state.TableSecrets, sec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// refused logs a refused registration and drops expired keys.
+func (c *Controller) refused(ctx context.Context, id string) {
+	c.opts.Logger.Info("registration refused", "user", id)
+	if err := c.dropExpiredKeys(context.WithoutCancel(ctx)); err != nil {
+		c.opts.Logger.Warn("cannot delete expired registration keys", "err", err)
+	}
+}
+
 // redeem sets id's password hash and deletes the key, in t, after
 // checking that key is still the one pending (two racing registrations
 // cannot both use it).
@@ -69,7 +103,7 @@ func (c *Controller) Register(ctx context.Context, token, password string) (*Ses
 		return nil, err
 	}
 	if key, ok := c.pendingKey(c.st.Read(), id); !ok || subtle.ConstantTimeCompare(key, tok.SecretKey) != 1 {
-		c.opts.Logger.Info("registration refused", "user", id)
+		c.refused(ctx, id)
 		return nil, errRegistration()
 	}
 	hash, err := c.opts.Hasher.Hash(password)
@@ -108,15 +142,15 @@ func (c *Controller) RegisterExchange(ctx context.Context, body []byte) ([]byte,
 	}
 	key, ok := c.pendingKey(c.st.Read(), id)
 	if !ok {
-		_ = register.Decoy(nonce, box)
-		c.opts.Logger.Info("registration refused", "user", id)
+		_ = register.Decoy(nonce, box) // the same work as opening a real box
+		c.refused(ctx, id)
 		return nil, register.ErrRegistration
 	}
 	var k [register.KeyLen]byte
 	copy(k[:], key)
 	password, err := register.OpenPassword(k, nonce, box)
 	if err != nil {
-		c.opts.Logger.Info("registration refused", "user", id)
+		c.refused(ctx, id)
 		return nil, err
 	}
 	hash, err := c.opts.Hasher.Hash(password)
