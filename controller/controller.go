@@ -33,6 +33,7 @@ type Controller struct {
 	info   state.Controller
 	closed atomic.Bool
 	auth   authz
+	watch  watchHub
 	// wall is true when Options.Now was left to the wall clock; the
 	// authorization fast path then reads coarse instead (see coarseClock).
 	wall   bool
@@ -90,7 +91,7 @@ func bootstrapInto(ctx context.Context, name string, st *state.Store, opts Optio
 	wall := opts.Now == nil
 	opts = opts.withDefaults()
 	c := &Controller{opts: opts, st: st, prov: opts.Provider, wall: wall}
-	c.auth.attach(c.st)
+	c.attach()
 	if n := len(state.List[state.Controller](c.st.Read(), state.TableController, state.IndexID)); n != 0 {
 		return nil, nil, "", herd.Errorf(herd.ErrAlreadyExists, "store already holds a controller")
 	}
@@ -203,7 +204,7 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 		opts.Addrs = info.Addrs // as bootstrapped
 	}
 	c := &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
-	c.auth.attach(st)
+	c.attach()
 	if err := c.ensureCA(ctx); err != nil {
 		return fail(err)
 	}
@@ -224,6 +225,14 @@ func checkProvider(info state.Controller, p provider.Provider) error {
 		return herd.Errorf(herd.ErrFailedPrecondition, "controller %q was bootstrapped on provider %q, not %q", info.Name, info.ProviderType, p.Type())
 	}
 	return nil
+}
+
+// attach keeps the views derived from the store current: the
+// authorization snapshot and the watchers.
+func (c *Controller) attach() {
+	c.auth.attach(c.st)
+	c.watch.limit = c.opts.WatchBuffer
+	c.st.OnCommit(func(_ *state.Txn, changes []state.Change) { c.watch.publish(changes) })
 }
 
 // Name returns the controller's name.

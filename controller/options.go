@@ -68,6 +68,10 @@ type Options struct {
 	// tokens so that a client knows where to register. Bootstrap records
 	// them; Open uses the recorded ones unless Addrs is set.
 	Addrs []string
+	// WatchBuffer is how many unread batches of changes a Watcher may
+	// hold before it is ended as fallen behind; 0 means
+	// DefaultWatchBuffer.
+	WatchBuffer int
 	// Logger receives structured events (never secrets); nil discards them.
 	Logger *slog.Logger
 	// Rand is the source of secrets, tokens and UUIDs; nil means
@@ -127,6 +131,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Region == "" {
 		o.Region = "default"
+	}
+	if o.WatchBuffer <= 0 {
+		o.WatchBuffer = DefaultWatchBuffer
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

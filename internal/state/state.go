@@ -105,6 +105,18 @@ func New(ctx context.Context, b store.Backend) (*Store, error) {
 	return s, nil
 }
 
+// Between runs fn with a read transaction between two commits: fn sees
+// exactly the commits whose OnCommit hooks have run, and no hook runs
+// while fn does. A watcher reads its first state so, then takes the
+// changes from a hook, without missing or repeating one. fn must be quick
+// and must not write.
+func (s *Store) Between(fn func(r *Txn)) {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	fn(s.Read())
+}
+
+
 // OnCommit registers fn to run after every committed write transaction,
 // before Commit returns, with a read transaction on the state just
 // committed and the transaction's net changes. Hooks run one commit at a
