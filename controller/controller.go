@@ -265,6 +265,7 @@ func (c *Controller) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
+	c.watch.closeAll(herd.Errorf(herd.ErrClosed, "controller %q is closed", c.info.Name))
 	return c.st.Close()
 }
 

@@ -207,6 +207,19 @@ func (h *watchHub) add(w *Watcher) {
 	h.watchers[w.uuid][w] = struct{}{}
 }
 
+// closeAll ends every watcher with err (the controller is closing).
+func (h *watchHub) closeAll(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for uuid, ws := range h.watchers {
+		for w := range ws {
+			w.fail(err)
+			w.signal()
+		}
+		delete(h.watchers, uuid)
+	}
+}
+
 func (h *watchHub) remove(w *Watcher) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -238,6 +238,27 @@ func TestWatchEnds(t *testing.T) {
 	if _, err := sw.Next(ctx); !errors.Is(err, herd.ErrClosed) {
 		t.Errorf("after Stop: %v", err)
 	}
+
+	// Closing the controller ends a watcher waiting in Next.
+	cw, err := f.Admin.Watch(ctx, "admin/n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cw.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := cw.Next(ctx); done <- err }()
+	time.Sleep(5 * time.Millisecond)
+	f.Controller.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, herd.ErrClosed) {
+			t.Errorf("after the controller closed: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("a watcher went on waiting after the controller closed")
+	}
 }
 
 // WaitFor returns once the condition holds, and fails at the deadline.
