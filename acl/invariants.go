@@ -34,6 +34,7 @@ type UserChange uint8
 const (
 	Disabling UserChange = iota + 1
 	Removing
+	RevokingLogin
 )
 
 // CheckOwner refuses to disable or remove the controller owner (the
@@ -48,6 +49,8 @@ func CheckOwner(isOwner bool, name string, change UserChange) error {
 		return herd.Errorf(herd.ErrFailedPrecondition, "cannot disable controller owner")
 	case Removing:
 		return herd.Errorf(herd.ErrFailedPrecondition, "cannot delete controller owner %q", name)
+	case RevokingLogin:
+		return herd.Errorf(herd.ErrFailedPrecondition, "cannot revoke login from controller owner %q", name)
 	}
 	return nil
 }

@@ -70,6 +70,9 @@ func (b *Batch) SetPassword(name, password string) error {
 	if err := may(b.t, b.w, acl.ChangePassword, id); err != nil {
 		return err
 	}
+	if err := users.ValidatePassword(password); err != nil {
+		return err
+	}
 	hash, err := b.s.c.opts.Hasher.Hash(password)
 	if err != nil {
 		return err

@@ -2,7 +2,10 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -34,6 +37,9 @@ type Controller struct {
 	closed atomic.Bool
 	auth   authz
 	watch  watchHub
+	// lastSweep is when (unix nanoseconds, controller clock) expired
+	// sessions and keys were last deleted.
+	lastSweep atomic.Int64
 	// wall is true when Options.Now was left to the wall clock; the
 	// authorization fast path then reads coarse instead (see coarseClock).
 	wall   bool
@@ -211,6 +217,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if err := c.dropExpiredKeys(ctx); err != nil {
 		return fail(err)
 	}
+	if err := c.dropExpiredSessions(ctx); err != nil {
+		return fail(err)
+	}
 	return c, nil
 }
 
@@ -252,8 +261,31 @@ func (c *Controller) Cloud() (cloud, region string) { return c.info.Cloud, c.inf
 type Snapshot map[string][]string
 
 // Dump returns a Snapshot of the controller's state. It holds the hashes
-// of passwords, session tokens and registration secrets: do not log it.
-func (c *Controller) Dump() Snapshot { return c.st.DumpJSON() }
+// of passwords and session tokens, and no key: registration keys are
+// given as their SHA-256 and the CA's private key is left out. Still, do
+// not log it.
+func (c *Controller) Dump() Snapshot {
+	out := Snapshot{}
+	for table, rows := range c.st.Dump() {
+		for _, row := range rows {
+			switch r := row.(type) {
+			case state.Controller:
+				r.CAKey = "(not shown)"
+				row = r
+			case state.Secret:
+				h := sha256.Sum256(r.Key)
+				r.Key = h[:]
+				row = r
+			}
+			b, err := json.Marshal(row)
+			if err != nil {
+				panic(fmt.Sprintf("controller: row of %s does not encode: %v", table, err)) // rows are plain values
+			}
+			out[string(table)] = append(out[string(table)], string(b))
+		}
+	}
+	return out
+}
 
 func init() {
 	hooks.State = func(c any) *state.Store { return c.(*Controller).st }

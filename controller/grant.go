@@ -29,7 +29,15 @@ func (s *Session) Revoke(ctx context.Context, user string, level acl.Level, mode
 }
 
 func (s *Session) changeAccess(ctx context.Context, user string, level acl.Level, model string, grant bool) error {
-	return s.update(ctx, func(t *state.Txn, w caller) error { return s.access(t, w, user, level, model, grant) })
+	err := s.update(ctx, func(t *state.Txn, w caller) error { return s.access(t, w, user, level, model, grant) })
+	if err == nil {
+		op := "revoke"
+		if grant {
+			op = "grant"
+		}
+		s.c.opts.Logger.Info("access "+op, "user", user, "level", level.String(), "model", model, "by", s.user)
+	}
+	return err
 }
 
 // access grants or revokes inside t.
@@ -48,19 +56,11 @@ func (s *Session) access(t *state.Txn, w caller, user string, level acl.Level, m
 		err = s.changeControllerAccess(t, w, id, level, grant)
 	} else {
 		if model == "" {
-			return herd.Errorf(herd.ErrInvalid, "%q model access needs a model", level.String())
+			return acl.CheckKind(level, acl.KindController) // `"admin" controller access not valid`
 		}
 		err = s.changeModelAccess(t, w, id, level, model, grant)
 	}
-	if err != nil {
-		return err
-	}
-	op := "revoke"
-	if grant {
-		op = "grant"
-	}
-	s.c.opts.Logger.Info("access "+op, "user", id, "level", level.String(), "model", model, "by", w.name)
-	return nil
+	return err
 }
 
 func (s *Session) changeControllerAccess(t *state.Txn, w caller, id string, level acl.Level, grant bool) error {
@@ -79,6 +79,12 @@ func (s *Session) changeControllerAccess(t *state.Txn, w caller, id string, leve
 	isSU := cur == acl.Superuser && !u.Disabled
 	if err := acl.CheckSuperusers(isSU, next == acl.Superuser, enabledSuperusers(t)); err != nil {
 		return err
+	}
+	if next == acl.None {
+		// Without login the owner could not log in: as good as disabled.
+		if err := acl.CheckOwner(id == s.c.info.Owner, id, acl.RevokingLogin); err != nil {
+			return err
+		}
 	}
 	u.Access = next
 	if err := t.Insert(state.TableUsers, u); err != nil {
@@ -100,7 +106,7 @@ func (s *Session) changeModelAccess(t *state.Txn, w caller, id string, level acl
 	if err != nil {
 		return err
 	}
-	if _, err := getUser(t, id); err != nil {
+	if _, err := visibleUser(t, w, id); err != nil {
 		return err
 	}
 	if m.Life != models.Alive {
@@ -185,7 +191,7 @@ func (s *Session) Explain(ctx context.Context, user, model string) (Explanation,
 	if err != nil {
 		return Explanation{}, err
 	}
-	if _, err := getUser(t, id); err != nil {
+	if _, err := visibleUser(t, w, id); err != nil {
 		return Explanation{}, err
 	}
 	return explain(t, id, m), nil

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/herd-project/herd"
@@ -78,7 +79,27 @@ func (c *Controller) newSession(ctx context.Context, id string, still func(state
 	if err != nil {
 		return nil, err
 	}
+	c.opts.Logger.Info("login", "user", id)
+	c.sweep(ctx)
 	return s, nil
+}
+
+// sweepEvery is how often (on the controller's clock) a login also
+// deletes every user's expired sessions and registration keys, so that a
+// controller that runs for months keeps no more than the last hour's.
+const sweepEvery = time.Hour
+
+// sweep deletes expired sessions and keys, at most once per sweepEvery.
+func (c *Controller) sweep(ctx context.Context) {
+	now := c.opts.Now().UnixNano()
+	last := c.lastSweep.Load()
+	if now-last < int64(sweepEvery) || !c.lastSweep.CompareAndSwap(last, now) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := errors.Join(c.dropExpiredSessions(ctx), c.dropExpiredKeys(ctx)); err != nil {
+		c.opts.Logger.Warn("cannot delete expired sessions and registration keys", "err", err)
+	}
 }
 
 // openSession is newSession inside a transaction the caller commits.
@@ -91,6 +112,15 @@ func (c *Controller) openSession(txn *state.Txn, id string, still func(state.Use
 	u, ok := state.Get[state.User](txn, state.TableUsers, state.IndexID, id)
 	if !ok || u.Disabled || u.Access == acl.None || !still(u) {
 		return nil, badLogin()
+	}
+	// The user's expired sessions go as a new one comes: the sessions
+	// table holds no more than each user's live ones and a few stale.
+	for _, old := range state.List[state.Session](txn, state.TableSessions, state.IndexUser, id) {
+		if expiredAt(old.Expires, now) {
+			if err := txn.Delete(state.TableSessions, old); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if extra != nil {
 		if err := extra(txn, &u); err != nil {
@@ -105,7 +135,6 @@ func (c *Controller) openSession(txn *state.Txn, id string, still func(state.Use
 	if err := txn.Insert(state.TableSessions, sess); err != nil {
 		return nil, err
 	}
-	c.opts.Logger.Info("login", "user", id)
 	return newSessionValue(c, token, hash, id, sess.Expires), nil
 }
 

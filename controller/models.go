@@ -133,6 +133,7 @@ func (s *Session) CreateModel(ctx context.Context, name string, opts CreateModel
 		s.c.undoModelSpace(ctx, m)
 		return models.Model{}, err
 	}
+	s.c.opts.Logger.Info("model created", "model", m.FullName(), "by", s.user)
 	return m, nil
 }
 
@@ -152,11 +153,7 @@ func (s *Session) insertModel(t *state.Txn, w caller, m models.Model) error {
 	if err := t.Insert(state.TableModels, m); err != nil {
 		return err
 	}
-	if err := t.Insert(state.TableGrants, state.Grant{ModelUUID: m.UUID, User: m.Owner, Level: acl.Admin}); err != nil {
-		return err
-	}
-	s.c.opts.Logger.Info("model created", "model", m.FullName(), "by", w.name)
-	return nil
+	return t.Insert(state.TableGrants, state.Grant{ModelUUID: m.UUID, User: m.Owner, Level: acl.Admin})
 }
 
 func (s *Session) checkCreateModel(ctx context.Context, name string, opts CreateModelOptions) (models.Model, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/internal/register"
 	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/users"
@@ -39,21 +40,32 @@ func expiredSecret(sec state.Secret, c *Controller) bool {
 // is kept only until it is used, reset or expired. Open runs it, and so
 // does a registration refused for an expired key.
 func (c *Controller) dropExpiredKeys(ctx context.Context) error {
-	expired := func(t *state.Txn) []state.Secret {
-		var out []state.Secret
-		for _, sec := range state.List[state.Secret](t, state.TableSecrets, state.IndexID) {
-			if expiredSecret(sec, c) {
-				out = append(out, sec)
+	return c.dropExpired(ctx, state.TableSecrets, func(row any) bool { return expiredSecret(row.(state.Secret), c) })
+}
+
+// dropExpiredSessions deletes the sessions that have expired, as Open does.
+func (c *Controller) dropExpiredSessions(ctx context.Context) error {
+	now := c.opts.Now()
+	return c.dropExpired(ctx, state.TableSessions, func(row any) bool { return expiredAt(row.(state.Session).Expires, now) })
+}
+
+// dropExpired deletes the rows of table that expired says have.
+func (c *Controller) dropExpired(ctx context.Context, table state.Table, expired func(any) bool) error {
+	rows := func(t *state.Txn) []any {
+		var out []any
+		for _, row := range state.List[any](t, table, state.IndexID) {
+			if expired(row) {
+				out = append(out, row)
 			}
 		}
 		return out
 	}
-	if len(expired(c.st.Read())) == 0 {
+	if len(rows(c.st.Read())) == 0 {
 		return nil
 	}
 	return c.update(ctx, func(t *state.Txn) error {
-		for _, sec := range expired(t) {
-			if err := t.Delete(state.TableSecrets, sec); err != nil {
+		for _, row := range rows(t) {
+			if err := t.Delete(table, row); err != nil {
 				return err
 			}
 		}
@@ -71,10 +83,11 @@ func (c *Controller) refused(ctx context.Context, id string) {
 
 // redeem sets id's password hash and deletes the key, in t, after
 // checking that key is still the one pending (two racing registrations
-// cannot both use it).
+// cannot both use it) and that the user may log in (enabled, with
+// controller access): both ways of registering share this one check.
 func (c *Controller) redeem(t *state.Txn, id string, key []byte, u *state.User, hash string) error {
 	cur, ok := c.pendingKey(t, id)
-	if !ok || subtle.ConstantTimeCompare(cur, key) != 1 || u.Disabled {
+	if !ok || subtle.ConstantTimeCompare(cur, key) != 1 || u.Disabled || u.Access == acl.None {
 		return errRegistration()
 	}
 	if _, err := t.DeleteAll(state.TableSecrets, state.IndexID, id); err != nil {

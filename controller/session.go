@@ -94,6 +94,8 @@ func (s *Session) Check(ctx context.Context) error {
 }
 
 // Logout ends the session on the controller; the token stops working.
+// (An expired session is already over: its record goes at its user's next
+// login, or when the controller next opens.)
 func (s *Session) Logout(ctx context.Context) error {
 	err := s.update(ctx, func(t *state.Txn, _ caller) error {
 		_, err := t.DeleteAll(state.TableSessions, state.IndexID, s.hash)

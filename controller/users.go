@@ -39,9 +39,16 @@ func getUser(t *state.Txn, id string) (state.User, error) {
 	return u, nil
 }
 
-func accessOf(t *state.Txn, id string) acl.Level {
-	u, _ := state.Get[state.User](t, state.TableUsers, state.IndexID, id)
-	return u.Access
+// visibleUser is getUser for a user named by someone who may not be able
+// to see them: a missing user is herd.ErrNotFound only to a caller who
+// may show that user (a superuser, or oneself), and permission denied to
+// anyone else, so that names cannot be probed.
+func visibleUser(t *state.Txn, w caller, id string) (state.User, error) {
+	u, err := getUser(t, id)
+	if err != nil && may(t, w, acl.ShowUser, id) != nil {
+		return u, herd.Denied()
+	}
+	return u, err
 }
 
 // enabledSuperusers counts enabled users with superuser access.
@@ -102,6 +109,9 @@ func (s *Session) AddUser(ctx context.Context, name, displayName string) (AddedU
 		out, err = s.addUser(t, w, name, displayName)
 		return err
 	})
+	if err == nil {
+		s.c.opts.Logger.Info("user added", "user", out.User.Name, "by", s.user)
+	}
 	return out, err
 }
 
@@ -127,7 +137,6 @@ func (s *Session) addUser(t *state.Txn, w caller, name, displayName string) (Add
 	if err != nil {
 		return AddedUser{}, err
 	}
-	s.c.opts.Logger.Info("user added", "user", id, "by", w.name)
 	return AddedUser{User: UserInfo{User: u, Access: acl.Login, Pending: true}, Token: token}, nil
 }
 
@@ -152,7 +161,11 @@ func (s *Session) ChangePassword(ctx context.Context, name, password string) err
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *state.Txn, w caller) error { return s.setPassword(t, w, id, hash) })
+	if err := s.update(ctx, func(t *state.Txn, w caller) error { return s.setPassword(t, w, id, hash) }); err != nil {
+		return err
+	}
+	s.c.opts.Logger.Info("password changed", "user", id, "by", s.user)
+	return nil
 }
 
 // setPassword stores a password hash for id, drops any registration
@@ -172,11 +185,7 @@ func (s *Session) setPassword(t *state.Txn, w caller, id, hash string) error {
 	if _, err := t.DeleteAll(state.TableSecrets, state.IndexID, id); err != nil {
 		return err
 	}
-	if err := endSessionsExcept(t, id, s.hash); err != nil {
-		return err
-	}
-	s.c.opts.Logger.Info("password changed", "user", id, "by", w.name)
-	return nil
+	return endSessionsExcept(t, id, s.hash)
 }
 
 // targetUser is the canonical name of name, or the caller when name is "".
