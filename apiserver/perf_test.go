@@ -8,6 +8,7 @@ package apiserver
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -111,7 +112,9 @@ func (e *env) withModels(tb testing.TB, n int) *rpc.Client {
 // ModelManager.ListModelSummaries (tom, who has 10 models), in turn, each
 // timed on its own connection opened beforehand, so that the three see
 // the same machine. It reports each one's p50 and the ratios of the p50s
-// to the echo's (target: ≤ 2). ns/op is the sum of the three.
+// to the echo's (target: ≤ 2). Each op also echoes a frame as large as
+// the summaries' reply (echo-big), a floor that counts the reply's size.
+// ns/op is the sum of the four.
 func BenchmarkNetLatency(b *testing.B) {
 	e := newEnv(b, Options{})
 	admin := e.as(b, "admin")
@@ -126,9 +129,26 @@ func BenchmarkNetLatency(b *testing.B) {
 	if err := tom.Call(ctx, "ModelManager", 10, "", "ListModelSummaries", lsIn, &lsOut); err != nil || len(lsOut.Results) != 10 {
 		b.Fatalf("ListModelSummaries: %v, %d results", err, len(lsOut.Results))
 	}
-	var echo, ui, ls []time.Duration
+	// A second floor: the echo of a frame as large as the summaries'
+	// reply (the first floor's frame is UserInfo's request).
+	big, err := json.Marshal(struct {
+		ID       int                        `json:"request-id"`
+		Response params.ModelSummaryResults `json:"response"`
+	}{1, lsOut})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var echo, echoBig, ui, ls []time.Duration
 	b.ReportAllocs()
 	for b.Loop() {
+		tb := time.Now()
+		if err := ws.WriteMessage(websocket.TextMessage, big); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := ws.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+		echoBig = append(echoBig, time.Since(tb))
 		t0 := time.Now()
 		if err := echoOnce(ws); err != nil {
 			b.Fatal(err)
@@ -150,6 +170,9 @@ func BenchmarkNetLatency(b *testing.B) {
 	b.ReportMetric(us(pl), "summaries10-p50-µs")
 	b.ReportMetric(float64(pu)/float64(pe), "userinfo/echo")
 	b.ReportMetric(float64(pl)/float64(pe), "summaries10/echo")
+	b.ReportMetric(float64(len(big)), "summaries10-reply-bytes")
+	b.ReportMetric(us(median(echoBig)), "echo-big-p50-µs")
+	b.ReportMetric(float64(pl)/float64(median(echoBig)), "summaries10/echo-big")
 }
 
 // BenchmarkNetThroughput8 is target 2: 8 goroutines, each on its own
