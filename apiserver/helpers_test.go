@@ -25,7 +25,12 @@ type env struct {
 
 func newEnv(t testing.TB, opts Options) *env {
 	t.Helper()
-	f := controllertest.New(t, nil)
+	return newEnvFor(t, controllertest.New(t, nil), opts)
+}
+
+// newEnvFor serves fixture f's controller.
+func newEnvFor(t testing.TB, f *controllertest.Fixture, opts Options) *env {
+	t.Helper()
 	if opts.LoginRate == 0 {
 		opts.LoginRate = -1 // most tests log in often; the flood tests set their own
 	}

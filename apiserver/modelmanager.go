@@ -30,8 +30,13 @@ const modelType = "iaas"
 
 var defaultSLA = &params.ModelSLAInfo{Level: "unsupported"}
 
+// serverNumber is ServerVersion parsed once: every model summary and
+// model info carries it, and parsing runs a regexp.
+var serverNumber, _ = params.ParseNumber(ServerVersion)
+
+// agentVersion is a fresh copy of serverNumber for one reply.
 func agentVersion() *params.Number {
-	n, _ := params.ParseNumber(ServerVersion)
+	n := serverNumber
 	return &n
 }
 
