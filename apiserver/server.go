@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/internal/rpc"
 )
@@ -34,6 +36,7 @@ const (
 	DefaultRegisterBurst     = 5
 	DefaultRegisterMaxBytes  = 4 << 10
 	DefaultLimiterKeys       = 10000
+	DefaultLoginTimeout      = 30 * time.Second
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
@@ -54,6 +57,10 @@ type Options struct {
 	// MaxConns caps the websocket connections served at once; beyond it a
 	// connection is refused with HTTP 503 before the upgrade.
 	MaxConns int
+	// LoginTimeout is how long a connection may stay without logging in
+	// (pings do not count): then it is closed, so that peers that never
+	// log in cannot hold the connection slots.
+	LoginTimeout time.Duration
 	// LoginRate and LoginBurst shape the token buckets that slow Admin.Login
 	// per user name, LoginAddrRate and LoginAddrBurst per source address
 	// (higher by default: several users may share an address). A login
@@ -89,6 +96,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
+	}
+	if o.LoginTimeout <= 0 {
+		o.LoginTimeout = DefaultLoginTimeout
 	}
 	if o.LoginRate == 0 {
 		o.LoginRate = DefaultLoginRate
@@ -222,7 +232,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, model string) 
 	}
 	rc := rpc.NewConn(ws, s.opts.RPC)
 	c := &apiConn{srv: s, model: model, remote: remoteHost(r.RemoteAddr)}
+	deadline := time.AfterFunc(s.opts.LoginTimeout, func() {
+		if c.sess.Load() == nil {
+			rc.CloseWith(websocket.ClosePolicyViolation, "not logged in within "+s.opts.LoginTimeout.String())
+		}
+	})
 	err = rc.Serve(s.ctx, c)
+	deadline.Stop()
 	c.finish()
 	if err != nil {
 		s.opts.Logger.Debug("apiserver: connection closed", "remote", r.RemoteAddr, "err", err)

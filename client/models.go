@@ -70,13 +70,11 @@ func (s *Session) Models(ctx context.Context, opts controller.ModelsOptions) ([]
 	if opts.All {
 		// Juju's ListModelSummaries quietly lists the caller's own models
 		// when "all" is asked by anyone but a superuser; the in-process
-		// Session refuses. Refuse the same way, on the current access.
-		me, err := s.ShowUser(ctx, s.user)
-		if err != nil {
+		// Session refuses. So ask the controller first with a call it
+		// refuses to all but superusers (Controller.AllModels): the server
+		// decides, not this client.
+		if err := s.call(ctx, "Controller", "AllModels", nil, &params.UserModelList{}); err != nil {
 			return nil, err
-		}
-		if me.Access != acl.Superuser {
-			return nil, herd.Denied()
 		}
 	}
 	list, err := s.summaries(ctx, who, opts.All)
@@ -186,6 +184,9 @@ func (s *Session) resolve(ctx context.Context, ref string) (params.ModelSummary,
 			return m, nil
 		}
 	}
+	// Which error a missing model gets (not found in a namespace one may
+	// list, else permission denied) follows the access seen at login; the
+	// controller decides every call made with the model itself.
 	if super || owner == s.user {
 		return params.ModelSummary{}, herd.Errorf(herd.ErrNotFound, "model %q not found", ref)
 	}
@@ -265,7 +266,7 @@ func (s *Session) modifyAccess(ctx context.Context, user string, level acl.Level
 		return errorResult("Controller", "ModifyControllerAccess", res)
 	}
 	if model == "" {
-		return herd.Errorf(herd.ErrInvalid, "%q model access needs a model", level.String())
+		return acl.CheckKind(level, acl.KindController) // as in process
 	}
 	m, err := s.resolve(ctx, model)
 	if err != nil {
