@@ -113,10 +113,11 @@ func (c *Controller) openSession(txn *state.Txn, id string, still func(state.Use
 	if !ok || u.Disabled || u.Access == acl.None || !still(u) {
 		return nil, badLogin()
 	}
-	// The user's expired sessions go as a new one comes: the sessions
-	// table holds no more than each user's live ones and a few stale.
+	// The user's long-expired sessions go as a new one comes: the
+	// sessions table holds no more than each user's live ones and the
+	// last day's expired ones.
 	for _, old := range state.List[state.Session](txn, state.TableSessions, state.IndexUser, id) {
-		if expiredAt(old.Expires, now) {
+		if stale(old, now) {
 			if err := txn.Delete(state.TableSessions, old); err != nil {
 				return nil, err
 			}

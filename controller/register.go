@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"time"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
@@ -43,11 +44,19 @@ func (c *Controller) dropExpiredKeys(ctx context.Context) error {
 	return c.dropExpired(ctx, state.TableSecrets, func(row any) bool { return expiredSecret(row.(state.Secret), c) })
 }
 
-// dropExpiredSessions deletes the sessions that have expired, as Open does.
+// dropExpiredSessions deletes the sessions that expired more than
+// staleAfter ago, as Open does. (Until then, their holders are told
+// "login expired" rather than that the session is unknown.)
 func (c *Controller) dropExpiredSessions(ctx context.Context) error {
 	now := c.opts.Now()
-	return c.dropExpired(ctx, state.TableSessions, func(row any) bool { return expiredAt(row.(state.Session).Expires, now) })
+	return c.dropExpired(ctx, state.TableSessions, func(row any) bool { return stale(row.(state.Session), now) })
 }
+
+// staleAfter is how long an expired session is kept, so that its holder
+// is told it expired.
+const staleAfter = 24 * time.Hour
+
+func stale(s state.Session, now time.Time) bool { return expiredAt(s.Expires.Add(staleAfter), now) }
 
 // dropExpired deletes the rows of table that expired says have.
 func (c *Controller) dropExpired(ctx context.Context, table state.Table, expired func(any) bool) error {

@@ -116,7 +116,6 @@ func (s *Store) Between(fn func(r *Txn)) {
 	fn(s.Read())
 }
 
-
 // OnCommit registers fn to run after every committed write transaction,
 // before Commit returns, with a read transaction on the state just
 // committed and the transaction's net changes. Hooks run one commit at a
