@@ -12,6 +12,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/apiserver"
+	hclient "github.com/herd-project/herd/client"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/users"
@@ -26,11 +28,26 @@ func (e *env) clock() time.Time {
 	return time.Now()
 }
 
-func cmdBootstrap(e *env, a *args) error {
-	if len(a.pos) != 2 {
-		return usagef("bootstrap needs a controller name and a cloud")
+// bootstrap [CONTROLLER CLOUD | CLOUD [CONTROLLER]]: the seed's order
+// (Juju 2.0 beta) and Juju 3's are both read; a known cloud name decides.
+func bootstrapArgs(a *args) (name, cloud string, err error) {
+	isCloud := func(s string) bool { return s == "lxd" || s == "localhost" || s == "localhost-fake" }
+	switch {
+	case len(a.pos) == 1 && isCloud(a.pos[0]):
+		return a.pos[0] + "-default", a.pos[0], nil
+	case len(a.pos) == 2 && isCloud(a.pos[0]) && !isCloud(a.pos[1]):
+		return a.pos[1], a.pos[0], nil
+	case len(a.pos) == 2:
+		return a.pos[0], a.pos[1], nil
 	}
-	name, cloud := a.pos[0], a.pos[1]
+	return "", "", usagef("bootstrap needs a controller name and a cloud")
+}
+
+func cmdBootstrap(e *env, a *args) error {
+	name, cloud, err := bootstrapArgs(a)
+	if err != nil {
+		return err
+	}
 	// The name becomes a folder: check it before anything else.
 	dir, err := e.ownControllerDir(name)
 	if err != nil {
@@ -38,12 +55,12 @@ func cmdBootstrap(e *env, a *args) error {
 	}
 	kind := ""
 	switch cloud {
-	case "lxd":
+	case "lxd", "localhost":
 		kind = "lxd"
 	case "localhost-fake":
 		kind = "fake"
 	default:
-		return fmt.Errorf("cloud %q not found: want lxd or localhost-fake", cloud)
+		return fmt.Errorf("cloud %q not found: want lxd, localhost or localhost-fake", cloud)
 	}
 	if os.Getenv("HERD_FAKE_PROVIDER") == "1" {
 		kind = "fake"
@@ -61,23 +78,35 @@ func cmdBootstrap(e *env, a *args) error {
 	if exists(path) || exists(filepath.Join(dir, fakeFileName)) {
 		return fmt.Errorf("controller folder %s already holds a controller's files: remove it, or choose another name", dir)
 	}
+	addr := os.Getenv("HERD_CONTROLLER_ADDR") // host:port to listen on; default 127.0.0.1 and a free port
+	if addr == "" {
+		if addr, err = freeLoopbackAddr(); err != nil {
+			return err
+		}
+	} else if err := checkAddr(addr); err != nil {
+		return err
+	}
 	made := !exists(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	prov, closeProv, err := e.providerFor(kind, path, true)
-	if err != nil {
+	os.Chmod(filepath.Dir(dir), 0o700)
+	undo := func() {
 		if made {
 			os.RemoveAll(dir)
 		}
+	}
+	prov, closeProv, err := e.providerFor(kind, path, true)
+	if err != nil {
+		undo()
 		return err
 	}
-	defer closeProv()
 	fmt.Fprintf(e.stdout, "Creating Herd controller %q on %s/default\n", name, cloud)
 	opts := e.options(prov)
-	opts.Path, opts.Cloud, opts.Region, opts.Addrs = path, cloud, "default", []string{address(path, kind)}
+	opts.Path, opts.Cloud, opts.Region, opts.Addrs = path, cloud, "default", []string{addr}
 	b, err := controller.Bootstrap(e.ctx, name, opts)
 	if err != nil {
+		closeProv()
 		if kind == "fake" {
 			os.Remove(filepath.Join(dir, fakeFileName))
 		}
@@ -86,21 +115,65 @@ func cmdBootstrap(e *env, a *args) error {
 		}
 		return err
 	}
-	defer b.Controller.Close()
-	entry := controllerEntry{UUID: b.Controller.UUID(), Path: path, Provider: kind, Cloud: cloud, Region: "default"}
+	// The in-process session bootstrap opened is not the one the client
+	// keeps: that one is opened over the network below.
+	b.Admin.Logout(e.ctx)
+	uuid, ca := b.Controller.UUID(), string(b.Controller.CACert())
+	b.Controller.Close()
+	closeProv()
+	if err := writeAgentConfig(dir, agentConfig{Provider: kind}); err != nil {
+		return err
+	}
+	if _, err := startAgent(dir); err != nil {
+		return fmt.Errorf("cannot start the controller process: %w", err)
+	}
+	entry := controllerEntry{UUID: uuid, APIEndpoints: []string{addr}, CACert: ca, Cloud: cloud, Region: "default", Type: kind, AgentVersion: apiserver.ServerVersion}
+	cn, err := e.dial(&target{name: name, entry: entry})
+	if err != nil {
+		return err
+	}
+	s, err := cn.Login(e.ctx, controller.AdminUser, b.Secret)
+	if err != nil {
+		cn.Close()
+		return err
+	}
+	defer s.Close()
 	if err := updateControllers(e.cl, func(f *controllersFile) { f.Controllers[name] = entry; f.Current = name }); err != nil {
 		return err
 	}
-	if err := updateAccounts(e.cl, func(f accountsFile) {
-		f[name] = account{User: b.Admin.User(), Token: b.Admin.Token(), Password: b.Secret}
+	if err := updateAccounts(e.cl, func(f map[string]account) {
+		f[name] = account{User: s.User(), LastKnownAccess: "superuser"}
 	}); err != nil {
 		return err
 	}
-	if err := updateModels(e.cl, func(f modelsFile) { f[name] = "admin/" + controller.DefaultModel }); err != nil {
+	if err := updateSessions(e.cl, func(f map[string]session) {
+		f[name] = session{Token: s.Token(), GeneratedPassword: true}
+	}); err != nil {
+		return err
+	}
+	if err := e.setCurrentModel(s, name, "admin/"+controller.DefaultModel); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Bootstrap complete, controller %q is now available\nInitial model %q added\n", name, controller.DefaultModel)
 	return nil
+}
+
+// setCurrentModel records a model (owner/name) in models.yaml, with its
+// UUID as the controller lists it, and makes it current.
+func (e *env) setCurrentModel(s *hclient.Session, ctl, full string) error {
+	ms, err := s.Models(e.ctx, controller.ModelsOptions{})
+	if err != nil {
+		return err
+	}
+	return updateModels(e.cl, ctl, func(cm *controllerModels) {
+		if cm.Models == nil {
+			cm.Models = map[string]modelEntry{}
+		}
+		for _, m := range ms {
+			cm.Models[m.FullName()] = modelEntry{UUID: m.UUID, ModelType: "iaas"}
+		}
+		cm.CurrentModel = full
+	})
 }
 
 func cmdChangePassword(e *env, a *args) error {
@@ -126,7 +199,7 @@ func cmdChangePassword(e *env, a *args) error {
 		fmt.Fprintf(e.stdout, "Password for %q has been reset.\nAsk the user to run:\n     juju register %s\n", target, token)
 		return nil
 	}
-	pw, err := e.newPassword(a.has("no-prompt"))
+	pw, err := e.newPassword(a.has("no-prompt"), "new password: ", "type new password again: ")
 	if err != nil {
 		return err
 	}
@@ -135,7 +208,7 @@ func cmdChangePassword(e *env, a *args) error {
 	}
 	if target == c.session.User() {
 		// The generated secret is no longer needed: drop it.
-		if err := updateAccounts(e.cl, func(f accountsFile) { acct := f[c.name]; acct.Password = ""; f[c.name] = acct }); err != nil {
+		if err := updateSessions(e.cl, func(f map[string]session) { se := f[c.name]; se.GeneratedPassword = false; f[c.name] = se }); err != nil {
 			return err
 		}
 		fmt.Fprintln(e.stdout, "Your password has been changed.")
@@ -181,7 +254,7 @@ func cmdAddModel(e *env, a *args) error {
 		return err
 	}
 	if m.Owner == c.session.User() {
-		if err := updateModels(e.cl, func(f modelsFile) { f[c.name] = m.FullName() }); err != nil {
+		if err := e.setCurrentModel(c.session, c.name, m.FullName()); err != nil {
 			return err
 		}
 	}
@@ -253,8 +326,8 @@ func cmdRegister(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
-	// Both the name and the address come from whoever made the token:
-	// check them before opening anything.
+	// Both the name and the addresses come from whoever made the token:
+	// check them before anything is sent or written.
 	name := tok.ControllerName
 	if err := models.ValidateControllerName(name); err != nil {
 		return fmt.Errorf("registration token: %w", err)
@@ -262,43 +335,62 @@ func cmdRegister(e *env, a *args) error {
 	if len(tok.Addrs) == 0 {
 		return errors.New("registration token has no controller address")
 	}
-	path, kind, err := parseAddress(tok.Addrs[0])
+	for _, addr := range tok.Addrs {
+		if err := checkAddr(addr); err != nil {
+			return fmt.Errorf("registration token: %w", err)
+		}
+	}
+	cf, err := e.cl.controllers()
 	if err != nil {
 		return err
 	}
-	if cf, err := e.cl.controllers(); err != nil {
-		return err
-	} else if _, ok := cf.Controllers[name]; ok {
+	if _, ok := cf.Controllers[name]; ok && !a.has("replace") {
 		return fmt.Errorf("controller %q already exists", name)
 	}
-	pw, err := e.newPassword(a.has("no-prompt"))
+	pw, err := e.newPassword(a.has("no-prompt"), "Enter a new password: ", "Confirm password: ")
 	if err != nil {
 		return err
 	}
-	prov, closeProv, err := e.providerFor(kind, path, false)
+	if e.interactive(a.has("no-prompt")) {
+		fmt.Fprintf(e.stderr, "Enter a name for this controller [%s]: ", name)
+		line, _ := e.stdin.ReadString('\n')
+		if v := strings.TrimSpace(line); v != "" {
+			if err := models.ValidateControllerName(v); err != nil {
+				return err
+			}
+			name = v
+		}
+	}
+	s, reg, err := hclient.Register(e.ctx, a.pos[0], pw, hclient.RegisterOptions{PingInterval: -1})
+	if err != nil {
+		if errors.Is(err, herd.ErrClosed) {
+			return fmt.Errorf("cannot connect to controller %s: %v (is the controller process running?)", name, err)
+		}
+		return err
+	}
+	defer s.Close()
+	ms, err := s.Models(e.ctx, controller.ModelsOptions{})
 	if err != nil {
 		return err
 	}
-	defer closeProv()
-	ctrl, err := controller.Open(e.ctx, path, e.options(prov))
-	if err != nil {
-		return err
+	entry := controllerEntry{UUID: reg.ControllerUUID, APIEndpoints: reg.Addrs, CACert: string(reg.CACert), AgentVersion: apiserver.ServerVersion}
+	if len(ms) > 0 {
+		entry.Cloud, entry.Region, entry.Type = ms[0].Cloud, ms[0].Region, ms[0].Type
 	}
-	defer ctrl.Close()
-	s, err := ctrl.Register(e.ctx, a.pos[0], pw)
-	if err != nil {
-		return err
-	}
-	cloud, region := ctrl.Cloud()
-	entry := controllerEntry{UUID: ctrl.UUID(), Path: path, Provider: kind, Cloud: cloud, Region: region}
 	if err := updateControllers(e.cl, func(f *controllersFile) { f.Controllers[name] = entry; f.Current = name }); err != nil {
 		return err
 	}
-	if err := updateAccounts(e.cl, func(f accountsFile) { f[name] = account{User: s.User(), Token: s.Token()} }); err != nil {
+	if err := updateAccounts(e.cl, func(f map[string]account) { f[name] = account{User: s.User(), LastKnownAccess: "login"} }); err != nil {
 		return err
 	}
-	ms, err := s.Models(e.ctx, controller.ModelsOptions{})
-	if err != nil {
+	if err := updateSessions(e.cl, func(f map[string]session) { f[name] = session{Token: s.Token()} }); err != nil {
+		return err
+	}
+	current := ""
+	if len(ms) == 1 {
+		current = ms[0].FullName()
+	}
+	if err := e.setCurrentModel(s, name, current); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Initial password successfully set for %s.\n\nWelcome, %s. You are now logged into %q.\n", s.User(), s.User(), name)
@@ -306,51 +398,57 @@ func cmdRegister(e *env, a *args) error {
 	case 0:
 		fmt.Fprintln(e.stdout, "\nThere are no models available. You can add models with\n\"juju add-model\", or you can ask an administrator or owner\nof a model to grant access to that model with \"juju grant\".")
 	case 1:
-		if err := updateModels(e.cl, func(f modelsFile) { f[name] = ms[0].FullName() }); err != nil {
-			return err
-		}
 		fmt.Fprintf(e.stdout, "\nCurrent model set to %q.\n", ms[0].FullName())
 	default:
-		fmt.Fprintf(e.stdout, "\nThere are %d models available. Use \"juju switch\" to select\none of them.\n", len(ms))
+		fmt.Fprintf(e.stdout, "\nThere are %d models available. Use \"juju switch\" to select\none of them:\n", len(ms))
+		for _, m := range ms {
+			fmt.Fprintf(e.stdout, "  - juju switch %s\n", m.FullName())
+		}
 	}
 	return nil
 }
 
 func cmdLogin(e *env, a *args) error {
-	c, err := e.openController(a.get("c", "controller"))
+	t, err := e.controllerNamed(a.get("c", "controller"))
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	user := a.get("u", "user")
 	if user == "" {
-		user = c.acct.User
+		user = t.acct.User
 	}
 	if user == "" {
 		return usagef("login needs -u user")
 	}
-	pw, err := e.readPassword(fmt.Sprintf("please enter password for %s on %s: ", user, c.name), a.has("no-prompt"))
+	pw, err := e.readPassword(fmt.Sprintf("please enter password for %s on %s: ", user, t.name), a.has("no-prompt"))
 	if err != nil {
 		return err
 	}
-	s, err := c.ctrl.Login(e.ctx, user, pw)
+	cn, err := e.dial(t)
 	if err != nil {
 		return err
 	}
-	if err := updateAccounts(e.cl, func(f accountsFile) {
-		acct := f[c.name]
-		if acct.User != s.User() {
-			acct = account{}
-		}
-		acct.User, acct.Token = s.User(), s.Token()
-		f[c.name] = acct
+	s, err := cn.Login(e.ctx, user, pw)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	who, err := s.WhoAmI(e.ctx)
+	if err != nil {
+		return err
+	}
+	if err := updateAccounts(e.cl, func(f map[string]account) {
+		f[t.name] = account{User: s.User(), LastKnownAccess: who.Access.String()}
 	}); err != nil {
 		return err
 	}
-	if err := updateControllers(e.cl, func(f *controllersFile) { f.Current = c.name }); err != nil {
+	if err := updateSessions(e.cl, func(f map[string]session) { f[t.name] = session{Token: s.Token()} }); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Welcome, %s. You are now logged into %q.\n", s.User(), c.name)
+	if err := updateControllers(e.cl, func(f *controllersFile) { f.Current = t.name }); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Welcome, %s. You are now logged into %q.\n", s.User(), t.name)
 	return nil
 }
 
@@ -367,22 +465,31 @@ clear the credentials from the client, then you can run
 this command again with the "--force" option.`
 
 func cmdLogout(e *env, a *args) error {
-	c, err := e.openController("")
+	t, err := e.controllerNamed(a.get("c", "controller"))
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	if c.acct.Password != "" && !a.has("force") {
+	if t.sess.GeneratedPassword && !a.has("force") {
 		return errors.New(accountLoss)
 	}
-	if c.acct.Token != "" {
-		if s, err := c.ctrl.Resume(e.ctx, c.acct.Token); err == nil {
-			if err := s.Logout(e.ctx); err != nil {
-				return err
+	if t.sess.Token != "" && t.acct.User != "" {
+		// End the session on the controller; a controller that is down
+		// or a session already ended leaves only the local files to clear.
+		if cn, err := e.dial(t); err == nil {
+			if s, err := cn.Resume(e.ctx, t.acct.User, t.sess.Token); err == nil {
+				err = s.Logout(e.ctx)
+				s.Close()
+				if err != nil {
+					return err
+				}
 			}
 		}
 	}
-	if err := updateAccounts(e.cl, func(f accountsFile) { acct := f[c.name]; acct.Token, acct.Password = "", ""; f[c.name] = acct }); err != nil {
+	// As Juju does, logging out forgets the account: listings show "-".
+	if err := updateAccounts(e.cl, func(f map[string]account) { delete(f, t.name) }); err != nil {
+		return err
+	}
+	if err := updateSessions(e.cl, func(f map[string]session) { delete(f, t.name) }); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "Logged out. You are no longer logged into any controllers.")
@@ -416,17 +523,22 @@ func cmdListControllers(e *env, a *args) error {
 		ent := cf.Controllers[name]
 		row := controllerRow{Controller: name, Current: name == cf.Current, Model: e.currentModel(name), User: accts[name].User,
 			Access: "-", Cloud: ent.Cloud + "/" + ent.Region, HA: "none", Version: version}
-		// Fill in what the controller says, when this user is logged in.
-		if c, err := e.openController(name); err == nil {
-			if s, err := c.ctrl.Resume(e.ctx, c.acct.Token); err == nil {
-				if who, err := s.WhoAmI(e.ctx); err == nil {
-					row.Access = who.Access.String()
-				}
-				if ms, err := s.Models(e.ctx, controller.ModelsOptions{}); err == nil {
-					row.Models = len(ms)
-					for _, m := range ms {
-						row.Machines += m.Machines
-					}
+		if acct, ok := accts[name]; ok && acct.LastKnownAccess != "" {
+			row.Access = acct.LastKnownAccess
+		}
+		if row.User == "" {
+			row.User = "-"
+		}
+		// Fill in what the controller says, when this user is logged in
+		// and it answers.
+		if c, err := e.connectTo(name); err == nil {
+			if who, err := c.session.WhoAmI(e.ctx); err == nil {
+				row.Access = who.Access.String()
+			}
+			if ms, err := c.session.Models(e.ctx, controller.ModelsOptions{}); err == nil {
+				row.Models = len(ms)
+				for _, m := range ms {
+					row.Machines += m.Machines
 				}
 			}
 			c.Close()
@@ -772,7 +884,7 @@ func cmdStatus(e *env, a *args) error {
 	})
 }
 
-func userCmd(e *env, a *args, verb string, do func(*controller.Session, string) error) error {
+func userCmd(e *env, a *args, verb string, do func(*hclient.Session, string) error) error {
 	if len(a.pos) != 1 {
 		return usagef("%s-user needs a user name", verb)
 	}
@@ -789,11 +901,11 @@ func userCmd(e *env, a *args, verb string, do func(*controller.Session, string) 
 }
 
 func cmdDisableUser(e *env, a *args) error {
-	return userCmd(e, a, "disable", func(s *controller.Session, u string) error { return s.DisableUser(e.ctx, u) })
+	return userCmd(e, a, "disable", func(s *hclient.Session, u string) error { return s.DisableUser(e.ctx, u) })
 }
 
 func cmdEnableUser(e *env, a *args) error {
-	return userCmd(e, a, "enable", func(s *controller.Session, u string) error { return s.EnableUser(e.ctx, u) })
+	return userCmd(e, a, "enable", func(s *hclient.Session, u string) error { return s.EnableUser(e.ctx, u) })
 }
 
 func cmdRemoveUser(e *env, a *args) error {
@@ -806,7 +918,7 @@ func cmdRemoveUser(e *env, a *args) error {
 			return err
 		}
 	}
-	return userCmd(e, a, "remove", func(s *controller.Session, u string) error { return s.RemoveUser(e.ctx, u) })
+	return userCmd(e, a, "remove", func(s *hclient.Session, u string) error { return s.RemoveUser(e.ctx, u) })
 }
 
 func cmdDestroyModel(e *env, a *args) error {
@@ -825,7 +937,7 @@ func cmdDestroyModel(e *env, a *args) error {
 		return err
 	}
 	if cur := e.currentModel(c.name); cur == a.pos[0] || strings.HasSuffix(cur, "/"+a.pos[0]) {
-		if err := updateModels(e.cl, func(f modelsFile) { delete(f, c.name) }); err != nil {
+		if err := updateModels(e.cl, c.name, func(cm *controllerModels) { delete(cm.Models, cur); cm.CurrentModel = "" }); err != nil {
 			return err
 		}
 	}
@@ -862,8 +974,8 @@ func cmdSwitch(e *env, a *args) error {
 		if err != nil {
 			return err
 		}
+		defer c.Close()
 		st, err := c.session.Status(e.ctx, model)
-		c.Close()
 		if err != nil {
 			return err
 		}
@@ -871,7 +983,7 @@ func cmdSwitch(e *env, a *args) error {
 		if err := updateControllers(e.cl, func(f *controllersFile) { f.Current = ctl }); err != nil {
 			return err
 		}
-		if err := updateModels(e.cl, func(f modelsFile) { f[ctl] = model }); err != nil {
+		if err := e.setCurrentModel(c.session, ctl, model); err != nil {
 			return err
 		}
 	} else {
@@ -886,47 +998,171 @@ func cmdSwitch(e *env, a *args) error {
 	return nil
 }
 
-func cmdDestroyController(e *env, a *args) error {
+// destroy-controller and kill-controller stop the controller process and
+// destroy what it runs. The controller's state is in the folder of the
+// client that bootstrapped it, so only that client can: it stops the
+// process (which holds the state), opens the state itself and destroys the
+// controller as the logged-in admin (the network API has no
+// DestroyController yet), then removes the folder. kill-controller does
+// the same without asking the controller whether the user may, and removes
+// the folder even if the destroy at the provider failed.
+func cmdDestroyController(e *env, a *args) error { return destroyController(e, a, false) }
+func cmdKillController(e *env, a *args) error    { return destroyController(e, a, true) }
+
+func destroyController(e *env, a *args, kill bool) error {
+	verb := "destroy"
+	if kill {
+		verb = "kill"
+	}
 	if len(a.pos) != 1 {
-		return usagef("destroy-controller needs a controller name")
+		return usagef("%s-controller needs a controller name", verb)
 	}
 	name := a.pos[0]
 	own, err := e.ownControllerDir(name)
 	if err != nil {
 		return err
 	}
+	t, err := e.controllerNamed(name)
+	if err != nil {
+		return err
+	}
+	state := filepath.Join(own, stateFileName)
+	if checkStatePath(state) != nil {
+		return fmt.Errorf("controller %s was not bootstrapped from this data folder: only the client that bootstrapped it can %s it (use \"juju unregister %s\" to forget it here)", name, verb, name)
+	}
+	cfg, err := readAgentConfig(own)
+	if err != nil {
+		return err
+	}
+	if !kill {
+		// Ask the controller first: only a superuser may destroy it.
+		c, err := e.connectTo(name)
+		if err != nil {
+			return err
+		}
+		who, err := c.session.WhoAmI(e.ctx)
+		c.Close()
+		if err != nil {
+			return err
+		}
+		if who.Access.String() != "superuser" {
+			return herd.ErrPermissionDenied
+		}
+	}
 	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q controller and every model in it.", name)); err != nil {
 		return err
 	}
-	c, err := e.connectTo(name)
-	if err != nil {
+	if err := stopAgent(own); err != nil {
 		return err
 	}
-	err = c.session.DestroyController(e.ctx)
-	c.close()
-	if err != nil {
-		return err
-	}
-	if err := updateControllers(e.cl, func(f *controllersFile) {
-		delete(f.Controllers, name)
-		if f.Current == name {
-			f.Current = ""
+	derr := func() error {
+		prov, closeProv, err := e.providerFor(cfg.Provider, state, false)
+		if err != nil {
+			return err
 		}
-	}); err != nil {
+		defer closeProv()
+		ctrl, err := controller.Open(e.ctx, state, e.options(prov))
+		if err != nil {
+			return err
+		}
+		defer ctrl.Close()
+		s, err := ctrl.Resume(e.ctx, t.sess.Token)
+		if err != nil {
+			return err
+		}
+		return s.DestroyController(e.ctx)
+	}()
+	if derr != nil && !kill {
+		// Leave the controller as it was: running.
+		if _, err := startAgent(own); err != nil {
+			return fmt.Errorf("%v; and the controller process did not start again: %v", derr, err)
+		}
+		return derr
+	}
+	if derr != nil {
+		fmt.Fprintf(e.stderr, "WARNING the controller could not destroy its machines: %v\n", derr)
+	}
+	if err := e.cl.forget(name); err != nil {
 		return err
 	}
-	if err := updateAccounts(e.cl, func(f accountsFile) { delete(f, name) }); err != nil {
+	if err := os.RemoveAll(own); err != nil {
 		return err
 	}
-	if err := updateModels(e.cl, func(f modelsFile) { delete(f, name) }); err != nil {
-		return err
+	if kill {
+		fmt.Fprintf(e.stdout, "Killed controller %q\n", name)
+	} else {
+		fmt.Fprintf(e.stdout, "Destroyed controller %q\n", name)
 	}
-	// Remove the controller's folder only if this client made it: a
-	// registered user's entry points into the bootstrapping user's data
-	// folder, which is theirs to clean up.
-	if filepath.Dir(c.entry.Path) == own {
-		os.RemoveAll(own)
-	}
-	fmt.Fprintf(e.stdout, "Destroyed controller %q\n", name)
 	return nil
+}
+
+// unregister forgets a controller in this client's files; the controller
+// and its process are left alone.
+func cmdUnregister(e *env, a *args) error {
+	if len(a.pos) != 1 {
+		return usagef("unregister needs a controller name")
+	}
+	name := a.pos[0]
+	if err := models.ValidateControllerName(name); err != nil {
+		return err
+	}
+	cf, err := e.cl.controllers()
+	if err != nil {
+		return err
+	}
+	if _, ok := cf.Controllers[name]; !ok {
+		return fmt.Errorf("controller %s not found", name)
+	}
+	if err := e.confirm(a, fmt.Sprintf("This command will remove connection information for controller %q.\nRunning this command will not destroy the controller.", name)); err != nil {
+		return err
+	}
+	return e.cl.forget(name)
+}
+
+type showController struct {
+	Details struct {
+		UUID         string   `json:"uuid" yaml:"uuid"`
+		APIEndpoints []string `json:"api-endpoints" yaml:"api-endpoints"`
+		Cloud        string   `json:"cloud" yaml:"cloud"`
+		Region       string   `json:"region" yaml:"region"`
+		AgentVersion string   `json:"agent-version" yaml:"agent-version"`
+		CACert       string   `json:"ca-cert" yaml:"ca-cert"`
+	} `json:"details" yaml:"details"`
+	Models       map[string]modelEntry `json:"models,omitempty" yaml:"models,omitempty"`
+	CurrentModel string                `json:"current-model,omitempty" yaml:"current-model,omitempty"`
+	Account      *struct {
+		User   string `json:"user" yaml:"user"`
+		Access string `json:"access" yaml:"access"`
+	} `json:"account,omitempty" yaml:"account,omitempty"`
+}
+
+func cmdShowController(e *env, a *args) error {
+	if len(a.pos) > 1 {
+		return usagef("show-controller takes at most one controller name")
+	}
+	name := ""
+	if len(a.pos) == 1 {
+		name = a.pos[0]
+	}
+	t, err := e.controllerNamed(name)
+	if err != nil {
+		return err
+	}
+	var v showController
+	v.Details.UUID, v.Details.APIEndpoints, v.Details.Cloud, v.Details.Region = t.entry.UUID, t.entry.APIEndpoints, t.entry.Cloud, t.entry.Region
+	v.Details.AgentVersion, v.Details.CACert = t.entry.AgentVersion, t.entry.CACert
+	if mf, err := e.cl.models(); err == nil && mf.Controllers[t.name] != nil {
+		v.Models, v.CurrentModel = mf.Controllers[t.name].Models, mf.Controllers[t.name].CurrentModel
+	}
+	if t.acct.User != "" {
+		v.Account = &struct {
+			User   string `json:"user" yaml:"user"`
+			Access string `json:"access" yaml:"access"`
+		}{t.acct.User, t.acct.LastKnownAccess}
+	}
+	format := a.get("format")
+	if format == "" || format == "tabular" {
+		format = "yaml"
+	}
+	return output(e.stdout, format, map[string]showController{t.name: v}, nil)
 }

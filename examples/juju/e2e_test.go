@@ -8,9 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	osuser "os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +31,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// Other OS users (tom, in the seed) run the binary too.
+	os.Chmod(dir, 0o755)
 	jujuBin = filepath.Join(dir, "juju")
 	if out, err := exec.Command("go", "build", "-o", jujuBin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
@@ -40,21 +45,84 @@ func TestMain(m *testing.M) {
 
 const testNow = "2026-11-27T12:00:00Z"
 
-// user is one person at the shell: their own data folder.
+// user is one person at the shell: their own data folder, and, for a
+// user with an OS account of their own, the uid and gid to run as.
 type user struct {
-	t    *testing.T
-	data string
-	env  []string
+	t        *testing.T
+	data     string
+	env      []string
+	uid, gid int // 0: the test's own user
 }
 
 func newUser(t *testing.T, extra ...string) *user {
-	d := t.TempDir()
-	return &user{t: t, data: d, env: append(append(os.Environ(), "HERD_DATA="+d, "HERD_TEST_NOW="+testNow), extra...)}
+	d := filepath.Join(t.TempDir(), "juju") // made by the client, 0700
+	t.Cleanup(func() { killAgents(t, d) })
+	return &user{t: t, data: d, env: append(append(os.Environ(), "HERD_DATA="+d, "HERD_TEST_NOW="+testNow, "HERD_TEST_NO_LIMITS=1"), extra...)}
+}
+
+// killAgents stops every controller process a user's bootstrap left
+// running, so that no test leaves a process behind.
+func killAgents(t *testing.T, data string) {
+	dirs, _ := filepath.Glob(filepath.Join(data, "controllers", "*"))
+	for _, dir := range dirs {
+		if pid, ok := agentPID(dir); ok {
+			syscall.Kill(pid, syscall.SIGKILL)
+			for i := 0; i < 100 && isAgent(pid, dir); i++ {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if isAgent(pid, dir) {
+				t.Errorf("controller process %d of %s does not stop", pid, dir)
+			}
+		}
+	}
+}
+
+// osUser makes u a person with an OS account of their own: a throwaway
+// user (useradd), whose home holds their data folder, and who cannot read
+// anyone else's (the test's folders are 0700). It needs root; it reports
+// false when the test cannot do it.
+func osUser(t *testing.T, u *user) bool {
+	t.Helper()
+	if os.Geteuid() != 0 || os.Getenv("HERD_TEST_OSUSER") == "0" {
+		return false
+	}
+	name := fmt.Sprintf("herdtom%d", os.Getpid()%100000)
+	home, err := os.MkdirTemp("", "herd-tom-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	if out, err := exec.Command("useradd", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
+		if os.Getenv("HERD_TEST_OSUSER") == "1" || os.Getenv("CI") != "" {
+			t.Fatalf("useradd: %v\n%s", err, out)
+		}
+		t.Logf("no OS user for tom (useradd: %v, %s): tom runs as the test's user", err, out)
+		return false
+	}
+	t.Cleanup(func() { exec.Command("userdel", name).Run() })
+	usr, err := osuser.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.uid, _ = strconv.Atoi(usr.Uid)
+	u.gid, _ = strconv.Atoi(usr.Gid)
+	if err := os.Chmod(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, u.uid, u.gid); err != nil {
+		t.Fatal(err)
+	}
+	u.data = filepath.Join(home, "juju")
+	u.env = append(u.env, "HOME="+home, "HERD_DATA="+u.data) // the later ones win
+	return true
 }
 
 // juju runs the built binary with args (split on spaces), stdin as given.
 func (u *user) juju(stdin string, args ...string) (stdout, stderr string, code int) {
 	cmd := exec.Command(jujuBin, args...)
+	if u.uid != 0 {
+		cmd = exec.Command("setpriv", append([]string{fmt.Sprintf("--reuid=%d", u.uid), fmt.Sprintf("--regid=%d", u.gid), "--clear-groups", jujuBin}, args...)...)
+	}
 	cmd.Env = u.env
 	cmd.Stdin = strings.NewReader(stdin)
 	var o, e bytes.Buffer
@@ -124,7 +192,21 @@ func golden(t *testing.T, path, got string) {
 // each with their own data folder, and returns tom's and admin's users.
 func seed(t *testing.T, set string, extra ...string) (admin, tom *user) {
 	admin, tom = newUser(t, extra...), newUser(t, extra...)
+	otherOSUser := osUser(t, tom)
 	admin.must(set, "01-bootstrap", "", "bootstrap lxd-controller-1 lxd")
+	if fi, err := os.Stat(admin.data); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("admin's data folder: %v, %v; want mode 0700", fi.Mode(), err)
+	}
+	if otherOSUser {
+		// The premise: tom's commands cannot read the admin's folder, so
+		// everything they do goes through the controller process.
+		for _, p := range []string{admin.data, filepath.Join(admin.data, "controllers", "lxd-controller-1", "state.db")} {
+			cmd := exec.Command("setpriv", fmt.Sprintf("--reuid=%d", tom.uid), fmt.Sprintf("--regid=%d", tom.gid), "--clear-groups", "ls", p)
+			if out, err := cmd.CombinedOutput(); err == nil {
+				t.Fatalf("tom can read %s:\n%s", p, out)
+			}
+		}
+	}
 	admin.must(set, "02-change-user-password", "admin-password\n", "change-user-password")
 	out := admin.must(set, "03-add-user", "", "add-user tom")
 	token := tokenIn(t, out)
@@ -153,23 +235,55 @@ func TestSeedOnFakeCloud(t *testing.T) {
 	admin.must("fake", "11-list-users", "", "list-users")
 	admin.must("fake", "12-status", "", "status -m lxd-model-1")
 	admin.must("fake", "13-whoami", "", "whoami")
-	// Client files are private.
-	filepath.WalkDir(tom.data, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if fi, _ := d.Info(); fi.Mode().Perm() != 0o600 {
+	// Client files are private: 0600 files in 0700 folders, and tom's
+	// hold no controller state.
+	for _, u := range []*user{admin, tom} {
+		filepath.WalkDir(u.data, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			fi, _ := d.Info()
+			if want := fs.FileMode(0o600); d.IsDir() && fi.Mode().Perm() != 0o700 || !d.IsDir() && fi.Mode().Perm() != want {
 				t.Errorf("%s has mode %v", p, fi.Mode().Perm())
 			}
+			return nil
+		})
+	}
+	names, _ := os.ReadDir(tom.data)
+	for _, n := range names {
+		switch n.Name() {
+		case "controllers.yaml", "accounts.yaml", "models.yaml", "sessions.yaml":
+		default:
+			t.Errorf("tom's data folder holds %s", n.Name())
 		}
-		return nil
-	})
+	}
+	// The controller is its own process: it outlives every command,
+	// destroy-controller stops it and removes its folder.
+	dir := filepath.Join(admin.data, "controllers", "lxd-controller-1")
+	pid, ok := agentPID(dir)
+	if !ok {
+		t.Fatal("no controller process running")
+	}
+	admin.must("fake", "14-destroy-controller", "", "destroy-controller lxd-controller-1 -y")
+	if isAgent(pid, dir) {
+		t.Errorf("controller process %d still runs", pid)
+	}
+	if exists(dir) {
+		t.Errorf("%s is still there", dir)
+	}
 }
 
-// snapshot hashes every file of the given folders, so a test can show a
-// refused command changed nothing.
+// snapshot hashes every client file of the given data folders (not the
+// folder of a controller the user bootstrapped, which the controller
+// process writes), so a test can show a refused command changed nothing.
 func snapshot(t *testing.T, dirs ...string) string {
 	h := sha256.New()
 	for _, d := range dirs {
 		filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && e.IsDir() && p == filepath.Join(d, "controllers") {
+				return filepath.SkipDir // the controller's own state: not the client's files
+			}
 			if err == nil && !e.IsDir() {
 				b, _ := os.ReadFile(p)
 				fmt.Fprintf(h, "%s %x\n", p, sha256.Sum256(b))
@@ -199,7 +313,6 @@ func TestErrorsChangeNothing(t *testing.T) {
 		{"wrong password", tom, nil, "not-my-password\n", "login", "ERROR invalid entity name or password\n"},
 		{"reused token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "x-password\n", "register " + token,
 			"ERROR registration token may have expired: a controller administrator must reset your user to issue a new token\n"},
-		{"expired session", tom, []string{later}, "", "list-models", "ERROR login expired\n"},
 		{"no access", tom, nil, "", "status -m admin/default", "ERROR permission denied\n"},
 		{"no access to grant", tom, nil, "", "grant tom admin admin/default", "ERROR permission denied\n"},
 		{"malformed token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "pw\n", "register not-a-token!", "ERROR invalid registration token"},
@@ -218,6 +331,35 @@ func TestErrorsChangeNothing(t *testing.T) {
 				t.Error("a refused command changed files")
 			}
 		})
+	}
+	// The controller process down: commands say so, and change nothing.
+	dir := filepath.Join(admin.data, "controllers", "c1")
+	if err := stopAgent(dir); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, admin.data, tom.data)
+	for _, u := range []*user{admin, tom} {
+		if _, errOut, code := u.juju("", "list-models"); code != 1 || !regexp.MustCompile(`^ERROR cannot connect to controller c1: .* \(is the controller process running\?\)\n$`).MatchString(errOut) {
+			t.Errorf("list-models with the controller down: exit %d, %q", code, errOut)
+		}
+	}
+	// Restarted on its state, a day later: tom's session has expired
+	// (the controller's clock decides), admin's too.
+	restart := *admin
+	restart.env = append(append([]string{}, admin.env...), later)
+	if _, errOut, code := restart.juju("", "controller-agent", "--detach", dir); code != 0 {
+		t.Fatalf("restart: exit %d, %s", code, errOut)
+	}
+	for _, u := range []*user{admin, tom} {
+		if _, errOut, code := u.juju("", "list-models"); code != 1 || !strings.HasPrefix(errOut, "ERROR login expired\n") {
+			t.Errorf("list-models on the restarted controller: exit %d, %q; want login expired", code, errOut)
+		}
+	}
+	if snapshot(t, admin.data, tom.data) != before {
+		t.Error("refused commands changed files")
+	}
+	if _, errOut, code := tom.juju("tom-password\n", "login"); code != 0 {
+		t.Errorf("tom's login on the restarted controller: exit %d, %s", code, errOut)
 	}
 	// The bootstrap admin may not log out before choosing a password.
 	fresh := newUser(t, "HERD_FAKE_PROVIDER=1")
@@ -275,18 +417,28 @@ func (u *user) client() client { return client{dir: u.data} }
 
 func TestUsageErrors(t *testing.T) {
 	u := newUser(t, "HERD_FAKE_PROVIDER=1")
-	for _, c := range []struct{ args, want string }{
-		{"frobnicate", `ERROR juju: "frobnicate" is not a juju command`},
-		{"bootstrap only-one", "ERROR bootstrap needs a controller name and a cloud\nUsage: juju bootstrap"},
-		{"bootstrap c1 aws", `ERROR cloud "aws" not found: want lxd or localhost-fake`},
-		{"deploy", "ERROR deploy needs a charm"},
-		{"deploy mysql", "ERROR no controllers registered"},
-		{"grant tom", "ERROR want a user and an access level"},
-		{"list-models --bogus", "ERROR option provided but not defined: --bogus"},
+	// As Juju: exit 2 for usage and flag errors, 1 for failures.
+	for _, c := range []struct {
+		args, want string
+		code       int
+	}{
+		{"frobnicate", `ERROR juju: "frobnicate" is not a juju command`, 2},
+		{"bootstrap only-one", "ERROR bootstrap needs a controller name and a cloud\nUsage: juju bootstrap", 2},
+		{"bootstrap c1 aws", `ERROR cloud "aws" not found: want lxd, localhost or localhost-fake`, 1},
+		{"deploy", "ERROR deploy needs a charm", 2},
+		{"deploy mysql", "ERROR no controllers registered", 1},
+		{"grant tom", "ERROR want a user and an access level", 2},
+		{"list-models --bogus", "ERROR option provided but not defined: --bogus", 2},
 	} {
 		_, errOut, code := u.juju("", strings.Fields(c.args)...)
-		if code != 1 || !strings.HasPrefix(errOut, c.want) {
-			t.Errorf("juju %s: exit %d, %q; want exit 1 and %q", c.args, code, errOut, c.want)
+		if code != c.code || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("juju %s: exit %d, %q; want exit %d and %q", c.args, code, errOut, c.code, c.want)
+		}
+	}
+	// Help on stdout, exit 0.
+	for _, args := range [][]string{{"help", "add-model"}, {"add-model", "--help"}} {
+		if out, _, code := u.juju("", args...); code != 0 || !strings.HasPrefix(out, "Usage: juju add-model") {
+			t.Errorf("juju %v: exit %d, %q", args, code, out)
 		}
 	}
 }
