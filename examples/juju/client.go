@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -30,16 +31,13 @@ const (
 
 // controllerEntry is Juju's ControllerDetails, as controllers.yaml holds it.
 type controllerEntry struct {
-	UUID           string   `yaml:"uuid"`
-	APIEndpoints   []string `yaml:"api-endpoints,flow"`
-	CACert         string   `yaml:"ca-cert"`
-	Cloud          string   `yaml:"cloud"`
-	Region         string   `yaml:"region,omitempty"`
-	Type           string   `yaml:"type,omitempty"`
-	AgentVersion   string   `yaml:"agent-version,omitempty"`
-	ControllerMach *int     `yaml:"controller-machine-count,omitempty"`
-	MachineCount   *int     `yaml:"machine-count,omitempty"`
-	ModelCount     *int     `yaml:"model-count,omitempty"`
+	UUID         string   `yaml:"uuid"`
+	APIEndpoints []string `yaml:"api-endpoints,flow"`
+	CACert       string   `yaml:"ca-cert"`
+	Cloud        string   `yaml:"cloud"`
+	Region       string   `yaml:"region,omitempty"`
+	Type         string   `yaml:"type,omitempty"`
+	AgentVersion string   `yaml:"agent-version,omitempty"`
 }
 
 type controllersFile struct {
@@ -60,8 +58,8 @@ type accountsFile struct {
 
 // modelEntry is Juju's ModelDetails.
 type modelEntry struct {
-	UUID      string `yaml:"uuid"`
-	ModelType string `yaml:"type"`
+	UUID      string `yaml:"uuid" json:"uuid"`
+	ModelType string `yaml:"type" json:"type"`
 }
 
 type controllerModels struct {
@@ -124,10 +122,13 @@ func (c client) write(name string, v any) error {
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return err
 	}
-	b, err := yaml.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2) // as Juju's files (yaml.v2)
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
+	b := buf.Bytes()
 	tmp, err := os.CreateTemp(c.dir, "."+name+"-*")
 	if err != nil {
 		return err

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -16,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/herd-project/herd/provider"
 	"github.com/herd-project/herd/provider/lxdprovider"
@@ -511,4 +516,141 @@ func TestUnitCommands(t *testing.T) {
 	}
 	admin.must("units", "07-remove-application", "", "remove-application mysql --no-prompt")
 	admin.must("units", "08-status", "", "status --format yaml")
+}
+
+// Juju's client files, as Juju 3.6 declares them (juju/jujuclient:
+// ControllerDetails, AccountDetails, ModelDetails), read back strictly: a
+// field Juju does not know fails the test.
+type jujuControllers struct {
+	Controllers map[string]struct {
+		UnresolvedAPIEndpoints []string `yaml:"unresolved-api-endpoints,omitempty"`
+		ControllerUUID         string   `yaml:"uuid"`
+		APIEndpoints           []string `yaml:"api-endpoints,flow"`
+		PublicDNSName          string   `yaml:"public-hostname,omitempty"`
+		CACert                 string   `yaml:"ca-cert"`
+		Cloud                  string   `yaml:"cloud"`
+		CloudRegion            string   `yaml:"region,omitempty"`
+		CloudType              string   `yaml:"type,omitempty"`
+		AgentVersion           string   `yaml:"agent-version,omitempty"`
+		ControllerMachineCount int      `yaml:"controller-machine-count"`
+		MachineCount           *int     `yaml:"machine-count,omitempty"`
+		ModelCount             *int     `yaml:"model-count,omitempty"`
+	} `yaml:"controllers"`
+	CurrentController string `yaml:"current-controller,omitempty"`
+}
+
+type jujuAccounts struct {
+	Controllers map[string]struct {
+		User            string `yaml:"user"`
+		Password        string `yaml:"password,omitempty"`
+		LastKnownAccess string `yaml:"last-known-access,omitempty"`
+	} `yaml:"controllers"`
+}
+
+type jujuModels struct {
+	Controllers map[string]struct {
+		Models map[string]struct {
+			ModelUUID    string `yaml:"uuid"`
+			ModelType    string `yaml:"type"`
+			ActiveBranch string `yaml:"branch,omitempty"`
+		} `yaml:"models"`
+		CurrentModel  string `yaml:"current-model,omitempty"`
+		PreviousModel string `yaml:"previous-model,omitempty"`
+	} `yaml:"controllers"`
+}
+
+func readJuju(t *testing.T, path string, v any) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("%s is not in Juju's shape: %v", path, err)
+	}
+}
+
+// The client files are Juju's: in the folder JUJU_DATA names (over
+// HERD_DATA), 0600 files in a 0700 folder, in Juju's shapes, with no
+// password; the session credential is in sessions.yaml alone.
+func TestClientFilesAreJujus(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	jujuData := filepath.Join(t.TempDir(), "jujudata")
+	admin.env = append(admin.env, "JUJU_DATA="+jujuData)
+	admin.data = jujuData // killAgents looks in the HERD_DATA one too: none there
+	t.Cleanup(func() { killAgents(t, jujuData) })
+	admin.must("files", "01-bootstrap", "", "bootstrap c1 localhost-fake")
+	admin.must("files", "02-add-model", "", "add-model staging")
+	var cf jujuControllers
+	readJuju(t, filepath.Join(jujuData, "controllers.yaml"), &cf)
+	c, ok := cf.Controllers["c1"]
+	if !ok || cf.CurrentController != "c1" {
+		t.Fatalf("controllers.yaml: %+v", cf)
+	}
+	if len(c.APIEndpoints) != 1 || !strings.HasPrefix(c.APIEndpoints[0], "127.0.0.1:") || c.ControllerUUID == "" ||
+		c.Cloud != "localhost-fake" || c.CloudRegion != "default" || c.CloudType != "fake" || c.AgentVersion != "3.6.26" {
+		t.Errorf("controllers.yaml's c1: %+v", c)
+	}
+	block, _ := pem.Decode([]byte(c.CACert))
+	if block == nil {
+		t.Fatalf("ca-cert is not PEM: %q", c.CACert)
+	}
+	if cert, err := x509.ParseCertificate(block.Bytes); err != nil || !cert.IsCA {
+		t.Errorf("ca-cert is not a CA certificate: %v", err)
+	}
+	var af jujuAccounts
+	readJuju(t, filepath.Join(jujuData, "accounts.yaml"), &af)
+	if a := af.Controllers["c1"]; a.User != "admin" || a.Password != "" || a.LastKnownAccess != "superuser" {
+		t.Errorf("accounts.yaml's c1: %+v", a)
+	}
+	var mf jujuModels
+	readJuju(t, filepath.Join(jujuData, "models.yaml"), &mf)
+	if m := mf.Controllers["c1"]; m.CurrentModel != "admin/staging" || m.Models["admin/staging"].ModelUUID == "" || m.Models["admin/staging"].ModelType != "iaas" {
+		t.Errorf("models.yaml's c1: %+v", m)
+	}
+	fi, err := os.Stat(jujuData)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("%s: %v %v, want 0700", jujuData, fi.Mode(), err)
+	}
+	for _, name := range []string{"controllers.yaml", "accounts.yaml", "models.yaml", "sessions.yaml"} {
+		fi, err := os.Stat(filepath.Join(jujuData, name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want 0600", name, fi.Mode(), err)
+		}
+	}
+	var sf struct {
+		Controllers map[string]struct {
+			Token             string `yaml:"token"`
+			GeneratedPassword bool   `yaml:"generated-password"`
+		} `yaml:"controllers"`
+	}
+	readJuju(t, filepath.Join(jujuData, "sessions.yaml"), &sf)
+	if s := sf.Controllers["c1"]; s.Token == "" || !s.GeneratedPassword {
+		t.Errorf("sessions.yaml's c1: %+v", s)
+	}
+	if exists(filepath.Join(jujuData, "controllers", "c1", "state.db")) != true {
+		t.Error("the controller's state is not in its folder under JUJU_DATA")
+	}
+	out, errOut, code := admin.juju("", "show-controller", "c1", "--format", "json")
+	var show map[string]struct {
+		Details struct {
+			UUID         string   `json:"uuid"`
+			APIEndpoints []string `json:"api-endpoints"`
+			CACert       string   `json:"ca-cert"`
+		} `json:"details"`
+		CurrentModel string `json:"current-model"`
+		Account      struct {
+			User   string `json:"user"`
+			Access string `json:"access"`
+		} `json:"account"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &show) != nil {
+		t.Fatalf("show-controller: exit %d, %s%s", code, out, errOut)
+	}
+	if s := show["c1"]; s.Details.UUID != c.ControllerUUID || s.Details.CACert != c.CACert || s.CurrentModel != "admin/staging" || s.Account.User != "admin" {
+		t.Errorf("show-controller: %+v", s)
+	}
 }
