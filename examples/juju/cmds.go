@@ -101,7 +101,7 @@ func cmdBootstrap(e *env, a *args) error {
 		undo()
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Creating Herd controller %q on %s/default\n", name, cloud)
+	fmt.Fprintf(e.stderr, "Creating Herd controller %q on %s/default\n", name, cloud)
 	opts := e.options(prov)
 	opts.Path, opts.Cloud, opts.Region, opts.Addrs = path, cloud, "default", []string{addr}
 	b, err := controller.Bootstrap(e.ctx, name, opts)
@@ -154,7 +154,7 @@ func cmdBootstrap(e *env, a *args) error {
 	if err := e.setCurrentModel(s, name, "admin/"+controller.DefaultModel); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Bootstrap complete, controller %q is now available\nInitial model %q added\n", name, controller.DefaultModel)
+	fmt.Fprintf(e.stderr, "Bootstrap complete, controller %q is now available\nInitial model %q added\n", name, controller.DefaultModel)
 	return nil
 }
 
@@ -211,10 +211,10 @@ func cmdChangePassword(e *env, a *args) error {
 		if err := updateSessions(e.cl, func(f map[string]session) { se := f[c.name]; se.GeneratedPassword = false; f[c.name] = se }); err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, "Your password has been changed.")
+		fmt.Fprintln(e.stderr, "Your password has been changed.")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "Password for %q has been changed.\n", target)
+	fmt.Fprintf(e.stderr, "Password for %q has been changed.\n", target)
 	return nil
 }
 
@@ -258,7 +258,7 @@ func cmdAddModel(e *env, a *args) error {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "Added '%s' model on %s/%s for user '%s'\n", m.Name, m.Cloud, m.Region, m.Owner)
+	fmt.Fprintf(e.stderr, "Added '%s' model on %s/%s for user '%s'\n", m.Name, m.Cloud, m.Region, m.Owner)
 	return nil
 }
 
@@ -393,16 +393,16 @@ func cmdRegister(e *env, a *args) error {
 	if err := e.setCurrentModel(s, name, current); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Initial password successfully set for %s.\n\nWelcome, %s. You are now logged into %q.\n", s.User(), s.User(), name)
+	fmt.Fprintf(e.stderr, "Initial password successfully set for %s.\n\nWelcome, %s. You are now logged into %q.\n", s.User(), s.User(), name)
 	switch len(ms) {
 	case 0:
-		fmt.Fprintln(e.stdout, "\nThere are no models available. You can add models with\n\"juju add-model\", or you can ask an administrator or owner\nof a model to grant access to that model with \"juju grant\".")
+		fmt.Fprintln(e.stderr, "\nThere are no models available. You can add models with\n\"juju add-model\", or you can ask an administrator or owner\nof a model to grant access to that model with \"juju grant\".")
 	case 1:
-		fmt.Fprintf(e.stdout, "\nCurrent model set to %q.\n", ms[0].FullName())
+		fmt.Fprintf(e.stderr, "\nCurrent model set to %q.\n", ms[0].FullName())
 	default:
-		fmt.Fprintf(e.stdout, "\nThere are %d models available. Use \"juju switch\" to select\none of them:\n", len(ms))
+		fmt.Fprintf(e.stderr, "\nThere are %d models available. Use \"juju switch\" to select\none of them:\n", len(ms))
 		for _, m := range ms {
-			fmt.Fprintf(e.stdout, "  - juju switch %s\n", m.FullName())
+			fmt.Fprintf(e.stderr, "  - juju switch %s\n", m.FullName())
 		}
 	}
 	return nil
@@ -448,7 +448,7 @@ func cmdLogin(e *env, a *args) error {
 	if err := updateControllers(e.cl, func(f *controllersFile) { f.Current = t.name }); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Welcome, %s. You are now logged into %q.\n", s.User(), t.name)
+	fmt.Fprintf(e.stderr, "Welcome, %s. You are now logged into %q.\n", s.User(), t.name)
 	return nil
 }
 
@@ -492,7 +492,7 @@ func cmdLogout(e *env, a *args) error {
 	if err := updateSessions(e.cl, func(f map[string]session) { delete(f, t.name) }); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "Logged out. You are no longer logged into any controllers.")
+	fmt.Fprintln(e.stderr, "Logged out. You are no longer logged into any controllers.")
 	return nil
 }
 
@@ -751,7 +751,7 @@ func cmdDeploy(e *env, a *args) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Deployed %q from charm %q\n", d.Application.Name, d.Application.Charm)
+		fmt.Fprintf(e.stderr, "Deployed %q from charm %q\n", d.Application.Name, d.Application.Charm)
 		printUnits(e, d)
 		return nil
 	})
@@ -770,7 +770,7 @@ func numUnits(a *args) (int, error) {
 
 func printUnits(e *env, d controller.Deployed) {
 	for i, u := range d.Units {
-		fmt.Fprintf(e.stdout, "  %s on machine %s (%s)\n", u.Name, d.Machines[i].ID, d.Machines[i].Status)
+		fmt.Fprintf(e.stderr, "  %s on machine %s (%s)\n", u.Name, d.Machines[i].ID, d.Machines[i].Status)
 	}
 }
 
@@ -787,7 +787,7 @@ func cmdAddUnit(e *env, a *args) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Added %d unit(s) to %q\n", len(d.Units), d.Application.Name)
+		fmt.Fprintf(e.stderr, "Added %d unit(s) to %q\n", len(d.Units), d.Application.Name)
 		printUnits(e, d)
 		return nil
 	})
@@ -802,7 +802,7 @@ func cmdRemoveUnit(e *env, a *args) error {
 			if err := c.session.RemoveUnit(e.ctx, model, u); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "removing unit %s\n", u)
+			fmt.Fprintf(e.stderr, "removing unit %s\n", u)
 		}
 		return nil
 	})
@@ -820,7 +820,7 @@ func cmdRemoveApplication(e *env, a *args) error {
 			if err := c.session.RemoveApplication(e.ctx, model, app); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "removing application %s\n", app)
+			fmt.Fprintf(e.stderr, "removing application %s\n", app)
 		}
 		return nil
 	})
@@ -896,7 +896,7 @@ func userCmd(e *env, a *args, verb string, do func(*hclient.Session, string) err
 	if err := do(c.session, a.pos[0]); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "User %q %sd\n", a.pos[0], verb)
+	fmt.Fprintf(e.stderr, "User %q %sd\n", a.pos[0], verb)
 	return nil
 }
 
@@ -941,7 +941,7 @@ func cmdDestroyModel(e *env, a *args) error {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "Destroying model\nModel %q destroyed.\n", a.pos[0])
+	fmt.Fprintf(e.stderr, "Destroying model\nModel %q destroyed.\n", a.pos[0])
 	return nil
 }
 
@@ -994,7 +994,7 @@ func cmdSwitch(e *env, a *args) error {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "%s -> %s:%s\n", from, ctl, dash(e.currentModel(ctl)))
+	fmt.Fprintf(e.stderr, "%s -> %s:%s\n", from, ctl, dash(e.currentModel(ctl)))
 	return nil
 }
 
@@ -1089,9 +1089,9 @@ func destroyController(e *env, a *args, kill bool) error {
 		return err
 	}
 	if kill {
-		fmt.Fprintf(e.stdout, "Killed controller %q\n", name)
+		fmt.Fprintf(e.stderr, "Killed controller %q\n", name)
 	} else {
-		fmt.Fprintf(e.stdout, "Destroyed controller %q\n", name)
+		fmt.Fprintf(e.stderr, "Destroyed controller %q\n", name)
 	}
 	return nil
 }

@@ -150,8 +150,13 @@ func (u *user) must(set, step, stdin, line string) string {
 	if code != 0 {
 		u.t.Fatalf("$ juju %s\nexit %d\n%s%s", line, code, out, errOut)
 	}
-	golden(u.t, filepath.Join("testdata", set, step+".golden"), normalize("$ juju "+line+"\n"+out))
-	return out
+	got := "$ juju " + line + "\n" + out
+	if errOut != "" {
+		// Informational messages go to stderr, as Juju's: kept apart.
+		got += "--- stderr\n" + errOut
+	}
+	golden(u.t, filepath.Join("testdata", set, step+".golden"), normalize(got))
+	return out + errOut
 }
 
 var (
