@@ -545,7 +545,21 @@ func cmdListControllers(e *env, a *args) error {
 		}
 		rows = append(rows, row)
 	}
-	return output(e.stdout, a.get("format"), rows, func(tw *tabwriter.Writer) {
+	// --format json|yaml: Juju's ControllerSet document.
+	set := controllerSet{Controllers: map[string]controllerItem{}, CurrentController: cf.Current}
+	for _, r := range rows {
+		ent := cf.Controllers[r.Controller]
+		it := controllerItem{ModelName: r.Model, User: accts[r.Controller].User, Access: r.Access, UUID: ent.UUID,
+			APIEndpoints: ent.APIEndpoints, CACert: ent.CACert, Cloud: ent.Cloud, Region: ent.Region, AgentVersion: ent.AgentVersion}
+		if len(ent.APIEndpoints) > 0 {
+			it.Server = ent.APIEndpoints[0]
+		}
+		if r.Access != "-" {
+			it.ModelCount, it.MachineCount = &r.Models, &r.Machines
+		}
+		set.Controllers[r.Controller] = it
+	}
+	return output(e.stdout, a.get("format"), set, func(tw *tabwriter.Writer) {
 		fmt.Fprintln(tw, "Controller\tModel\tUser\tAccess\tCloud/Region\tModels\tMachines\tHA\tVersion")
 		for _, r := range rows {
 			name := r.Controller
@@ -555,6 +569,59 @@ func cmdListControllers(e *env, a *args) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", name, dash(r.Model), r.User, r.Access, r.Cloud, r.Models, r.Machines, r.HA, r.Version)
 		}
 	})
+}
+
+// controllerSet and controllerItem are Juju's list-controllers document
+// (cmd/juju/controller/listcontrollersformatters.go).
+type controllerSet struct {
+	Controllers       map[string]controllerItem `json:"controllers" yaml:"controllers"`
+	CurrentController string                    `json:"current-controller,omitempty" yaml:"current-controller,omitempty"`
+}
+
+type controllerItem struct {
+	ModelName    string   `json:"current-model,omitempty" yaml:"current-model,omitempty"`
+	User         string   `json:"user,omitempty" yaml:"user,omitempty"`
+	Access       string   `json:"access,omitempty" yaml:"access,omitempty"`
+	Server       string   `json:"recent-server,omitempty" yaml:"recent-server,omitempty"`
+	UUID         string   `json:"uuid" yaml:"uuid"`
+	APIEndpoints []string `json:"api-endpoints" yaml:"api-endpoints,flow"`
+	CACert       string   `json:"ca-cert" yaml:"ca-cert"`
+	Cloud        string   `json:"cloud" yaml:"cloud"`
+	Region       string   `json:"region,omitempty" yaml:"region,omitempty"`
+	AgentVersion string   `json:"agent-version,omitempty" yaml:"agent-version,omitempty"`
+	ModelCount   *int     `json:"model-count,omitempty" yaml:"model-count,omitempty"`
+	MachineCount *int     `json:"machine-count,omitempty" yaml:"machine-count,omitempty"`
+}
+
+// modelSet and modelInfo are Juju's models document
+// (cmd/juju/controller/listmodels.go, cmd/juju/common ModelInfo).
+type modelSet struct {
+	Models       []modelInfo `json:"models" yaml:"models"`
+	CurrentModel string      `json:"current-model,omitempty" yaml:"current-model,omitempty"`
+}
+
+type modelInfo struct {
+	Name           string      `json:"name" yaml:"name"`
+	ShortName      string      `json:"short-name" yaml:"short-name"`
+	UUID           string      `json:"model-uuid" yaml:"model-uuid"`
+	ModelType      string      `json:"model-type" yaml:"model-type"`
+	ControllerUUID string      `json:"controller-uuid" yaml:"controller-uuid"`
+	ControllerName string      `json:"controller-name" yaml:"controller-name"`
+	IsController   bool        `json:"is-controller" yaml:"is-controller"`
+	Owner          string      `json:"owner" yaml:"owner"`
+	Cloud          string      `json:"cloud" yaml:"cloud"`
+	Region         string      `json:"region,omitempty" yaml:"region,omitempty"`
+	ProviderType   string      `json:"type,omitempty" yaml:"type,omitempty"`
+	Life           string      `json:"life" yaml:"life"`
+	Status         modelStatus `json:"status" yaml:"status"`
+	Access         string      `json:"access,omitempty" yaml:"access,omitempty"`
+	LastConnection string      `json:"last-connection,omitempty" yaml:"last-connection,omitempty"`
+	AgentVersion   string      `json:"agent-version,omitempty" yaml:"agent-version,omitempty"`
+}
+
+type modelStatus struct {
+	Current string `json:"current,omitempty" yaml:"current,omitempty"`
+	Message string `json:"message,omitempty" yaml:"message,omitempty"`
 }
 
 func dash(s string) string {
@@ -601,7 +668,22 @@ func cmdListModels(e *env, a *args) error {
 	if f := a.get("format"); f == "" || f == "tabular" {
 		fmt.Fprintf(e.stdout, "Controller: %s\n\n", c.name)
 	}
-	return output(e.stdout, a.get("format"), rows, func(tw *tabwriter.Writer) {
+	// --format json|yaml: Juju's ModelSet; current-model is unqualified
+	// for one's own model, as Juju writes it.
+	set := modelSet{Models: []modelInfo{}}
+	for _, m := range ms {
+		set.Models = append(set.Models, modelInfo{Name: m.FullName(), ShortName: m.Name, UUID: m.UUID, ModelType: "iaas",
+			ControllerUUID: c.entry.UUID, ControllerName: c.name, Owner: m.Owner, Cloud: m.Cloud, Region: m.Region,
+			ProviderType: m.Type, Life: string(m.Life), Status: modelStatus{Current: string(m.Status), Message: m.StatusMessage},
+			Access: m.Access.String(), LastConnection: ago(who.LastLogin, e.clock()), AgentVersion: apiserver.ServerVersion})
+		if m.FullName() == current {
+			set.CurrentModel = m.FullName()
+			if m.Owner == c.session.User() {
+				set.CurrentModel = m.Name
+			}
+		}
+	}
+	return output(e.stdout, a.get("format"), set, func(tw *tabwriter.Writer) {
 		fmt.Fprintln(tw, "Model\tCloud/Region\tType\tStatus\tMachines\tUnits\tAccess\tLast connection")
 		for _, r := range rows {
 			name := r.Name

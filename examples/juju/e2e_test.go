@@ -162,12 +162,15 @@ func (u *user) must(set, step, stdin, line string) string {
 var (
 	tokenRE    = regexp.MustCompile(`juju register [A-Za-z0-9_=-]{40,}`)
 	instanceRE = regexp.MustCompile(`juju-[0-9a-f]{6}-`)
+	uuidRE     = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 )
 
-// normalize hides what differs from run to run: tokens and instance ids.
+// normalize hides what differs from run to run: tokens, instance ids and
+// UUIDs.
 func normalize(s string) string {
 	s = tokenRE.ReplaceAllString(s, "juju register <TOKEN>")
-	return instanceRE.ReplaceAllString(s, "juju-<uuid>-")
+	s = instanceRE.ReplaceAllString(s, "juju-<uuid>-")
+	return uuidRE.ReplaceAllString(s, "<uuid>")
 }
 
 // tokenIn is the registration token a command printed.
@@ -654,6 +657,34 @@ func TestClientFilesAreJujus(t *testing.T) {
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &show) != nil {
 		t.Fatalf("show-controller: exit %d, %s%s", code, out, errOut)
+	}
+	// list-controllers' document is Juju's ControllerSet.
+	out, errOut, code = admin.juju("", "list-controllers", "--format", "yaml")
+	var set struct {
+		Controllers map[string]struct {
+			CurrentModel string   `yaml:"current-model"`
+			User         string   `yaml:"user"`
+			Access       string   `yaml:"access"`
+			RecentServer string   `yaml:"recent-server"`
+			UUID         string   `yaml:"uuid"`
+			APIEndpoints []string `yaml:"api-endpoints"`
+			CACert       string   `yaml:"ca-cert"`
+			Cloud        string   `yaml:"cloud"`
+			Region       string   `yaml:"region"`
+			AgentVersion string   `yaml:"agent-version"`
+			ModelCount   int      `yaml:"model-count"`
+			MachineCount int      `yaml:"machine-count"`
+		} `yaml:"controllers"`
+		CurrentController string `yaml:"current-controller"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(out))
+	dec.KnownFields(true)
+	if code != 0 || dec.Decode(&set) != nil {
+		t.Fatalf("list-controllers --format yaml: exit %d, %s%s", code, out, errOut)
+	}
+	if it := set.Controllers["c1"]; set.CurrentController != "c1" || it.User != "admin" || it.Access != "superuser" ||
+		it.ModelCount != 2 || it.CurrentModel != "admin/staging" || it.RecentServer != c.APIEndpoints[0] || it.CACert != c.CACert {
+		t.Errorf("list-controllers --format yaml: %+v", set)
 	}
 	if s := show["c1"]; s.Details.UUID != c.ControllerUUID || s.Details.CACert != c.CACert || s.CurrentModel != "admin/staging" || s.Account.User != "admin" {
 		t.Errorf("show-controller: %+v", s)
