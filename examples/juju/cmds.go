@@ -351,8 +351,13 @@ func cmdRegister(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
-	if e.interactive(a.has("no-prompt")) {
+	if !a.has("no-prompt") {
+		// As Juju: a terminal's line, or the next line of stdin (none: the
+		// token's name).
 		fmt.Fprintf(e.stderr, "Enter a name for this controller [%s]: ", name)
+		if !e.interactive(false) {
+			fmt.Fprintln(e.stderr)
+		}
 		line, _ := e.stdin.ReadString('\n')
 		if v := strings.TrimSpace(line); v != "" {
 			if err := models.ValidateControllerName(v); err != nil {

@@ -220,15 +220,15 @@ func seed(t *testing.T, set string, extra ...string) (admin, tom *user) {
 			}
 		}
 	}
-	admin.must(set, "02-change-user-password", "admin-password\n", "change-user-password")
+	admin.must(set, "02-change-user-password", "admin-password\nadmin-password\n", "change-user-password")
 	out := admin.must(set, "03-add-user", "", "add-user tom")
 	token := tokenIn(t, out)
 	admin.must(set, "04-create-model", "", "create-model lxd-model-1")
 	admin.must(set, "05-grant", "", "grant --acl=write tom lxd-model-1")
-	tom.must(set, "06-register", "tom-password\n", "register "+token)
+	tom.must(set, "06-register", "tom-password\ntom-password\n\n", "register "+token)
 	tom.must(set, "07a-list-controllers", "", "list-controllers")
 	tom.must(set, "07b-list-models", "", "list-models")
-	tom.must(set, "08-change-user-password", "tom-new-password\n", "change-user-password")
+	tom.must(set, "08-change-user-password", "tom-new-password\ntom-new-password\n", "change-user-password")
 	tom.must(set, "09-deploy", "", "deploy mysql mysql-staging")
 	out = tom.must(set, "09b-list-models", "", "list-models")
 	if !regexp.MustCompile(`admin/lxd-model-1\*\s+\S+\s+\S+\s+available\s+1\s+1\s+write`).MatchString(out) {
@@ -287,6 +287,14 @@ func TestSeedOnFakeCloud(t *testing.T) {
 	}
 }
 
+// fromError is stderr from its ERROR line on (prompts come before it).
+func fromError(stderr string) string {
+	if i := strings.Index(stderr, "ERROR"); i >= 0 {
+		return stderr[i:]
+	}
+	return stderr
+}
+
 // snapshot hashes every client file of the given data folders (not the
 // folder of a controller the user bootstrapped, which the controller
 // process writes), so a test can show a refused command changed nothing.
@@ -310,10 +318,10 @@ func snapshot(t *testing.T, dirs ...string) string {
 func TestErrorsChangeNothing(t *testing.T) {
 	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
 	admin.must("errors", "setup-bootstrap", "", "bootstrap c1 localhost-fake")
-	admin.must("errors", "setup-password", "admin-password\n", "change-user-password")
+	admin.must("errors", "setup-password", "admin-password\nadmin-password\n", "change-user-password")
 	out := admin.must("errors", "setup-add-user", "", "add-user tom")
 	token := tokenIn(t, out)
-	tom.must("errors", "setup-register", "tom-password\n", "register "+token)
+	tom.must("errors", "setup-register", "tom-password\ntom-password\n\n", "register "+token)
 	later := "HERD_TEST_NOW=" + time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC).Format(time.RFC3339)
 	for _, c := range []struct {
 		name  string
@@ -324,20 +332,23 @@ func TestErrorsChangeNothing(t *testing.T) {
 		want  string
 	}{
 		{"wrong password", tom, nil, "not-my-password\n", "login", "ERROR invalid entity name or password\n"},
-		{"reused token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "x-password\n", "register " + token,
+		{"reused token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "x-password\nx-password\n\n", "register " + token,
 			"ERROR registration token may have expired: a controller administrator must reset your user to issue a new token\n"},
 		{"no access", tom, nil, "", "status -m admin/default", "ERROR permission denied\n"},
 		{"no access to grant", tom, nil, "", "grant tom admin admin/default", "ERROR permission denied\n"},
 		{"malformed token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "pw\n", "register not-a-token!", "ERROR invalid registration token"},
 		{"unpadded garbage token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "pw\n", "register MD0TA3RvbTAA", "ERROR invalid registration token"},
 		{"logout with no controller", newUser(t), nil, "", "logout", "ERROR no controllers registered"},
+		{"passwords that differ", tom, nil, "one-password\nanother-password\n", "change-user-password", "ERROR passwords do not match\n"},
+		{"register, passwords that differ", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "x-password\ny-password\n\n", "register " + token, "ERROR passwords do not match\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			u := *c.who
 			u.env = append(append([]string{}, u.env...), c.env...)
 			before := snapshot(t, admin.data, tom.data, u.data)
 			_, errOut, code := u.juju(c.stdin, strings.Fields(c.args)...)
-			if code != 1 || !strings.HasPrefix(errOut, c.want) {
+			// Prompts come first on stderr, as Juju's; then the error.
+			if code != 1 || !strings.HasPrefix(fromError(errOut), c.want) {
 				t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, errOut, c.want)
 			}
 			if snapshot(t, admin.data, tom.data, u.data) != before {
@@ -464,7 +475,7 @@ func TestAdminCommands(t *testing.T) {
 	admin.must("admin", "02-password", "admin-password\n", "change-user-password --no-prompt")
 	out := admin.must("admin", "03-add-user", "", "add-user tom Tom")
 	token := tokenIn(t, out)
-	tom.must("admin", "04-register", "tom-password\n", "register "+token)
+	tom.must("admin", "04-register", "tom-password\ntom-password\n\n", "register "+token)
 	admin.must("admin", "05-add-model", "", "add-model staging")
 	admin.must("admin", "06-grant-3x", "", "grant tom read staging")
 	admin.must("admin", "07-models-json", "", "list-models --format json")

@@ -153,14 +153,18 @@ func (e *env) interactive(noPrompt bool) bool {
 	return !noPrompt && e.stdinFile != nil && term.IsTerminal(int(e.stdinFile.Fd()))
 }
 
-// readPassword reads a password: from the terminal without echo, or, with
-// --no-prompt or when stdin is not a terminal, one line from stdin.
+// readPassword reads a password as Juju does: the prompt on stderr, then
+// from the terminal without echo, or one line of stdin when stdin is not
+// a terminal. --no-prompt (Herd's) reads one line without a prompt.
 func (e *env) readPassword(prompt string, noPrompt bool) (string, error) {
 	if e.interactive(noPrompt) {
 		fmt.Fprint(e.stderr, prompt)
 		b, err := term.ReadPassword(int(e.stdinFile.Fd()))
 		fmt.Fprintln(e.stderr)
 		return string(b), err
+	}
+	if !noPrompt {
+		fmt.Fprintln(e.stderr, prompt)
 	}
 	line, err := e.stdin.ReadString('\n')
 	if err != nil && line == "" {
@@ -169,8 +173,8 @@ func (e *env) readPassword(prompt string, noPrompt bool) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// newPassword asks for a password and its confirmation on a terminal,
-// and reads it once otherwise.
+// newPassword asks for a password and its confirmation, as Juju does
+// (from a terminal or two lines of stdin); --no-prompt reads one line.
 func (e *env) newPassword(noPrompt bool, prompt, again string) (string, error) {
 	pw, err := e.readPassword(prompt, noPrompt)
 	if err != nil {
@@ -179,7 +183,7 @@ func (e *env) newPassword(noPrompt bool, prompt, again string) (string, error) {
 	if pw == "" {
 		return "", errors.New("you must enter a password")
 	}
-	if e.interactive(noPrompt) {
+	if !noPrompt {
 		confirm, err := e.readPassword(again, false)
 		if err != nil {
 			return "", err

@@ -209,7 +209,7 @@ func TestDestroyControllerOnlyFromOwnFolder(t *testing.T) {
 	if _, errOut, code := admin.juju("", "grant", "tom", "superuser"); code != 0 {
 		t.Fatalf("grant tom superuser: exit %d, %s", code, errOut)
 	}
-	tom.must("errors", "setup-register", "tom-password\n", "register "+tokenIn(t, out))
+	tom.must("errors", "setup-register", "tom-password\ntom-password\n\n", "register "+tokenIn(t, out))
 	dir := filepath.Join(admin.data, "controllers", "c1")
 	before := tree(t, tom.data)
 	if _, errOut, code := tom.juju("", "destroy-controller", "c1", "-y"); code != 1 || !strings.HasPrefix(errOut, "ERROR controller c1 was not bootstrapped from this data folder") {
