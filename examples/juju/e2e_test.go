@@ -701,3 +701,47 @@ func TestClientFilesAreJujus(t *testing.T) {
 		t.Errorf("show-controller: %+v", s)
 	}
 }
+
+// Juju 3's syntax (bootstrap CLOUD CONTROLLER), and kill-controller: it
+// works with the controller process down, stops it when up, destroys the
+// machines through the state and removes the controller's folder.
+func TestKillController(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("kill", "01-bootstrap", "", "bootstrap localhost-fake k1")
+	admin.must("kill", "02-add-model", "", "add-model m1")
+	admin.must("kill", "03-deploy", "", "deploy mysql -n 2")
+	dir := filepath.Join(admin.data, "controllers", "k1")
+	pid, ok := agentPID(dir)
+	if !ok {
+		t.Fatal("no controller process")
+	}
+	// destroy-controller needs the controller up, and says so.
+	syscall.Kill(pid, syscall.SIGTERM)
+	for i := 0; i < 200 && isAgent(pid, dir); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, errOut, code := admin.juju("", "destroy-controller", "k1", "-y"); code != 1 || !strings.Contains(errOut, "(is the controller process running?)") {
+		t.Errorf("destroy-controller with the process down: exit %d, %s", code, errOut)
+	}
+	if !exists(filepath.Join(dir, "state.db")) {
+		t.Fatal("a failed destroy-controller removed the state")
+	}
+	// kill-controller does not need it.
+	admin.must("kill", "04-kill-controller", "", "kill-controller k1 -y")
+	if exists(dir) {
+		t.Errorf("%s left behind", dir)
+	}
+	if out, _, code := admin.juju("", "list-controllers"); code == 0 && strings.Contains(out, "k1") {
+		t.Errorf("k1 still listed:\n%s", out)
+	}
+	// And with the process up, it stops it.
+	admin.must("kill", "05-bootstrap", "", "bootstrap localhost-fake k2")
+	dir = filepath.Join(admin.data, "controllers", "k2")
+	if pid, ok = agentPID(dir); !ok {
+		t.Fatal("no controller process")
+	}
+	admin.must("kill", "06-kill-controller", "", "kill-controller k2 -y")
+	if isAgent(pid, dir) || exists(dir) {
+		t.Errorf("kill-controller left process %d or %s", pid, dir)
+	}
+}
