@@ -519,6 +519,9 @@ func cmdListControllers(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
+	if len(cf.Controllers) == 0 {
+		return errors.New("No controllers registered.\n\nPlease either create a new controller using \"juju bootstrap\" or connect to\nanother controller that you have been given access to using \"juju register\".")
+	}
 	accts, err := e.cl.accounts()
 	if err != nil {
 		return err
@@ -629,6 +632,15 @@ type modelStatus struct {
 	Message string `json:"message,omitempty" yaml:"message,omitempty"`
 }
 
+// when is a last connection: "2 hours ago", or with --exact-time the
+// time itself.
+func (e *env) when(a *args, t time.Time) string {
+	if a.has("exact-time") && !t.IsZero() {
+		return t.UTC().Format("2006-01-02 15:04:05Z")
+	}
+	return ago(t, e.clock())
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -637,6 +649,7 @@ func dash(s string) string {
 }
 
 type modelRow struct {
+	UUID           string `json:"-" yaml:"-"`
 	Name           string `json:"name" yaml:"name"`
 	Owner          string `json:"owner" yaml:"owner"`
 	Current        bool   `json:"current" yaml:"current"`
@@ -666,9 +679,9 @@ func cmdListModels(e *env, a *args) error {
 	current := e.currentModel(c.name)
 	var rows []modelRow
 	for _, m := range ms {
-		rows = append(rows, modelRow{Name: m.Name, Owner: m.Owner, Current: m.FullName() == current, Cloud: m.Cloud + "/" + m.Region,
+		rows = append(rows, modelRow{UUID: m.UUID, Name: m.Name, Owner: m.Owner, Current: m.FullName() == current, Cloud: m.Cloud + "/" + m.Region,
 			Type: m.Type, Status: string(m.Status), Machines: m.Machines, Units: m.Units, Access: m.Access.String(),
-			LastConnection: ago(who.LastLogin, e.clock())})
+			LastConnection: e.when(a, who.LastLogin)})
 	}
 	if f := a.get("format"); f == "" || f == "tabular" {
 		fmt.Fprintf(e.stdout, "Controller: %s\n\n", c.name)
@@ -680,7 +693,7 @@ func cmdListModels(e *env, a *args) error {
 		set.Models = append(set.Models, modelInfo{Name: m.FullName(), ShortName: m.Name, UUID: m.UUID, ModelType: "iaas",
 			ControllerUUID: c.entry.UUID, ControllerName: c.name, Owner: m.Owner, Cloud: m.Cloud, Region: m.Region,
 			ProviderType: m.Type, Life: string(m.Life), Status: modelStatus{Current: string(m.Status), Message: m.StatusMessage},
-			Access: m.Access.String(), LastConnection: ago(who.LastLogin, e.clock()), AgentVersion: apiserver.ServerVersion})
+			Access: m.Access.String(), LastConnection: e.when(a, who.LastLogin), AgentVersion: apiserver.ServerVersion})
 		if m.FullName() == current {
 			set.CurrentModel = m.FullName()
 			if m.Owner == c.session.User() {
@@ -689,7 +702,11 @@ func cmdListModels(e *env, a *args) error {
 		}
 	}
 	return output(e.stdout, a.get("format"), set, func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "Model\tCloud/Region\tType\tStatus\tMachines\tUnits\tAccess\tLast connection")
+		if a.has("uuid") {
+			fmt.Fprintln(tw, "Model\tUUID\tCloud/Region\tType\tStatus\tMachines\tUnits\tAccess\tLast connection")
+		} else {
+			fmt.Fprintln(tw, "Model\tCloud/Region\tType\tStatus\tMachines\tUnits\tAccess\tLast connection")
+		}
 		for _, r := range rows {
 			name := r.Name
 			if r.Owner != c.session.User() {
@@ -697,6 +714,9 @@ func cmdListModels(e *env, a *args) error {
 			}
 			if r.Current {
 				name += "*"
+			}
+			if a.has("uuid") {
+				name += "\t" + r.UUID
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", name, r.Cloud, r.Type, r.Status, r.Machines, r.Units, r.Access, r.LastConnection)
 		}
@@ -724,6 +744,12 @@ func cmdListUsers(e *env, a *args) error {
 		return err
 	}
 	defer c.Close()
+	if len(a.pos) > 1 {
+		return usagef("users takes at most one model")
+	}
+	if len(a.pos) == 1 {
+		return modelUsers(e, a, c, a.pos[0])
+	}
 	us, err := c.session.Users(e.ctx, controller.UsersOptions{All: a.has("all")})
 	if err != nil {
 		return err
@@ -1252,4 +1278,107 @@ func cmdShowController(e *env, a *args) error {
 		format = "yaml"
 	}
 	return output(e.stdout, format, map[string]showController{t.name: v}, nil)
+}
+
+type modelUserRow struct {
+	Name   string `json:"user-name" yaml:"user-name"`
+	Access string `json:"access" yaml:"access"`
+}
+
+// modelUsers is `users MODEL`: who has access to a model (everyone for a
+// model admin, only oneself for anyone else, as the controller decides).
+func modelUsers(e *env, a *args, c *conn, model string) error {
+	us, err := c.session.ModelUsers(e.ctx, model)
+	if err != nil {
+		return err
+	}
+	rows := []modelUserRow{}
+	for _, u := range us {
+		rows = append(rows, modelUserRow{Name: u.User, Access: u.Access.String()})
+	}
+	if f := a.get("format"); f == "" || f == "tabular" {
+		fmt.Fprintf(e.stdout, "Model: %s\n\n", model)
+	}
+	return output(e.stdout, a.get("format"), rows, func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "Name\tAccess")
+		for _, r := range rows {
+			name := r.Name
+			if name == c.session.User() {
+				name += "*"
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", name, r.Access)
+		}
+	})
+}
+
+// show-model [MODEL]: Juju's ModelInfo document, keyed by the model's
+// short name, with the users the caller may see.
+func cmdShowModel(e *env, a *args) error {
+	if len(a.pos) > 1 {
+		return usagef("show-model takes at most one model")
+	}
+	return e.inModel(a, func(c *conn, model string) error {
+		if len(a.pos) == 1 {
+			model = a.pos[0]
+		}
+		st, err := c.session.Status(e.ctx, model)
+		if err != nil {
+			return err
+		}
+		us, err := c.session.ModelUsers(e.ctx, st.FullName())
+		if err != nil {
+			return err
+		}
+		type userAccess struct {
+			Access string `json:"access" yaml:"access"`
+		}
+		v := struct {
+			modelInfo `yaml:",inline"`
+			Users     map[string]userAccess `json:"users,omitempty" yaml:"users,omitempty"`
+		}{modelInfo: modelInfo{Name: st.FullName(), ShortName: st.Name, UUID: st.UUID, ModelType: "iaas",
+			ControllerUUID: c.entry.UUID, ControllerName: c.name, Owner: st.Owner, Cloud: st.Cloud, Region: st.Region,
+			ProviderType: st.Type, Life: string(st.Life), Status: modelStatus{Current: string(st.Status), Message: st.StatusMessage},
+			AgentVersion: apiserver.ServerVersion}, Users: map[string]userAccess{}}
+		for _, u := range us {
+			v.Users[u.User] = userAccess{u.Access.String()}
+			if u.User == c.session.User() {
+				v.Access = u.Access.String()
+			}
+		}
+		format := a.get("format")
+		if format == "" || format == "tabular" {
+			format = "yaml"
+		}
+		return output(e.stdout, format, map[string]any{st.Name: v}, nil)
+	})
+}
+
+// grant-cloud / revoke-cloud USER add-model CLOUD: Juju 3's way to let a
+// user add models; Herd keeps it as the controller's add-model level, on
+// the controller's one cloud.
+func cmdGrantCloud(e *env, a *args) error  { return changeCloudAccess(e, a, true) }
+func cmdRevokeCloud(e *env, a *args) error { return changeCloudAccess(e, a, false) }
+
+func changeCloudAccess(e *env, a *args, grant bool) error {
+	if len(a.pos) < 3 {
+		return usagef("want a user, an access level and one or more clouds")
+	}
+	user, lvl, clouds := a.pos[0], a.pos[1], a.pos[2:]
+	if lvl != "add-model" {
+		return herd.Errorf(herd.ErrInvalid, "cloud access %q not supported: Herd has add-model only", lvl)
+	}
+	c, err := e.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, cl := range clouds {
+		if cl != c.entry.Cloud && !(cl == "localhost" && c.entry.Cloud == "lxd") && !(cl == "lxd" && c.entry.Cloud == "localhost") {
+			return herd.Errorf(herd.ErrNotFound, "cloud %q not found", cl)
+		}
+	}
+	if grant {
+		return c.session.Grant(e.ctx, user, acl.AddModel, "")
+	}
+	return c.session.Revoke(e.ctx, user, acl.AddModel, "")
 }

@@ -745,3 +745,29 @@ func TestKillController(t *testing.T) {
 		t.Errorf("kill-controller left process %d or %s", pid, dir)
 	}
 }
+
+// Commands Juju 3 users reach for: grant-cloud for the controller's
+// add-model level, users MODEL, show-model, models --uuid, logout -c,
+// login -u; and list-controllers with nothing registered.
+func TestJuju3Commands(t *testing.T) {
+	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
+	if _, errOut, code := tom.juju("", "controllers"); code != 1 || !strings.HasPrefix(errOut, "ERROR No controllers registered.") {
+		t.Errorf("controllers with none: exit %d, %q", code, errOut)
+	}
+	admin.must("juju3", "01-bootstrap", "", "bootstrap localhost-fake c3")
+	token := tokenIn(t, admin.must("juju3", "02-add-user", "", "add-user tom Tom"))
+	tom.must("juju3", "03-register", "tom-password\ntom-password\n\n", "register "+token)
+	if _, errOut, code := tom.juju("", "add-model", "tm"); code != 1 || !strings.HasPrefix(errOut, "ERROR permission denied") {
+		t.Errorf("tom's add-model before grant-cloud: exit %d, %q", code, errOut)
+	}
+	admin.must("juju3", "04-grant-cloud", "", "grant-cloud tom add-model localhost-fake")
+	tom.must("juju3", "05-add-model", "", "add-model tm")
+	tom.must("juju3", "06-grant", "", "grant admin read tm")
+	tom.must("juju3", "07-users-model", "", "users tm")
+	admin.must("juju3", "08-users-model", "", "users tom/tm")
+	tom.must("juju3", "09-show-model", "", "show-model tm")
+	tom.must("juju3", "10-models-uuid", "", "models --uuid")
+	tom.must("juju3", "11-logout-c", "", "logout -c c3")
+	tom.must("juju3", "12-login-u", "tom-password\n", "login -u tom -c c3")
+	tom.must("juju3", "13-whoami", "", "whoami")
+}
