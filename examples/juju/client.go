@@ -239,21 +239,32 @@ func updateControllers(c client, fn func(*controllersFile)) error {
 	return c.write(controllersFileName, f)
 }
 
-// forget removes a controller from every client file.
+// forget removes a controller from every client file that names it;
+// a file that does not exist is not made.
 func (c client) forget(name string) error {
-	if err := updateControllers(c, func(f *controllersFile) {
-		delete(f.Controllers, name)
-		if f.Current == name {
-			f.Current = ""
+	has := func(f string) bool { return exists(filepath.Join(c.dir, f)) }
+	if has(controllersFileName) {
+		if err := updateControllers(c, func(f *controllersFile) {
+			delete(f.Controllers, name)
+			if f.Current == name {
+				f.Current = ""
+			}
+		}); err != nil {
+			return err
 		}
-	}); err != nil {
-		return err
 	}
-	if err := updateAccounts(c, func(f map[string]account) { delete(f, name) }); err != nil {
-		return err
+	if has(accountsFileName) {
+		if err := updateAccounts(c, func(f map[string]account) { delete(f, name) }); err != nil {
+			return err
+		}
 	}
-	if err := updateSessions(c, func(f map[string]session) { delete(f, name) }); err != nil {
-		return err
+	if has(sessionsFileName) {
+		if err := updateSessions(c, func(f map[string]session) { delete(f, name) }); err != nil {
+			return err
+		}
+	}
+	if !has(modelsFileName) {
+		return nil
 	}
 	f, err := c.models()
 	if err != nil {

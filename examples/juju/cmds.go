@@ -121,18 +121,44 @@ func cmdBootstrap(e *env, a *args) error {
 	uuid, ca := b.Controller.UUID(), string(b.Controller.CACert())
 	b.Controller.Close()
 	closeProv()
+	if kind == "lxd" {
+		fmt.Fprintln(e.stderr, "The controller process runs on this host, not in the controller's container (which has no network device).")
+	}
+	entry := controllerEntry{UUID: uuid, APIEndpoints: []string{addr}, CACert: ca, Cloud: cloud, Region: "default", Type: kind, AgentVersion: apiserver.ServerVersion}
+	if err := e.startController(name, dir, kind, b.Secret, entry); err != nil {
+		// Leave nothing: no process, no machines, no folder, no entry.
+		e.cl.forget(name)
+		if uerr := e.undoBootstrap(dir, kind, b.Secret); uerr != nil {
+			return fmt.Errorf("%w; and undoing the bootstrap failed: %v (the controller's files are left in %s)", err, uerr, dir)
+		}
+		if made {
+			os.RemoveAll(dir)
+		} else {
+			for _, f := range []string{stateFileName, fakeFileName, agentFileName, pidFileName, logFileName} {
+				os.Remove(filepath.Join(dir, f))
+			}
+		}
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Bootstrap complete, controller %q is now available\nInitial model %q added\n", name, controller.DefaultModel)
+	return nil
+}
+
+// startController starts the controller process of a new controller, logs
+// admin in over the network with the generated secret and writes the
+// client files, which keep the session credential only.
+func (e *env) startController(name, dir, kind, secret string, entry controllerEntry) error {
 	if err := writeAgentConfig(dir, agentConfig{Provider: kind}); err != nil {
 		return err
 	}
 	if _, err := startAgent(dir); err != nil {
 		return fmt.Errorf("cannot start the controller process: %w", err)
 	}
-	entry := controllerEntry{UUID: uuid, APIEndpoints: []string{addr}, CACert: ca, Cloud: cloud, Region: "default", Type: kind, AgentVersion: apiserver.ServerVersion}
 	cn, err := e.dial(&target{name: name, entry: entry})
 	if err != nil {
 		return err
 	}
-	s, err := cn.Login(e.ctx, controller.AdminUser, b.Secret)
+	s, err := cn.Login(e.ctx, controller.AdminUser, secret)
 	if err != nil {
 		cn.Close()
 		return err
@@ -151,11 +177,31 @@ func cmdBootstrap(e *env, a *args) error {
 	}); err != nil {
 		return err
 	}
-	if err := e.setCurrentModel(s, name, "admin/"+controller.DefaultModel); err != nil {
+	return e.setCurrentModel(s, name, "admin/"+controller.DefaultModel)
+}
+
+// undoBootstrap stops a new controller's process, if it started, and
+// destroys the controller (its machines at the provider) through its state.
+func (e *env) undoBootstrap(dir, kind, secret string) error {
+	if err := stopAgent(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "Bootstrap complete, controller %q is now available\nInitial model %q added\n", name, controller.DefaultModel)
-	return nil
+	state := filepath.Join(dir, stateFileName)
+	prov, closeProv, err := e.providerFor(kind, state, false)
+	if err != nil {
+		return err
+	}
+	defer closeProv()
+	ctrl, err := controller.Open(e.ctx, state, e.options(prov))
+	if err != nil {
+		return err
+	}
+	defer ctrl.Close()
+	s, err := ctrl.Login(e.ctx, controller.AdminUser, secret)
+	if err != nil {
+		return err
+	}
+	return s.DestroyController(e.ctx)
 }
 
 // setCurrentModel records a model (owner/name) in models.yaml, with its

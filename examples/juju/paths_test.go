@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -253,4 +254,29 @@ func TestBootstrapKeepsLeftoverFiles(t *testing.T) {
 		}
 	}
 	w.refused(t, "", "controller folder", "bootstrap", "c1", "localhost-fake")
+}
+
+// A bootstrap whose controller process cannot start (its address is taken)
+// leaves nothing behind: no folder, no client file, no process.
+func TestBootstrapFailureLeavesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	w := newWorld(t)
+	w.u.env = append(w.u.env, "HERD_CONTROLLER_ADDR="+ln.Addr().String())
+	before := tree(t, w.root)
+	_, errOut, code := w.u.juju("", "bootstrap", "localhost-fake", "c1")
+	if code != 1 || !strings.Contains(errOut, "ERROR cannot start the controller process: the controller process exited") || !strings.Contains(errOut, "address already in use") {
+		t.Errorf("exit %d, %s", code, errOut)
+	}
+	after := tree(t, w.root)
+	// The data folder itself may now exist (0700), empty but for the
+	// controllers folder; nothing else.
+	for p := range after {
+		if _, ok := before[p]; !ok && p != w.u.data && p != filepath.Join(w.u.data, "controllers") {
+			t.Errorf("left behind: %s", p)
+		}
+	}
 }
