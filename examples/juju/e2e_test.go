@@ -211,6 +211,7 @@ func seed(t *testing.T, set string, extra ...string) (admin, tom *user) {
 		t.Fatalf("admin's data folder: %v, %v; want mode 0700", fi.Mode(), err)
 	}
 	if otherOSUser {
+		t.Logf("tom runs as OS user %d, data folder %s", tom.uid, tom.data)
 		// The premise: tom's commands cannot read the admin's folder, so
 		// everything they do goes through the controller process.
 		for _, p := range []string{admin.data, filepath.Join(admin.data, "controllers", "lxd-controller-1", "state.db")} {
