@@ -40,6 +40,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -230,6 +231,11 @@ func (e *env) run(argv []string) int {
 
 func (e *env) setup() error {
 	dir, err := dataDir()
+	if err == nil {
+		// Absolute, so that a controller's folder (and its process's
+		// command line) reads the same from any working directory.
+		dir, err = filepath.Abs(dir)
+	}
 	if err != nil {
 		return err
 	}
