@@ -558,6 +558,7 @@ type controllerRow struct {
 	Machines   int    `json:"machines" yaml:"machines"`
 	HA         string `json:"ha" yaml:"ha"`
 	Version    string `json:"version" yaml:"version"`
+	known      bool   // Models and Machines are the controller's answer
 }
 
 func cmdListControllers(e *env, a *args) error {
@@ -590,6 +591,7 @@ func cmdListControllers(e *env, a *args) error {
 				row.Access = who.Access.String()
 			}
 			if ms, err := c.session.Models(e.ctx, controller.ModelsOptions{}); err == nil {
+				row.known = true
 				row.Models = len(ms)
 				for _, m := range ms {
 					row.Machines += m.Machines
@@ -608,7 +610,7 @@ func cmdListControllers(e *env, a *args) error {
 		if len(ent.APIEndpoints) > 0 {
 			it.Server = ent.APIEndpoints[0]
 		}
-		if r.Access != "-" {
+		if r.known {
 			it.ModelCount, it.MachineCount = &r.Models, &r.Machines
 		}
 		set.Controllers[r.Controller] = it
@@ -620,7 +622,11 @@ func cmdListControllers(e *env, a *args) error {
 			if r.Current {
 				name += "*"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", name, dash(r.Model), r.User, r.Access, r.Cloud, r.Models, r.Machines, r.HA, r.Version)
+			models, machines := strconv.Itoa(r.Models), strconv.Itoa(r.Machines)
+			if !r.known {
+				models, machines = "-", "-" // not logged in, or the controller did not answer
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, dash(r.Model), r.User, r.Access, r.Cloud, models, machines, r.HA, r.Version)
 		}
 	})
 }

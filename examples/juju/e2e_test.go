@@ -772,3 +772,13 @@ func TestJuju3Commands(t *testing.T) {
 	tom.must("juju3", "12-login-u", "tom-password\n", "login -u tom -c c3")
 	tom.must("juju3", "13-whoami", "", "whoami")
 }
+
+// list-controllers after logout, and with the controller down: "-" for
+// what is not known, as Juju shows it.
+func TestListControllersUnknown(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("unknown", "01-bootstrap", "", "bootstrap localhost-fake c1")
+	admin.must("unknown", "02-list-controllers", "", "list-controllers")
+	admin.must("unknown", "03-logout", "", "logout --force")
+	admin.must("unknown", "04-list-controllers", "", "list-controllers")
+}
