@@ -1,57 +1,103 @@
 package main
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // The client side: what `juju` keeps in its data folder, one per user
-// ($HERD_DATA, else $XDG_DATA_HOME/herd, else ~/.local/share/herd). Every
-// file holds session tokens, so each is written atomically with mode 0600.
-// No password is kept, except the bootstrap admin's generated one until it
-// is changed (as Juju does), so that the account is not lost.
+// ($JUJU_DATA, else $HERD_DATA, else $XDG_DATA_HOME/herd, else
+// ~/.local/share/herd). The files are Juju's own client files, in Juju's
+// shapes (juju/jujuclient): controllers.yaml, accounts.yaml and
+// models.yaml; Herd adds sessions.yaml for the session credential, which
+// Juju keeps as macaroons in its cookie jar. No password is ever written.
+// Every file is written atomically with mode 0600 in a 0700 folder.
+//
+// A user's data folder holds no controller state: only a controller this
+// user bootstrapped has a folder there (controllers/NAME, with the
+// controller process's state and log; see agent.go).
 
-// controllerEntry is where a controller is and how to reach its machines.
+const (
+	controllersFileName = "controllers.yaml"
+	accountsFileName    = "accounts.yaml"
+	modelsFileName      = "models.yaml"
+	sessionsFileName    = "sessions.yaml"
+)
+
+// controllerEntry is Juju's ControllerDetails, as controllers.yaml holds it.
 type controllerEntry struct {
-	UUID     string `json:"uuid" yaml:"uuid"`
-	Path     string `json:"path" yaml:"path"`         // the controller's state file
-	Provider string `json:"provider" yaml:"provider"` // "lxd" or "fake"
-	Cloud    string `json:"cloud" yaml:"cloud"`
-	Region   string `json:"region" yaml:"region"`
+	UUID         string   `yaml:"uuid"`
+	APIEndpoints []string `yaml:"api-endpoints,flow"`
+	CACert       string   `yaml:"ca-cert"`
+	Cloud        string   `yaml:"cloud"`
+	Region       string   `yaml:"region,omitempty"`
+	Type         string   `yaml:"type,omitempty"`
+	AgentVersion string   `yaml:"agent-version,omitempty"`
 }
 
 type controllersFile struct {
-	Current     string                     `json:"current"`
-	Controllers map[string]controllerEntry `json:"controllers"`
+	Controllers map[string]controllerEntry `yaml:"controllers"`
+	Current     string                     `yaml:"current-controller,omitempty"`
 }
 
+// account is Juju's AccountDetails: the user and their last known
+// controller access. Never a password.
 type account struct {
-	User  string `json:"user"`
-	Token string `json:"token,omitempty"` // the session token; "" when logged out
-	// Password is admin's generated secret, kept only until it is changed.
-	Password string `json:"password,omitempty"`
+	User            string `yaml:"user"`
+	LastKnownAccess string `yaml:"last-known-access,omitempty"`
 }
 
-type accountsFile map[string]account // by controller
+type accountsFile struct {
+	Controllers map[string]account `yaml:"controllers"`
+}
 
-type modelsFile map[string]string // controller → current model (owner/name)
+// modelEntry is Juju's ModelDetails.
+type modelEntry struct {
+	UUID      string `yaml:"uuid" json:"uuid"`
+	ModelType string `yaml:"type" json:"type"`
+}
+
+type controllerModels struct {
+	Models       map[string]modelEntry `yaml:"models,omitempty"`
+	CurrentModel string                `yaml:"current-model,omitempty"`
+}
+
+type modelsFile struct {
+	Controllers map[string]*controllerModels `yaml:"controllers"`
+}
+
+// session is Herd's addition: the session credential (Session.Token) for
+// one controller, and whether the account's only password is the one
+// bootstrap generated and did not keep (so logging out would lose it).
+type session struct {
+	Token             string `yaml:"token,omitempty"`
+	GeneratedPassword bool   `yaml:"generated-password,omitempty"`
+}
+
+type sessionsFile struct {
+	Controllers map[string]session `yaml:"controllers"`
+}
 
 // client is one user's data folder.
 type client struct{ dir string }
 
 func dataDir() (string, error) {
-	if d := os.Getenv("HERD_DATA"); d != "" {
-		return d, nil
+	for _, v := range []string{"JUJU_DATA", "HERD_DATA"} {
+		if d := os.Getenv(v); d != "" {
+			return d, nil
+		}
 	}
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
 		return filepath.Join(d, "herd"), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("cannot find a data folder: set HERD_DATA: %w", err)
+		return "", fmt.Errorf("cannot find a data folder: set JUJU_DATA: %w", err)
 	}
 	return filepath.Join(home, ".local", "share", "herd"), nil
 }
@@ -64,7 +110,7 @@ func (c client) read(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := yaml.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("client file %s is not valid: %w", filepath.Join(c.dir, name), err)
 	}
 	return nil
@@ -76,10 +122,13 @@ func (c client) write(name string, v any) error {
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2) // as Juju's files (yaml.v2)
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
+	b := buf.Bytes()
 	tmp, err := os.CreateTemp(c.dir, "."+name+"-*")
 	if err != nil {
 		return err
@@ -89,7 +138,7 @@ func (c client) write(name string, v any) error {
 		tmp.Close()
 		return err
 	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -104,49 +153,81 @@ func (c client) write(name string, v any) error {
 }
 
 func (c client) controllers() (controllersFile, error) {
-	f := controllersFile{Controllers: map[string]controllerEntry{}}
-	err := c.read("controllers.json", &f)
+	var f controllersFile
+	err := c.read(controllersFileName, &f)
 	if f.Controllers == nil {
 		f.Controllers = map[string]controllerEntry{}
 	}
 	return f, err
 }
 
-func (c client) accounts() (accountsFile, error) {
-	f := accountsFile{}
-	err := c.read("accounts.json", &f)
-	if f == nil {
-		f = accountsFile{}
+func (c client) accounts() (map[string]account, error) {
+	var f accountsFile
+	err := c.read(accountsFileName, &f)
+	if f.Controllers == nil {
+		f.Controllers = map[string]account{}
 	}
-	return f, err
+	return f.Controllers, err
 }
 
 func (c client) models() (modelsFile, error) {
-	f := modelsFile{}
-	err := c.read("models.json", &f)
-	if f == nil {
-		f = modelsFile{}
+	var f modelsFile
+	err := c.read(modelsFileName, &f)
+	if f.Controllers == nil {
+		f.Controllers = map[string]*controllerModels{}
+	}
+	for k, v := range f.Controllers {
+		if v == nil {
+			f.Controllers[k] = &controllerModels{}
+		}
 	}
 	return f, err
 }
 
+func (c client) sessions() (map[string]session, error) {
+	var f sessionsFile
+	err := c.read(sessionsFileName, &f)
+	if f.Controllers == nil {
+		f.Controllers = map[string]session{}
+	}
+	return f.Controllers, err
+}
+
 // update reads, changes and writes one of the files.
-func updateAccounts(c client, fn func(accountsFile)) error {
+func updateAccounts(c client, fn func(map[string]account)) error {
 	f, err := c.accounts()
 	if err != nil {
 		return err
 	}
 	fn(f)
-	return c.write("accounts.json", f)
+	return c.write(accountsFileName, accountsFile{Controllers: f})
 }
 
-func updateModels(c client, fn func(modelsFile)) error {
-	f, err := c.models()
+func updateSessions(c client, fn func(map[string]session)) error {
+	f, err := c.sessions()
 	if err != nil {
 		return err
 	}
 	fn(f)
-	return c.write("models.json", f)
+	return c.write(sessionsFileName, sessionsFile{Controllers: f})
+}
+
+// updateModels changes one controller's models (made if need be).
+func updateModels(c client, controller string, fn func(*controllerModels)) error {
+	f, err := c.models()
+	if err != nil {
+		return err
+	}
+	cm := f.Controllers[controller]
+	if cm == nil {
+		cm = &controllerModels{}
+		f.Controllers[controller] = cm
+	}
+	fn(cm)
+	if cm.Models == nil {
+		cm.Models = map[string]modelEntry{}
+	}
+	return c.write(modelsFileName, f)
 }
 
 func updateControllers(c client, fn func(*controllersFile)) error {
@@ -155,5 +236,40 @@ func updateControllers(c client, fn func(*controllersFile)) error {
 		return err
 	}
 	fn(&f)
-	return c.write("controllers.json", f)
+	return c.write(controllersFileName, f)
+}
+
+// forget removes a controller from every client file that names it;
+// a file that does not exist is not made.
+func (c client) forget(name string) error {
+	has := func(f string) bool { return exists(filepath.Join(c.dir, f)) }
+	if has(controllersFileName) {
+		if err := updateControllers(c, func(f *controllersFile) {
+			delete(f.Controllers, name)
+			if f.Current == name {
+				f.Current = ""
+			}
+		}); err != nil {
+			return err
+		}
+	}
+	if has(accountsFileName) {
+		if err := updateAccounts(c, func(f map[string]account) { delete(f, name) }); err != nil {
+			return err
+		}
+	}
+	if has(sessionsFileName) {
+		if err := updateSessions(c, func(f map[string]session) { delete(f, name) }); err != nil {
+			return err
+		}
+	}
+	if !has(modelsFileName) {
+		return nil
+	}
+	f, err := c.models()
+	if err != nil {
+		return err
+	}
+	delete(f.Controllers, name)
+	return c.write(modelsFileName, f)
 }

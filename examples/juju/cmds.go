@@ -12,6 +12,8 @@ import (
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
+	"github.com/herd-project/herd/apiserver"
+	hclient "github.com/herd-project/herd/client"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/users"
@@ -26,11 +28,26 @@ func (e *env) clock() time.Time {
 	return time.Now()
 }
 
-func cmdBootstrap(e *env, a *args) error {
-	if len(a.pos) != 2 {
-		return usagef("bootstrap needs a controller name and a cloud")
+// bootstrap [CONTROLLER CLOUD | CLOUD [CONTROLLER]]: the seed's order
+// (Juju 2.0 beta) and Juju 3's are both read; a known cloud name decides.
+func bootstrapArgs(a *args) (name, cloud string, err error) {
+	isCloud := func(s string) bool { return s == "lxd" || s == "localhost" || s == "localhost-fake" }
+	switch {
+	case len(a.pos) == 1 && isCloud(a.pos[0]):
+		return a.pos[0] + "-default", a.pos[0], nil
+	case len(a.pos) == 2 && isCloud(a.pos[0]) && !isCloud(a.pos[1]):
+		return a.pos[1], a.pos[0], nil
+	case len(a.pos) == 2:
+		return a.pos[0], a.pos[1], nil
 	}
-	name, cloud := a.pos[0], a.pos[1]
+	return "", "", usagef("bootstrap needs a controller name and a cloud")
+}
+
+func cmdBootstrap(e *env, a *args) error {
+	name, cloud, err := bootstrapArgs(a)
+	if err != nil {
+		return err
+	}
 	// The name becomes a folder: check it before anything else.
 	dir, err := e.ownControllerDir(name)
 	if err != nil {
@@ -38,12 +55,12 @@ func cmdBootstrap(e *env, a *args) error {
 	}
 	kind := ""
 	switch cloud {
-	case "lxd":
+	case "lxd", "localhost":
 		kind = "lxd"
 	case "localhost-fake":
 		kind = "fake"
 	default:
-		return fmt.Errorf("cloud %q not found: want lxd or localhost-fake", cloud)
+		return fmt.Errorf("cloud %q not found: want lxd, localhost or localhost-fake", cloud)
 	}
 	if os.Getenv("HERD_FAKE_PROVIDER") == "1" {
 		kind = "fake"
@@ -61,23 +78,35 @@ func cmdBootstrap(e *env, a *args) error {
 	if exists(path) || exists(filepath.Join(dir, fakeFileName)) {
 		return fmt.Errorf("controller folder %s already holds a controller's files: remove it, or choose another name", dir)
 	}
+	addr := os.Getenv("HERD_CONTROLLER_ADDR") // host:port to listen on; default 127.0.0.1 and a free port
+	if addr == "" {
+		if addr, err = freeLoopbackAddr(); err != nil {
+			return err
+		}
+	} else if err := checkAddr(addr); err != nil {
+		return err
+	}
 	made := !exists(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	prov, closeProv, err := e.providerFor(kind, path, true)
-	if err != nil {
+	os.Chmod(filepath.Dir(dir), 0o700)
+	undo := func() {
 		if made {
 			os.RemoveAll(dir)
 		}
+	}
+	prov, closeProv, err := e.providerFor(kind, path, true)
+	if err != nil {
+		undo()
 		return err
 	}
-	defer closeProv()
-	fmt.Fprintf(e.stdout, "Creating Herd controller %q on %s/default\n", name, cloud)
+	fmt.Fprintf(e.stderr, "Creating Herd controller %q on %s/default\n", name, cloud)
 	opts := e.options(prov)
-	opts.Path, opts.Cloud, opts.Region, opts.Addrs = path, cloud, "default", []string{address(path, kind)}
+	opts.Path, opts.Cloud, opts.Region, opts.Addrs = path, cloud, "default", []string{addr}
 	b, err := controller.Bootstrap(e.ctx, name, opts)
 	if err != nil {
+		closeProv()
 		if kind == "fake" {
 			os.Remove(filepath.Join(dir, fakeFileName))
 		}
@@ -86,21 +115,111 @@ func cmdBootstrap(e *env, a *args) error {
 		}
 		return err
 	}
-	defer b.Controller.Close()
-	entry := controllerEntry{UUID: b.Controller.UUID(), Path: path, Provider: kind, Cloud: cloud, Region: "default"}
+	// The in-process session bootstrap opened is not the one the client
+	// keeps: that one is opened over the network below.
+	b.Admin.Logout(e.ctx)
+	uuid, ca := b.Controller.UUID(), string(b.Controller.CACert())
+	b.Controller.Close()
+	closeProv()
+	if kind == "lxd" {
+		fmt.Fprintln(e.stderr, "The controller process runs on this host, not in the controller's container (which has no network device).")
+	}
+	entry := controllerEntry{UUID: uuid, APIEndpoints: []string{addr}, CACert: ca, Cloud: cloud, Region: "default", Type: kind, AgentVersion: apiserver.ServerVersion}
+	if err := e.startController(name, dir, kind, b.Secret, entry); err != nil {
+		// Leave nothing: no process, no machines, no folder, no entry.
+		e.cl.forget(name)
+		if uerr := e.undoBootstrap(dir, kind, b.Secret); uerr != nil {
+			return fmt.Errorf("%w; and undoing the bootstrap failed: %v (the controller's files are left in %s)", err, uerr, dir)
+		}
+		if made {
+			os.RemoveAll(dir)
+		} else {
+			for _, f := range []string{stateFileName, fakeFileName, agentFileName, pidFileName, logFileName} {
+				os.Remove(filepath.Join(dir, f))
+			}
+		}
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Bootstrap complete, controller %q is now available\nInitial model %q added\n", name, controller.DefaultModel)
+	return nil
+}
+
+// startController starts the controller process of a new controller, logs
+// admin in over the network with the generated secret and writes the
+// client files, which keep the session credential only.
+func (e *env) startController(name, dir, kind, secret string, entry controllerEntry) error {
+	if err := writeAgentConfig(dir, agentConfig{Provider: kind}); err != nil {
+		return err
+	}
+	if _, err := startAgent(dir); err != nil {
+		return fmt.Errorf("cannot start the controller process: %w", err)
+	}
+	cn, err := e.dial(&target{name: name, entry: entry})
+	if err != nil {
+		return err
+	}
+	s, err := cn.Login(e.ctx, controller.AdminUser, secret)
+	if err != nil {
+		cn.Close()
+		return err
+	}
+	defer s.Close()
 	if err := updateControllers(e.cl, func(f *controllersFile) { f.Controllers[name] = entry; f.Current = name }); err != nil {
 		return err
 	}
-	if err := updateAccounts(e.cl, func(f accountsFile) {
-		f[name] = account{User: b.Admin.User(), Token: b.Admin.Token(), Password: b.Secret}
+	if err := updateAccounts(e.cl, func(f map[string]account) {
+		f[name] = account{User: s.User(), LastKnownAccess: "superuser"}
 	}); err != nil {
 		return err
 	}
-	if err := updateModels(e.cl, func(f modelsFile) { f[name] = "admin/" + controller.DefaultModel }); err != nil {
+	if err := updateSessions(e.cl, func(f map[string]session) {
+		f[name] = session{Token: s.Token(), GeneratedPassword: true}
+	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Bootstrap complete, controller %q is now available\nInitial model %q added\n", name, controller.DefaultModel)
-	return nil
+	return e.setCurrentModel(s, name, "admin/"+controller.DefaultModel)
+}
+
+// undoBootstrap stops a new controller's process, if it started, and
+// destroys the controller (its machines at the provider) through its state.
+func (e *env) undoBootstrap(dir, kind, secret string) error {
+	if err := stopAgent(dir); err != nil {
+		return err
+	}
+	state := filepath.Join(dir, stateFileName)
+	prov, closeProv, err := e.providerFor(kind, state, false)
+	if err != nil {
+		return err
+	}
+	defer closeProv()
+	ctrl, err := controller.Open(e.ctx, state, e.options(prov))
+	if err != nil {
+		return err
+	}
+	defer ctrl.Close()
+	s, err := ctrl.Login(e.ctx, controller.AdminUser, secret)
+	if err != nil {
+		return err
+	}
+	return s.DestroyController(e.ctx)
+}
+
+// setCurrentModel records a model (owner/name) in models.yaml, with its
+// UUID as the controller lists it, and makes it current.
+func (e *env) setCurrentModel(s *hclient.Session, ctl, full string) error {
+	ms, err := s.Models(e.ctx, controller.ModelsOptions{})
+	if err != nil {
+		return err
+	}
+	return updateModels(e.cl, ctl, func(cm *controllerModels) {
+		if cm.Models == nil {
+			cm.Models = map[string]modelEntry{}
+		}
+		for _, m := range ms {
+			cm.Models[m.FullName()] = modelEntry{UUID: m.UUID, ModelType: "iaas"}
+		}
+		cm.CurrentModel = full
+	})
 }
 
 func cmdChangePassword(e *env, a *args) error {
@@ -126,7 +245,7 @@ func cmdChangePassword(e *env, a *args) error {
 		fmt.Fprintf(e.stdout, "Password for %q has been reset.\nAsk the user to run:\n     juju register %s\n", target, token)
 		return nil
 	}
-	pw, err := e.newPassword(a.has("no-prompt"))
+	pw, err := e.newPassword(a.has("no-prompt"), "new password: ", "type new password again: ")
 	if err != nil {
 		return err
 	}
@@ -135,13 +254,13 @@ func cmdChangePassword(e *env, a *args) error {
 	}
 	if target == c.session.User() {
 		// The generated secret is no longer needed: drop it.
-		if err := updateAccounts(e.cl, func(f accountsFile) { acct := f[c.name]; acct.Password = ""; f[c.name] = acct }); err != nil {
+		if err := updateSessions(e.cl, func(f map[string]session) { se := f[c.name]; se.GeneratedPassword = false; f[c.name] = se }); err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, "Your password has been changed.")
+		fmt.Fprintln(e.stderr, "Your password has been changed.")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "Password for %q has been changed.\n", target)
+	fmt.Fprintf(e.stderr, "Password for %q has been changed.\n", target)
 	return nil
 }
 
@@ -181,11 +300,11 @@ func cmdAddModel(e *env, a *args) error {
 		return err
 	}
 	if m.Owner == c.session.User() {
-		if err := updateModels(e.cl, func(f modelsFile) { f[c.name] = m.FullName() }); err != nil {
+		if err := e.setCurrentModel(c.session, c.name, m.FullName()); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "Added '%s' model on %s/%s for user '%s'\n", m.Name, m.Cloud, m.Region, m.Owner)
+	fmt.Fprintf(e.stderr, "Added '%s' model on %s/%s for user '%s'\n", m.Name, m.Cloud, m.Region, m.Owner)
 	return nil
 }
 
@@ -253,8 +372,8 @@ func cmdRegister(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
-	// Both the name and the address come from whoever made the token:
-	// check them before opening anything.
+	// Both the name and the addresses come from whoever made the token:
+	// check them before anything is sent or written.
 	name := tok.ControllerName
 	if err := models.ValidateControllerName(name); err != nil {
 		return fmt.Errorf("registration token: %w", err)
@@ -262,95 +381,125 @@ func cmdRegister(e *env, a *args) error {
 	if len(tok.Addrs) == 0 {
 		return errors.New("registration token has no controller address")
 	}
-	path, kind, err := parseAddress(tok.Addrs[0])
+	for _, addr := range tok.Addrs {
+		if err := checkAddr(addr); err != nil {
+			return fmt.Errorf("registration token: %w", err)
+		}
+	}
+	cf, err := e.cl.controllers()
 	if err != nil {
 		return err
 	}
-	if cf, err := e.cl.controllers(); err != nil {
-		return err
-	} else if _, ok := cf.Controllers[name]; ok {
+	if _, ok := cf.Controllers[name]; ok && !a.has("replace") {
 		return fmt.Errorf("controller %q already exists", name)
 	}
-	pw, err := e.newPassword(a.has("no-prompt"))
+	pw, err := e.newPassword(a.has("no-prompt"), "Enter a new password: ", "Confirm password: ")
 	if err != nil {
 		return err
 	}
-	prov, closeProv, err := e.providerFor(kind, path, false)
+	if !a.has("no-prompt") {
+		// As Juju: a terminal's line, or the next line of stdin (none: the
+		// token's name).
+		fmt.Fprintf(e.stderr, "Enter a name for this controller [%s]: ", name)
+		if !e.interactive(false) {
+			fmt.Fprintln(e.stderr)
+		}
+		line, _ := e.stdin.ReadString('\n')
+		if v := strings.TrimSpace(line); v != "" {
+			if err := models.ValidateControllerName(v); err != nil {
+				return err
+			}
+			name = v
+		}
+	}
+	s, reg, err := hclient.Register(e.ctx, a.pos[0], pw, hclient.RegisterOptions{PingInterval: -1})
 	if err != nil {
+		if errors.Is(err, herd.ErrClosed) {
+			return fmt.Errorf("cannot connect to controller %s: %v (is the controller process running?)", name, err)
+		}
 		return err
 	}
-	defer closeProv()
-	ctrl, err := controller.Open(e.ctx, path, e.options(prov))
-	if err != nil {
-		return err
-	}
-	defer ctrl.Close()
-	s, err := ctrl.Register(e.ctx, a.pos[0], pw)
-	if err != nil {
-		return err
-	}
-	cloud, region := ctrl.Cloud()
-	entry := controllerEntry{UUID: ctrl.UUID(), Path: path, Provider: kind, Cloud: cloud, Region: region}
-	if err := updateControllers(e.cl, func(f *controllersFile) { f.Controllers[name] = entry; f.Current = name }); err != nil {
-		return err
-	}
-	if err := updateAccounts(e.cl, func(f accountsFile) { f[name] = account{User: s.User(), Token: s.Token()} }); err != nil {
-		return err
-	}
+	defer s.Close()
 	ms, err := s.Models(e.ctx, controller.ModelsOptions{})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Initial password successfully set for %s.\n\nWelcome, %s. You are now logged into %q.\n", s.User(), s.User(), name)
+	entry := controllerEntry{UUID: reg.ControllerUUID, APIEndpoints: reg.Addrs, CACert: string(reg.CACert), AgentVersion: apiserver.ServerVersion}
+	if len(ms) > 0 {
+		entry.Cloud, entry.Region, entry.Type = ms[0].Cloud, ms[0].Region, ms[0].Type
+	}
+	if err := updateControllers(e.cl, func(f *controllersFile) { f.Controllers[name] = entry; f.Current = name }); err != nil {
+		return err
+	}
+	if err := updateAccounts(e.cl, func(f map[string]account) { f[name] = account{User: s.User(), LastKnownAccess: "login"} }); err != nil {
+		return err
+	}
+	if err := updateSessions(e.cl, func(f map[string]session) { f[name] = session{Token: s.Token()} }); err != nil {
+		return err
+	}
+	current := ""
+	if len(ms) == 1 {
+		current = ms[0].FullName()
+	}
+	if err := e.setCurrentModel(s, name, current); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Initial password successfully set for %s.\n\nWelcome, %s. You are now logged into %q.\n", s.User(), s.User(), name)
 	switch len(ms) {
 	case 0:
-		fmt.Fprintln(e.stdout, "\nThere are no models available. You can add models with\n\"juju add-model\", or you can ask an administrator or owner\nof a model to grant access to that model with \"juju grant\".")
+		fmt.Fprintln(e.stderr, "\nThere are no models available. You can add models with\n\"juju add-model\", or you can ask an administrator or owner\nof a model to grant access to that model with \"juju grant\".")
 	case 1:
-		if err := updateModels(e.cl, func(f modelsFile) { f[name] = ms[0].FullName() }); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "\nCurrent model set to %q.\n", ms[0].FullName())
+		fmt.Fprintf(e.stderr, "\nCurrent model set to %q.\n", ms[0].FullName())
 	default:
-		fmt.Fprintf(e.stdout, "\nThere are %d models available. Use \"juju switch\" to select\none of them.\n", len(ms))
+		fmt.Fprintf(e.stderr, "\nThere are %d models available. Use \"juju switch\" to select\none of them:\n", len(ms))
+		for _, m := range ms {
+			fmt.Fprintf(e.stderr, "  - juju switch %s\n", m.FullName())
+		}
 	}
 	return nil
 }
 
 func cmdLogin(e *env, a *args) error {
-	c, err := e.openController(a.get("c", "controller"))
+	t, err := e.controllerNamed(a.get("c", "controller"))
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	user := a.get("u", "user")
 	if user == "" {
-		user = c.acct.User
+		user = t.acct.User
 	}
 	if user == "" {
 		return usagef("login needs -u user")
 	}
-	pw, err := e.readPassword(fmt.Sprintf("please enter password for %s on %s: ", user, c.name), a.has("no-prompt"))
+	pw, err := e.readPassword(fmt.Sprintf("please enter password for %s on %s: ", user, t.name), a.has("no-prompt"))
 	if err != nil {
 		return err
 	}
-	s, err := c.ctrl.Login(e.ctx, user, pw)
+	cn, err := e.dial(t)
 	if err != nil {
 		return err
 	}
-	if err := updateAccounts(e.cl, func(f accountsFile) {
-		acct := f[c.name]
-		if acct.User != s.User() {
-			acct = account{}
-		}
-		acct.User, acct.Token = s.User(), s.Token()
-		f[c.name] = acct
+	s, err := cn.Login(e.ctx, user, pw)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	who, err := s.WhoAmI(e.ctx)
+	if err != nil {
+		return err
+	}
+	if err := updateAccounts(e.cl, func(f map[string]account) {
+		f[t.name] = account{User: s.User(), LastKnownAccess: who.Access.String()}
 	}); err != nil {
 		return err
 	}
-	if err := updateControllers(e.cl, func(f *controllersFile) { f.Current = c.name }); err != nil {
+	if err := updateSessions(e.cl, func(f map[string]session) { f[t.name] = session{Token: s.Token()} }); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Welcome, %s. You are now logged into %q.\n", s.User(), c.name)
+	if err := updateControllers(e.cl, func(f *controllersFile) { f.Current = t.name }); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Welcome, %s. You are now logged into %q.\n", s.User(), t.name)
 	return nil
 }
 
@@ -367,25 +516,34 @@ clear the credentials from the client, then you can run
 this command again with the "--force" option.`
 
 func cmdLogout(e *env, a *args) error {
-	c, err := e.openController("")
+	t, err := e.controllerNamed(a.get("c", "controller"))
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	if c.acct.Password != "" && !a.has("force") {
+	if t.sess.GeneratedPassword && !a.has("force") {
 		return errors.New(accountLoss)
 	}
-	if c.acct.Token != "" {
-		if s, err := c.ctrl.Resume(e.ctx, c.acct.Token); err == nil {
-			if err := s.Logout(e.ctx); err != nil {
-				return err
+	if t.sess.Token != "" && t.acct.User != "" {
+		// End the session on the controller; a controller that is down
+		// or a session already ended leaves only the local files to clear.
+		if cn, err := e.dial(t); err == nil {
+			if s, err := cn.Resume(e.ctx, t.acct.User, t.sess.Token); err == nil {
+				err = s.Logout(e.ctx)
+				s.Close()
+				if err != nil {
+					return err
+				}
 			}
 		}
 	}
-	if err := updateAccounts(e.cl, func(f accountsFile) { acct := f[c.name]; acct.Token, acct.Password = "", ""; f[c.name] = acct }); err != nil {
+	// As Juju does, logging out forgets the account: listings show "-".
+	if err := updateAccounts(e.cl, func(f map[string]account) { delete(f, t.name) }); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "Logged out. You are no longer logged into any controllers.")
+	if err := updateSessions(e.cl, func(f map[string]session) { delete(f, t.name) }); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr, "Logged out. You are no longer logged into any controllers.")
 	return nil
 }
 
@@ -400,12 +558,16 @@ type controllerRow struct {
 	Machines   int    `json:"machines" yaml:"machines"`
 	HA         string `json:"ha" yaml:"ha"`
 	Version    string `json:"version" yaml:"version"`
+	known      bool   // Models and Machines are the controller's answer
 }
 
 func cmdListControllers(e *env, a *args) error {
 	cf, err := e.cl.controllers()
 	if err != nil {
 		return err
+	}
+	if len(cf.Controllers) == 0 {
+		return errors.New("No controllers registered.\n\nPlease either create a new controller using \"juju bootstrap\" or connect to\nanother controller that you have been given access to using \"juju register\".")
 	}
 	accts, err := e.cl.accounts()
 	if err != nil {
@@ -416,33 +578,119 @@ func cmdListControllers(e *env, a *args) error {
 		ent := cf.Controllers[name]
 		row := controllerRow{Controller: name, Current: name == cf.Current, Model: e.currentModel(name), User: accts[name].User,
 			Access: "-", Cloud: ent.Cloud + "/" + ent.Region, HA: "none", Version: version}
-		// Fill in what the controller says, when this user is logged in.
-		if c, err := e.openController(name); err == nil {
-			if s, err := c.ctrl.Resume(e.ctx, c.acct.Token); err == nil {
-				if who, err := s.WhoAmI(e.ctx); err == nil {
-					row.Access = who.Access.String()
-				}
-				if ms, err := s.Models(e.ctx, controller.ModelsOptions{}); err == nil {
-					row.Models = len(ms)
-					for _, m := range ms {
-						row.Machines += m.Machines
-					}
+		if acct, ok := accts[name]; ok && acct.LastKnownAccess != "" {
+			row.Access = acct.LastKnownAccess
+		}
+		if row.User == "" {
+			row.User = "-"
+		}
+		// Fill in what the controller says, when this user is logged in
+		// and it answers.
+		if c, err := e.connectTo(name); err == nil {
+			if who, err := c.session.WhoAmI(e.ctx); err == nil {
+				row.Access = who.Access.String()
+			}
+			if ms, err := c.session.Models(e.ctx, controller.ModelsOptions{}); err == nil {
+				row.known = true
+				row.Models = len(ms)
+				for _, m := range ms {
+					row.Machines += m.Machines
 				}
 			}
 			c.Close()
 		}
 		rows = append(rows, row)
 	}
-	return output(e.stdout, a.get("format"), rows, func(tw *tabwriter.Writer) {
+	// --format json|yaml: Juju's ControllerSet document.
+	set := controllerSet{Controllers: map[string]controllerItem{}, CurrentController: cf.Current}
+	for _, r := range rows {
+		ent := cf.Controllers[r.Controller]
+		it := controllerItem{ModelName: r.Model, User: accts[r.Controller].User, Access: r.Access, UUID: ent.UUID,
+			APIEndpoints: ent.APIEndpoints, CACert: ent.CACert, Cloud: ent.Cloud, Region: ent.Region, AgentVersion: ent.AgentVersion}
+		if len(ent.APIEndpoints) > 0 {
+			it.Server = ent.APIEndpoints[0]
+		}
+		if r.known {
+			it.ModelCount, it.MachineCount = &r.Models, &r.Machines
+		}
+		set.Controllers[r.Controller] = it
+	}
+	return output(e.stdout, a.get("format"), set, func(tw *tabwriter.Writer) {
 		fmt.Fprintln(tw, "Controller\tModel\tUser\tAccess\tCloud/Region\tModels\tMachines\tHA\tVersion")
 		for _, r := range rows {
 			name := r.Controller
 			if r.Current {
 				name += "*"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", name, dash(r.Model), r.User, r.Access, r.Cloud, r.Models, r.Machines, r.HA, r.Version)
+			models, machines := strconv.Itoa(r.Models), strconv.Itoa(r.Machines)
+			if !r.known {
+				models, machines = "-", "-" // not logged in, or the controller did not answer
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, dash(r.Model), r.User, r.Access, r.Cloud, models, machines, r.HA, r.Version)
 		}
 	})
+}
+
+// controllerSet and controllerItem are Juju's list-controllers document
+// (cmd/juju/controller/listcontrollersformatters.go).
+type controllerSet struct {
+	Controllers       map[string]controllerItem `json:"controllers" yaml:"controllers"`
+	CurrentController string                    `json:"current-controller,omitempty" yaml:"current-controller,omitempty"`
+}
+
+type controllerItem struct {
+	ModelName    string   `json:"current-model,omitempty" yaml:"current-model,omitempty"`
+	User         string   `json:"user,omitempty" yaml:"user,omitempty"`
+	Access       string   `json:"access,omitempty" yaml:"access,omitempty"`
+	Server       string   `json:"recent-server,omitempty" yaml:"recent-server,omitempty"`
+	UUID         string   `json:"uuid" yaml:"uuid"`
+	APIEndpoints []string `json:"api-endpoints" yaml:"api-endpoints,flow"`
+	CACert       string   `json:"ca-cert" yaml:"ca-cert"`
+	Cloud        string   `json:"cloud" yaml:"cloud"`
+	Region       string   `json:"region,omitempty" yaml:"region,omitempty"`
+	AgentVersion string   `json:"agent-version,omitempty" yaml:"agent-version,omitempty"`
+	ModelCount   *int     `json:"model-count,omitempty" yaml:"model-count,omitempty"`
+	MachineCount *int     `json:"machine-count,omitempty" yaml:"machine-count,omitempty"`
+}
+
+// modelSet and modelInfo are Juju's models document
+// (cmd/juju/controller/listmodels.go, cmd/juju/common ModelInfo).
+type modelSet struct {
+	Models       []modelInfo `json:"models" yaml:"models"`
+	CurrentModel string      `json:"current-model,omitempty" yaml:"current-model,omitempty"`
+}
+
+type modelInfo struct {
+	Name           string      `json:"name" yaml:"name"`
+	ShortName      string      `json:"short-name" yaml:"short-name"`
+	UUID           string      `json:"model-uuid" yaml:"model-uuid"`
+	ModelType      string      `json:"model-type" yaml:"model-type"`
+	ControllerUUID string      `json:"controller-uuid" yaml:"controller-uuid"`
+	ControllerName string      `json:"controller-name" yaml:"controller-name"`
+	IsController   bool        `json:"is-controller" yaml:"is-controller"`
+	Owner          string      `json:"owner" yaml:"owner"`
+	Cloud          string      `json:"cloud" yaml:"cloud"`
+	Region         string      `json:"region,omitempty" yaml:"region,omitempty"`
+	ProviderType   string      `json:"type,omitempty" yaml:"type,omitempty"`
+	Life           string      `json:"life" yaml:"life"`
+	Status         modelStatus `json:"status" yaml:"status"`
+	Access         string      `json:"access,omitempty" yaml:"access,omitempty"`
+	LastConnection string      `json:"last-connection,omitempty" yaml:"last-connection,omitempty"`
+	AgentVersion   string      `json:"agent-version,omitempty" yaml:"agent-version,omitempty"`
+}
+
+type modelStatus struct {
+	Current string `json:"current,omitempty" yaml:"current,omitempty"`
+	Message string `json:"message,omitempty" yaml:"message,omitempty"`
+}
+
+// when is a last connection: "2 hours ago", or with --exact-time the
+// time itself.
+func (e *env) when(a *args, t time.Time) string {
+	if a.has("exact-time") && !t.IsZero() {
+		return t.UTC().Format("2006-01-02 15:04:05Z")
+	}
+	return ago(t, e.clock())
 }
 
 func dash(s string) string {
@@ -453,6 +701,7 @@ func dash(s string) string {
 }
 
 type modelRow struct {
+	UUID           string `json:"-" yaml:"-"`
 	Name           string `json:"name" yaml:"name"`
 	Owner          string `json:"owner" yaml:"owner"`
 	Current        bool   `json:"current" yaml:"current"`
@@ -482,15 +731,34 @@ func cmdListModels(e *env, a *args) error {
 	current := e.currentModel(c.name)
 	var rows []modelRow
 	for _, m := range ms {
-		rows = append(rows, modelRow{Name: m.Name, Owner: m.Owner, Current: m.FullName() == current, Cloud: m.Cloud + "/" + m.Region,
+		rows = append(rows, modelRow{UUID: m.UUID, Name: m.Name, Owner: m.Owner, Current: m.FullName() == current, Cloud: m.Cloud + "/" + m.Region,
 			Type: m.Type, Status: string(m.Status), Machines: m.Machines, Units: m.Units, Access: m.Access.String(),
-			LastConnection: ago(who.LastLogin, e.clock())})
+			LastConnection: e.when(a, who.LastLogin)})
 	}
 	if f := a.get("format"); f == "" || f == "tabular" {
 		fmt.Fprintf(e.stdout, "Controller: %s\n\n", c.name)
 	}
-	return output(e.stdout, a.get("format"), rows, func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "Model\tCloud/Region\tType\tStatus\tMachines\tUnits\tAccess\tLast connection")
+	// --format json|yaml: Juju's ModelSet; current-model is unqualified
+	// for one's own model, as Juju writes it.
+	set := modelSet{Models: []modelInfo{}}
+	for _, m := range ms {
+		set.Models = append(set.Models, modelInfo{Name: m.FullName(), ShortName: m.Name, UUID: m.UUID, ModelType: "iaas",
+			ControllerUUID: c.entry.UUID, ControllerName: c.name, Owner: m.Owner, Cloud: m.Cloud, Region: m.Region,
+			ProviderType: m.Type, Life: string(m.Life), Status: modelStatus{Current: string(m.Status), Message: m.StatusMessage},
+			Access: m.Access.String(), LastConnection: e.when(a, who.LastLogin), AgentVersion: apiserver.ServerVersion})
+		if m.FullName() == current {
+			set.CurrentModel = m.FullName()
+			if m.Owner == c.session.User() {
+				set.CurrentModel = m.Name
+			}
+		}
+	}
+	return output(e.stdout, a.get("format"), set, func(tw *tabwriter.Writer) {
+		if a.has("uuid") {
+			fmt.Fprintln(tw, "Model\tUUID\tCloud/Region\tType\tStatus\tMachines\tUnits\tAccess\tLast connection")
+		} else {
+			fmt.Fprintln(tw, "Model\tCloud/Region\tType\tStatus\tMachines\tUnits\tAccess\tLast connection")
+		}
 		for _, r := range rows {
 			name := r.Name
 			if r.Owner != c.session.User() {
@@ -498,6 +766,9 @@ func cmdListModels(e *env, a *args) error {
 			}
 			if r.Current {
 				name += "*"
+			}
+			if a.has("uuid") {
+				name += "\t" + r.UUID
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", name, r.Cloud, r.Type, r.Status, r.Machines, r.Units, r.Access, r.LastConnection)
 		}
@@ -525,6 +796,12 @@ func cmdListUsers(e *env, a *args) error {
 		return err
 	}
 	defer c.Close()
+	if len(a.pos) > 1 {
+		return usagef("users takes at most one model")
+	}
+	if len(a.pos) == 1 {
+		return modelUsers(e, a, c, a.pos[0])
+	}
 	us, err := c.session.Users(e.ctx, controller.UsersOptions{All: a.has("all")})
 	if err != nil {
 		return err
@@ -639,7 +916,7 @@ func cmdDeploy(e *env, a *args) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Deployed %q from charm %q\n", d.Application.Name, d.Application.Charm)
+		fmt.Fprintf(e.stderr, "Deployed %q from charm %q\n", d.Application.Name, d.Application.Charm)
 		printUnits(e, d)
 		return nil
 	})
@@ -658,7 +935,7 @@ func numUnits(a *args) (int, error) {
 
 func printUnits(e *env, d controller.Deployed) {
 	for i, u := range d.Units {
-		fmt.Fprintf(e.stdout, "  %s on machine %s (%s)\n", u.Name, d.Machines[i].ID, d.Machines[i].Status)
+		fmt.Fprintf(e.stderr, "  %s on machine %s (%s)\n", u.Name, d.Machines[i].ID, d.Machines[i].Status)
 	}
 }
 
@@ -675,7 +952,7 @@ func cmdAddUnit(e *env, a *args) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Added %d unit(s) to %q\n", len(d.Units), d.Application.Name)
+		fmt.Fprintf(e.stderr, "Added %d unit(s) to %q\n", len(d.Units), d.Application.Name)
 		printUnits(e, d)
 		return nil
 	})
@@ -690,7 +967,7 @@ func cmdRemoveUnit(e *env, a *args) error {
 			if err := c.session.RemoveUnit(e.ctx, model, u); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "removing unit %s\n", u)
+			fmt.Fprintf(e.stderr, "removing unit %s\n", u)
 		}
 		return nil
 	})
@@ -708,7 +985,7 @@ func cmdRemoveApplication(e *env, a *args) error {
 			if err := c.session.RemoveApplication(e.ctx, model, app); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "removing application %s\n", app)
+			fmt.Fprintf(e.stderr, "removing application %s\n", app)
 		}
 		return nil
 	})
@@ -772,7 +1049,7 @@ func cmdStatus(e *env, a *args) error {
 	})
 }
 
-func userCmd(e *env, a *args, verb string, do func(*controller.Session, string) error) error {
+func userCmd(e *env, a *args, verb string, do func(*hclient.Session, string) error) error {
 	if len(a.pos) != 1 {
 		return usagef("%s-user needs a user name", verb)
 	}
@@ -784,16 +1061,16 @@ func userCmd(e *env, a *args, verb string, do func(*controller.Session, string) 
 	if err := do(c.session, a.pos[0]); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "User %q %sd\n", a.pos[0], verb)
+	fmt.Fprintf(e.stderr, "User %q %sd\n", a.pos[0], verb)
 	return nil
 }
 
 func cmdDisableUser(e *env, a *args) error {
-	return userCmd(e, a, "disable", func(s *controller.Session, u string) error { return s.DisableUser(e.ctx, u) })
+	return userCmd(e, a, "disable", func(s *hclient.Session, u string) error { return s.DisableUser(e.ctx, u) })
 }
 
 func cmdEnableUser(e *env, a *args) error {
-	return userCmd(e, a, "enable", func(s *controller.Session, u string) error { return s.EnableUser(e.ctx, u) })
+	return userCmd(e, a, "enable", func(s *hclient.Session, u string) error { return s.EnableUser(e.ctx, u) })
 }
 
 func cmdRemoveUser(e *env, a *args) error {
@@ -806,7 +1083,7 @@ func cmdRemoveUser(e *env, a *args) error {
 			return err
 		}
 	}
-	return userCmd(e, a, "remove", func(s *controller.Session, u string) error { return s.RemoveUser(e.ctx, u) })
+	return userCmd(e, a, "remove", func(s *hclient.Session, u string) error { return s.RemoveUser(e.ctx, u) })
 }
 
 func cmdDestroyModel(e *env, a *args) error {
@@ -825,11 +1102,11 @@ func cmdDestroyModel(e *env, a *args) error {
 		return err
 	}
 	if cur := e.currentModel(c.name); cur == a.pos[0] || strings.HasSuffix(cur, "/"+a.pos[0]) {
-		if err := updateModels(e.cl, func(f modelsFile) { delete(f, c.name) }); err != nil {
+		if err := updateModels(e.cl, c.name, func(cm *controllerModels) { delete(cm.Models, cur); cm.CurrentModel = "" }); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "Destroying model\nModel %q destroyed.\n", a.pos[0])
+	fmt.Fprintf(e.stderr, "Destroying model\nModel %q destroyed.\n", a.pos[0])
 	return nil
 }
 
@@ -862,8 +1139,8 @@ func cmdSwitch(e *env, a *args) error {
 		if err != nil {
 			return err
 		}
+		defer c.Close()
 		st, err := c.session.Status(e.ctx, model)
-		c.Close()
 		if err != nil {
 			return err
 		}
@@ -871,7 +1148,7 @@ func cmdSwitch(e *env, a *args) error {
 		if err := updateControllers(e.cl, func(f *controllersFile) { f.Current = ctl }); err != nil {
 			return err
 		}
-		if err := updateModels(e.cl, func(f modelsFile) { f[ctl] = model }); err != nil {
+		if err := e.setCurrentModel(c.session, ctl, model); err != nil {
 			return err
 		}
 	} else {
@@ -882,51 +1159,278 @@ func cmdSwitch(e *env, a *args) error {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "%s -> %s:%s\n", from, ctl, dash(e.currentModel(ctl)))
+	fmt.Fprintf(e.stderr, "%s -> %s:%s\n", from, ctl, dash(e.currentModel(ctl)))
 	return nil
 }
 
-func cmdDestroyController(e *env, a *args) error {
+// destroy-controller and kill-controller stop the controller process and
+// destroy what it runs. The controller's state is in the folder of the
+// client that bootstrapped it, so only that client can: it stops the
+// process (which holds the state), opens the state itself and destroys the
+// controller as the logged-in admin (the network API has no
+// DestroyController yet), then removes the folder. kill-controller does
+// the same without asking the controller whether the user may, and removes
+// the folder even if the destroy at the provider failed.
+func cmdDestroyController(e *env, a *args) error { return destroyController(e, a, false) }
+func cmdKillController(e *env, a *args) error    { return destroyController(e, a, true) }
+
+func destroyController(e *env, a *args, kill bool) error {
+	verb := "destroy"
+	if kill {
+		verb = "kill"
+	}
 	if len(a.pos) != 1 {
-		return usagef("destroy-controller needs a controller name")
+		return usagef("%s-controller needs a controller name", verb)
 	}
 	name := a.pos[0]
 	own, err := e.ownControllerDir(name)
 	if err != nil {
 		return err
 	}
+	t, err := e.controllerNamed(name)
+	if err != nil {
+		return err
+	}
+	state := filepath.Join(own, stateFileName)
+	if checkStatePath(state) != nil {
+		return fmt.Errorf("controller %s was not bootstrapped from this data folder: only the client that bootstrapped it can %s it (use \"juju unregister %s\" to forget it here)", name, verb, name)
+	}
+	cfg, err := readAgentConfig(own)
+	if err != nil {
+		return err
+	}
+	if !kill {
+		// Ask the controller first: only a superuser may destroy it.
+		c, err := e.connectTo(name)
+		if err != nil {
+			return err
+		}
+		who, err := c.session.WhoAmI(e.ctx)
+		c.Close()
+		if err != nil {
+			return err
+		}
+		if who.Access.String() != "superuser" {
+			return herd.ErrPermissionDenied
+		}
+	}
 	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q controller and every model in it.", name)); err != nil {
 		return err
 	}
-	c, err := e.connectTo(name)
-	if err != nil {
+	if err := stopAgent(own); err != nil {
 		return err
 	}
-	err = c.session.DestroyController(e.ctx)
-	c.close()
-	if err != nil {
-		return err
-	}
-	if err := updateControllers(e.cl, func(f *controllersFile) {
-		delete(f.Controllers, name)
-		if f.Current == name {
-			f.Current = ""
+	derr := func() error {
+		prov, closeProv, err := e.providerFor(cfg.Provider, state, false)
+		if err != nil {
+			return err
 		}
-	}); err != nil {
+		defer closeProv()
+		ctrl, err := controller.Open(e.ctx, state, e.options(prov))
+		if err != nil {
+			return err
+		}
+		defer ctrl.Close()
+		s, err := ctrl.Resume(e.ctx, t.sess.Token)
+		if err != nil {
+			return err
+		}
+		return s.DestroyController(e.ctx)
+	}()
+	if derr != nil && !kill {
+		// Leave the controller as it was: running.
+		if _, err := startAgent(own); err != nil {
+			return fmt.Errorf("%v; and the controller process did not start again: %v", derr, err)
+		}
+		return derr
+	}
+	if derr != nil {
+		fmt.Fprintf(e.stderr, "WARNING the controller could not destroy its machines: %v\n", derr)
+	}
+	if err := e.cl.forget(name); err != nil {
 		return err
 	}
-	if err := updateAccounts(e.cl, func(f accountsFile) { delete(f, name) }); err != nil {
+	if err := os.RemoveAll(own); err != nil {
 		return err
 	}
-	if err := updateModels(e.cl, func(f modelsFile) { delete(f, name) }); err != nil {
-		return err
+	if kill {
+		fmt.Fprintf(e.stderr, "Killed controller %q\n", name)
+	} else {
+		fmt.Fprintf(e.stderr, "Destroyed controller %q\n", name)
 	}
-	// Remove the controller's folder only if this client made it: a
-	// registered user's entry points into the bootstrapping user's data
-	// folder, which is theirs to clean up.
-	if filepath.Dir(c.entry.Path) == own {
-		os.RemoveAll(own)
-	}
-	fmt.Fprintf(e.stdout, "Destroyed controller %q\n", name)
 	return nil
+}
+
+// unregister forgets a controller in this client's files; the controller
+// and its process are left alone.
+func cmdUnregister(e *env, a *args) error {
+	if len(a.pos) != 1 {
+		return usagef("unregister needs a controller name")
+	}
+	name := a.pos[0]
+	if err := models.ValidateControllerName(name); err != nil {
+		return err
+	}
+	cf, err := e.cl.controllers()
+	if err != nil {
+		return err
+	}
+	if _, ok := cf.Controllers[name]; !ok {
+		return fmt.Errorf("controller %s not found", name)
+	}
+	if err := e.confirm(a, fmt.Sprintf("This command will remove connection information for controller %q.\nRunning this command will not destroy the controller.", name)); err != nil {
+		return err
+	}
+	return e.cl.forget(name)
+}
+
+type showController struct {
+	Details struct {
+		UUID         string   `json:"uuid" yaml:"uuid"`
+		APIEndpoints []string `json:"api-endpoints" yaml:"api-endpoints"`
+		Cloud        string   `json:"cloud" yaml:"cloud"`
+		Region       string   `json:"region" yaml:"region"`
+		AgentVersion string   `json:"agent-version" yaml:"agent-version"`
+		CACert       string   `json:"ca-cert" yaml:"ca-cert"`
+	} `json:"details" yaml:"details"`
+	Models       map[string]modelEntry `json:"models,omitempty" yaml:"models,omitempty"`
+	CurrentModel string                `json:"current-model,omitempty" yaml:"current-model,omitempty"`
+	Account      *struct {
+		User   string `json:"user" yaml:"user"`
+		Access string `json:"access" yaml:"access"`
+	} `json:"account,omitempty" yaml:"account,omitempty"`
+}
+
+func cmdShowController(e *env, a *args) error {
+	if len(a.pos) > 1 {
+		return usagef("show-controller takes at most one controller name")
+	}
+	name := ""
+	if len(a.pos) == 1 {
+		name = a.pos[0]
+	}
+	t, err := e.controllerNamed(name)
+	if err != nil {
+		return err
+	}
+	var v showController
+	v.Details.UUID, v.Details.APIEndpoints, v.Details.Cloud, v.Details.Region = t.entry.UUID, t.entry.APIEndpoints, t.entry.Cloud, t.entry.Region
+	v.Details.AgentVersion, v.Details.CACert = t.entry.AgentVersion, t.entry.CACert
+	if mf, err := e.cl.models(); err == nil && mf.Controllers[t.name] != nil {
+		v.Models, v.CurrentModel = mf.Controllers[t.name].Models, mf.Controllers[t.name].CurrentModel
+	}
+	if t.acct.User != "" {
+		v.Account = &struct {
+			User   string `json:"user" yaml:"user"`
+			Access string `json:"access" yaml:"access"`
+		}{t.acct.User, t.acct.LastKnownAccess}
+	}
+	format := a.get("format")
+	if format == "" || format == "tabular" {
+		format = "yaml"
+	}
+	return output(e.stdout, format, map[string]showController{t.name: v}, nil)
+}
+
+type modelUserRow struct {
+	Name   string `json:"user-name" yaml:"user-name"`
+	Access string `json:"access" yaml:"access"`
+}
+
+// modelUsers is `users MODEL`: who has access to a model (everyone for a
+// model admin, only oneself for anyone else, as the controller decides).
+func modelUsers(e *env, a *args, c *conn, model string) error {
+	us, err := c.session.ModelUsers(e.ctx, model)
+	if err != nil {
+		return err
+	}
+	rows := []modelUserRow{}
+	for _, u := range us {
+		rows = append(rows, modelUserRow{Name: u.User, Access: u.Access.String()})
+	}
+	if f := a.get("format"); f == "" || f == "tabular" {
+		fmt.Fprintf(e.stdout, "Model: %s\n\n", model)
+	}
+	return output(e.stdout, a.get("format"), rows, func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "Name\tAccess")
+		for _, r := range rows {
+			name := r.Name
+			if name == c.session.User() {
+				name += "*"
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", name, r.Access)
+		}
+	})
+}
+
+// show-model [MODEL]: Juju's ModelInfo document, keyed by the model's
+// short name, with the users the caller may see.
+func cmdShowModel(e *env, a *args) error {
+	if len(a.pos) > 1 {
+		return usagef("show-model takes at most one model")
+	}
+	return e.inModel(a, func(c *conn, model string) error {
+		if len(a.pos) == 1 {
+			model = a.pos[0]
+		}
+		st, err := c.session.Status(e.ctx, model)
+		if err != nil {
+			return err
+		}
+		us, err := c.session.ModelUsers(e.ctx, st.FullName())
+		if err != nil {
+			return err
+		}
+		type userAccess struct {
+			Access string `json:"access" yaml:"access"`
+		}
+		v := struct {
+			modelInfo `yaml:",inline"`
+			Users     map[string]userAccess `json:"users,omitempty" yaml:"users,omitempty"`
+		}{modelInfo: modelInfo{Name: st.FullName(), ShortName: st.Name, UUID: st.UUID, ModelType: "iaas",
+			ControllerUUID: c.entry.UUID, ControllerName: c.name, Owner: st.Owner, Cloud: st.Cloud, Region: st.Region,
+			ProviderType: st.Type, Life: string(st.Life), Status: modelStatus{Current: string(st.Status), Message: st.StatusMessage},
+			AgentVersion: apiserver.ServerVersion}, Users: map[string]userAccess{}}
+		for _, u := range us {
+			v.Users[u.User] = userAccess{u.Access.String()}
+			if u.User == c.session.User() {
+				v.Access = u.Access.String()
+			}
+		}
+		format := a.get("format")
+		if format == "" || format == "tabular" {
+			format = "yaml"
+		}
+		return output(e.stdout, format, map[string]any{st.Name: v}, nil)
+	})
+}
+
+// grant-cloud / revoke-cloud USER add-model CLOUD: Juju 3's way to let a
+// user add models; Herd keeps it as the controller's add-model level, on
+// the controller's one cloud.
+func cmdGrantCloud(e *env, a *args) error  { return changeCloudAccess(e, a, true) }
+func cmdRevokeCloud(e *env, a *args) error { return changeCloudAccess(e, a, false) }
+
+func changeCloudAccess(e *env, a *args, grant bool) error {
+	if len(a.pos) < 3 {
+		return usagef("want a user, an access level and one or more clouds")
+	}
+	user, lvl, clouds := a.pos[0], a.pos[1], a.pos[2:]
+	if lvl != "add-model" {
+		return herd.Errorf(herd.ErrInvalid, "cloud access %q not supported: Herd has add-model only", lvl)
+	}
+	c, err := e.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, cl := range clouds {
+		if cl != c.entry.Cloud && !(cl == "localhost" && c.entry.Cloud == "lxd") && !(cl == "lxd" && c.entry.Cloud == "localhost") {
+			return herd.Errorf(herd.ErrNotFound, "cloud %q not found", cl)
+		}
+	}
+	if grant {
+		return c.session.Grant(e.ctx, user, acl.AddModel, "")
+	}
+	return c.session.Revoke(e.ctx, user, acl.AddModel, "")
 }

@@ -3,16 +3,24 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
+	osuser "os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/herd-project/herd/provider"
 	"github.com/herd-project/herd/provider/lxdprovider"
@@ -28,6 +36,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// Other OS users (tom, in the seed) run the binary too.
+	os.Chmod(dir, 0o755)
 	jujuBin = filepath.Join(dir, "juju")
 	if out, err := exec.Command("go", "build", "-o", jujuBin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
@@ -40,21 +50,84 @@ func TestMain(m *testing.M) {
 
 const testNow = "2026-11-27T12:00:00Z"
 
-// user is one person at the shell: their own data folder.
+// user is one person at the shell: their own data folder, and, for a
+// user with an OS account of their own, the uid and gid to run as.
 type user struct {
-	t    *testing.T
-	data string
-	env  []string
+	t        *testing.T
+	data     string
+	env      []string
+	uid, gid int // 0: the test's own user
 }
 
 func newUser(t *testing.T, extra ...string) *user {
-	d := t.TempDir()
-	return &user{t: t, data: d, env: append(append(os.Environ(), "HERD_DATA="+d, "HERD_TEST_NOW="+testNow), extra...)}
+	d := filepath.Join(t.TempDir(), "juju") // made by the client, 0700
+	t.Cleanup(func() { killAgents(t, d) })
+	return &user{t: t, data: d, env: append(append(os.Environ(), "HERD_DATA="+d, "HERD_TEST_NOW="+testNow, "HERD_TEST_NO_LIMITS=1"), extra...)}
+}
+
+// killAgents stops every controller process a user's bootstrap left
+// running, so that no test leaves a process behind.
+func killAgents(t *testing.T, data string) {
+	dirs, _ := filepath.Glob(filepath.Join(data, "controllers", "*"))
+	for _, dir := range dirs {
+		if pid, ok := agentPID(dir); ok {
+			syscall.Kill(pid, syscall.SIGKILL)
+			for i := 0; i < 100 && isAgent(pid, dir); i++ {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if isAgent(pid, dir) {
+				t.Errorf("controller process %d of %s does not stop", pid, dir)
+			}
+		}
+	}
+}
+
+// osUser makes u a person with an OS account of their own: a throwaway
+// user (useradd), whose home holds their data folder, and who cannot read
+// anyone else's (the test's folders are 0700). It needs root; it reports
+// false when the test cannot do it.
+func osUser(t *testing.T, u *user) bool {
+	t.Helper()
+	if os.Geteuid() != 0 || os.Getenv("HERD_TEST_OSUSER") == "0" {
+		return false
+	}
+	name := fmt.Sprintf("herdtom%d", os.Getpid()%100000)
+	home, err := os.MkdirTemp("", "herd-tom-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	if out, err := exec.Command("useradd", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
+		if os.Getenv("HERD_TEST_OSUSER") == "1" || os.Getenv("CI") != "" {
+			t.Fatalf("useradd: %v\n%s", err, out)
+		}
+		t.Logf("no OS user for tom (useradd: %v, %s): tom runs as the test's user", err, out)
+		return false
+	}
+	t.Cleanup(func() { exec.Command("userdel", name).Run() })
+	usr, err := osuser.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.uid, _ = strconv.Atoi(usr.Uid)
+	u.gid, _ = strconv.Atoi(usr.Gid)
+	if err := os.Chmod(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, u.uid, u.gid); err != nil {
+		t.Fatal(err)
+	}
+	u.data = filepath.Join(home, "juju")
+	u.env = append(u.env, "HOME="+home, "HERD_DATA="+u.data) // the later ones win
+	return true
 }
 
 // juju runs the built binary with args (split on spaces), stdin as given.
 func (u *user) juju(stdin string, args ...string) (stdout, stderr string, code int) {
 	cmd := exec.Command(jujuBin, args...)
+	if u.uid != 0 {
+		cmd = exec.Command("setpriv", append([]string{fmt.Sprintf("--reuid=%d", u.uid), fmt.Sprintf("--regid=%d", u.gid), "--clear-groups", jujuBin}, args...)...)
+	}
 	cmd.Env = u.env
 	cmd.Stdin = strings.NewReader(stdin)
 	var o, e bytes.Buffer
@@ -77,19 +150,27 @@ func (u *user) must(set, step, stdin, line string) string {
 	if code != 0 {
 		u.t.Fatalf("$ juju %s\nexit %d\n%s%s", line, code, out, errOut)
 	}
-	golden(u.t, filepath.Join("testdata", set, step+".golden"), normalize("$ juju "+line+"\n"+out))
-	return out
+	got := "$ juju " + line + "\n" + out
+	if errOut != "" {
+		// Informational messages go to stderr, as Juju's: kept apart.
+		got += "--- stderr\n" + errOut
+	}
+	golden(u.t, filepath.Join("testdata", set, step+".golden"), normalize(got))
+	return out + errOut
 }
 
 var (
 	tokenRE    = regexp.MustCompile(`juju register [A-Za-z0-9_=-]{40,}`)
 	instanceRE = regexp.MustCompile(`juju-[0-9a-f]{6}-`)
+	uuidRE     = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 )
 
-// normalize hides what differs from run to run: tokens and instance ids.
+// normalize hides what differs from run to run: tokens, instance ids and
+// UUIDs.
 func normalize(s string) string {
 	s = tokenRE.ReplaceAllString(s, "juju register <TOKEN>")
-	return instanceRE.ReplaceAllString(s, "juju-<uuid>-")
+	s = instanceRE.ReplaceAllString(s, "juju-<uuid>-")
+	return uuidRE.ReplaceAllString(s, "<uuid>")
 }
 
 // tokenIn is the registration token a command printed.
@@ -124,16 +205,31 @@ func golden(t *testing.T, path, got string) {
 // each with their own data folder, and returns tom's and admin's users.
 func seed(t *testing.T, set string, extra ...string) (admin, tom *user) {
 	admin, tom = newUser(t, extra...), newUser(t, extra...)
+	otherOSUser := osUser(t, tom)
 	admin.must(set, "01-bootstrap", "", "bootstrap lxd-controller-1 lxd")
-	admin.must(set, "02-change-user-password", "admin-password\n", "change-user-password")
+	if fi, err := os.Stat(admin.data); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("admin's data folder: %v, %v; want mode 0700", fi.Mode(), err)
+	}
+	if otherOSUser {
+		t.Logf("tom runs as OS user %d, data folder %s", tom.uid, tom.data)
+		// The premise: tom's commands cannot read the admin's folder, so
+		// everything they do goes through the controller process.
+		for _, p := range []string{admin.data, filepath.Join(admin.data, "controllers", "lxd-controller-1", "state.db")} {
+			cmd := exec.Command("setpriv", fmt.Sprintf("--reuid=%d", tom.uid), fmt.Sprintf("--regid=%d", tom.gid), "--clear-groups", "ls", p)
+			if out, err := cmd.CombinedOutput(); err == nil {
+				t.Fatalf("tom can read %s:\n%s", p, out)
+			}
+		}
+	}
+	admin.must(set, "02-change-user-password", "admin-password\nadmin-password\n", "change-user-password")
 	out := admin.must(set, "03-add-user", "", "add-user tom")
 	token := tokenIn(t, out)
 	admin.must(set, "04-create-model", "", "create-model lxd-model-1")
 	admin.must(set, "05-grant", "", "grant --acl=write tom lxd-model-1")
-	tom.must(set, "06-register", "tom-password\n", "register "+token)
+	tom.must(set, "06-register", "tom-password\ntom-password\n\n", "register "+token)
 	tom.must(set, "07a-list-controllers", "", "list-controllers")
 	tom.must(set, "07b-list-models", "", "list-models")
-	tom.must(set, "08-change-user-password", "tom-new-password\n", "change-user-password")
+	tom.must(set, "08-change-user-password", "tom-new-password\ntom-new-password\n", "change-user-password")
 	tom.must(set, "09-deploy", "", "deploy mysql mysql-staging")
 	out = tom.must(set, "09b-list-models", "", "list-models")
 	if !regexp.MustCompile(`admin/lxd-model-1\*\s+\S+\s+\S+\s+available\s+1\s+1\s+write`).MatchString(out) {
@@ -153,23 +249,63 @@ func TestSeedOnFakeCloud(t *testing.T) {
 	admin.must("fake", "11-list-users", "", "list-users")
 	admin.must("fake", "12-status", "", "status -m lxd-model-1")
 	admin.must("fake", "13-whoami", "", "whoami")
-	// Client files are private.
-	filepath.WalkDir(tom.data, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if fi, _ := d.Info(); fi.Mode().Perm() != 0o600 {
+	// Client files are private: 0600 files in 0700 folders, and tom's
+	// hold no controller state.
+	for _, u := range []*user{admin, tom} {
+		filepath.WalkDir(u.data, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			fi, _ := d.Info()
+			if want := fs.FileMode(0o600); d.IsDir() && fi.Mode().Perm() != 0o700 || !d.IsDir() && fi.Mode().Perm() != want {
 				t.Errorf("%s has mode %v", p, fi.Mode().Perm())
 			}
+			return nil
+		})
+	}
+	names, _ := os.ReadDir(tom.data)
+	for _, n := range names {
+		switch n.Name() {
+		case "controllers.yaml", "accounts.yaml", "models.yaml", "sessions.yaml":
+		default:
+			t.Errorf("tom's data folder holds %s", n.Name())
 		}
-		return nil
-	})
+	}
+	// The controller is its own process: it outlives every command,
+	// destroy-controller stops it and removes its folder.
+	dir := filepath.Join(admin.data, "controllers", "lxd-controller-1")
+	pid, ok := agentPID(dir)
+	if !ok {
+		t.Fatal("no controller process running")
+	}
+	admin.must("fake", "14-destroy-controller", "", "destroy-controller lxd-controller-1 -y")
+	if isAgent(pid, dir) {
+		t.Errorf("controller process %d still runs", pid)
+	}
+	if exists(dir) {
+		t.Errorf("%s is still there", dir)
+	}
 }
 
-// snapshot hashes every file of the given folders, so a test can show a
-// refused command changed nothing.
+// fromError is stderr from its ERROR line on (prompts come before it).
+func fromError(stderr string) string {
+	if i := strings.Index(stderr, "ERROR"); i >= 0 {
+		return stderr[i:]
+	}
+	return stderr
+}
+
+// snapshot hashes every client file of the given data folders (not the
+// folder of a controller the user bootstrapped, which the controller
+// process writes), so a test can show a refused command changed nothing.
 func snapshot(t *testing.T, dirs ...string) string {
 	h := sha256.New()
 	for _, d := range dirs {
 		filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && e.IsDir() && p == filepath.Join(d, "controllers") {
+				return filepath.SkipDir // the controller's own state: not the client's files
+			}
 			if err == nil && !e.IsDir() {
 				b, _ := os.ReadFile(p)
 				fmt.Fprintf(h, "%s %x\n", p, sha256.Sum256(b))
@@ -183,10 +319,10 @@ func snapshot(t *testing.T, dirs ...string) string {
 func TestErrorsChangeNothing(t *testing.T) {
 	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
 	admin.must("errors", "setup-bootstrap", "", "bootstrap c1 localhost-fake")
-	admin.must("errors", "setup-password", "admin-password\n", "change-user-password")
+	admin.must("errors", "setup-password", "admin-password\nadmin-password\n", "change-user-password")
 	out := admin.must("errors", "setup-add-user", "", "add-user tom")
 	token := tokenIn(t, out)
-	tom.must("errors", "setup-register", "tom-password\n", "register "+token)
+	tom.must("errors", "setup-register", "tom-password\ntom-password\n\n", "register "+token)
 	later := "HERD_TEST_NOW=" + time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC).Format(time.RFC3339)
 	for _, c := range []struct {
 		name  string
@@ -197,27 +333,58 @@ func TestErrorsChangeNothing(t *testing.T) {
 		want  string
 	}{
 		{"wrong password", tom, nil, "not-my-password\n", "login", "ERROR invalid entity name or password\n"},
-		{"reused token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "x-password\n", "register " + token,
+		{"reused token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "x-password\nx-password\n\n", "register " + token,
 			"ERROR registration token may have expired: a controller administrator must reset your user to issue a new token\n"},
-		{"expired session", tom, []string{later}, "", "list-models", "ERROR login expired\n"},
 		{"no access", tom, nil, "", "status -m admin/default", "ERROR permission denied\n"},
 		{"no access to grant", tom, nil, "", "grant tom admin admin/default", "ERROR permission denied\n"},
 		{"malformed token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "pw\n", "register not-a-token!", "ERROR invalid registration token"},
 		{"unpadded garbage token", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "pw\n", "register MD0TA3RvbTAA", "ERROR invalid registration token"},
 		{"logout with no controller", newUser(t), nil, "", "logout", "ERROR no controllers registered"},
+		{"passwords that differ", tom, nil, "one-password\nanother-password\n", "change-user-password", "ERROR passwords do not match\n"},
+		{"register, passwords that differ", newUser(t, "HERD_FAKE_PROVIDER=1"), nil, "x-password\ny-password\n\n", "register " + token, "ERROR passwords do not match\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			u := *c.who
 			u.env = append(append([]string{}, u.env...), c.env...)
 			before := snapshot(t, admin.data, tom.data, u.data)
 			_, errOut, code := u.juju(c.stdin, strings.Fields(c.args)...)
-			if code != 1 || !strings.HasPrefix(errOut, c.want) {
+			// Prompts come first on stderr, as Juju's; then the error.
+			if code != 1 || !strings.HasPrefix(fromError(errOut), c.want) {
 				t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, errOut, c.want)
 			}
 			if snapshot(t, admin.data, tom.data, u.data) != before {
 				t.Error("a refused command changed files")
 			}
 		})
+	}
+	// The controller process down: commands say so, and change nothing.
+	dir := filepath.Join(admin.data, "controllers", "c1")
+	if err := stopAgent(dir); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, admin.data, tom.data)
+	for _, u := range []*user{admin, tom} {
+		if _, errOut, code := u.juju("", "list-models"); code != 1 || !regexp.MustCompile(`^ERROR cannot connect to controller c1: .* \(is the controller process running\?\)\n$`).MatchString(errOut) {
+			t.Errorf("list-models with the controller down: exit %d, %q", code, errOut)
+		}
+	}
+	// Restarted on its state, a day later: tom's session has expired
+	// (the controller's clock decides), admin's too.
+	restart := *admin
+	restart.env = append(append([]string{}, admin.env...), later)
+	if _, errOut, code := restart.juju("", "controller-agent", "--detach", dir); code != 0 {
+		t.Fatalf("restart: exit %d, %s", code, errOut)
+	}
+	for _, u := range []*user{admin, tom} {
+		if _, errOut, code := u.juju("", "list-models"); code != 1 || !strings.HasPrefix(errOut, "ERROR login expired\n") {
+			t.Errorf("list-models on the restarted controller: exit %d, %q; want login expired", code, errOut)
+		}
+	}
+	if snapshot(t, admin.data, tom.data) != before {
+		t.Error("refused commands changed files")
+	}
+	if _, errOut, code := tom.juju("tom-password\n", "login"); code != 0 {
+		t.Errorf("tom's login on the restarted controller: exit %d, %s", code, errOut)
 	}
 	// The bootstrap admin may not log out before choosing a password.
 	fresh := newUser(t, "HERD_FAKE_PROVIDER=1")
@@ -275,18 +442,28 @@ func (u *user) client() client { return client{dir: u.data} }
 
 func TestUsageErrors(t *testing.T) {
 	u := newUser(t, "HERD_FAKE_PROVIDER=1")
-	for _, c := range []struct{ args, want string }{
-		{"frobnicate", `ERROR juju: "frobnicate" is not a juju command`},
-		{"bootstrap only-one", "ERROR bootstrap needs a controller name and a cloud\nUsage: juju bootstrap"},
-		{"bootstrap c1 aws", `ERROR cloud "aws" not found: want lxd or localhost-fake`},
-		{"deploy", "ERROR deploy needs a charm"},
-		{"deploy mysql", "ERROR no controllers registered"},
-		{"grant tom", "ERROR want a user and an access level"},
-		{"list-models --bogus", "ERROR option provided but not defined: --bogus"},
+	// As Juju: exit 2 for usage and flag errors, 1 for failures.
+	for _, c := range []struct {
+		args, want string
+		code       int
+	}{
+		{"frobnicate", `ERROR juju: "frobnicate" is not a juju command`, 2},
+		{"bootstrap only-one", "ERROR bootstrap needs a controller name and a cloud\nUsage: juju bootstrap", 2},
+		{"bootstrap c1 aws", `ERROR cloud "aws" not found: want lxd, localhost or localhost-fake`, 1},
+		{"deploy", "ERROR deploy needs a charm", 2},
+		{"deploy mysql", "ERROR no controllers registered", 1},
+		{"grant tom", "ERROR want a user and an access level", 2},
+		{"list-models --bogus", "ERROR option provided but not defined: --bogus", 2},
 	} {
 		_, errOut, code := u.juju("", strings.Fields(c.args)...)
-		if code != 1 || !strings.HasPrefix(errOut, c.want) {
-			t.Errorf("juju %s: exit %d, %q; want exit 1 and %q", c.args, code, errOut, c.want)
+		if code != c.code || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("juju %s: exit %d, %q; want exit %d and %q", c.args, code, errOut, c.code, c.want)
+		}
+	}
+	// Help on stdout, exit 0.
+	for _, args := range [][]string{{"help", "add-model"}, {"add-model", "--help"}} {
+		if out, _, code := u.juju("", args...); code != 0 || !strings.HasPrefix(out, "Usage: juju add-model") {
+			t.Errorf("juju %v: exit %d, %q", args, code, out)
 		}
 	}
 }
@@ -299,7 +476,7 @@ func TestAdminCommands(t *testing.T) {
 	admin.must("admin", "02-password", "admin-password\n", "change-user-password --no-prompt")
 	out := admin.must("admin", "03-add-user", "", "add-user tom Tom")
 	token := tokenIn(t, out)
-	tom.must("admin", "04-register", "tom-password\n", "register "+token)
+	tom.must("admin", "04-register", "tom-password\ntom-password\n\n", "register "+token)
 	admin.must("admin", "05-add-model", "", "add-model staging")
 	admin.must("admin", "06-grant-3x", "", "grant tom read staging")
 	admin.must("admin", "07-models-json", "", "list-models --format json")
@@ -359,4 +536,249 @@ func TestUnitCommands(t *testing.T) {
 	}
 	admin.must("units", "07-remove-application", "", "remove-application mysql --no-prompt")
 	admin.must("units", "08-status", "", "status --format yaml")
+}
+
+// Juju's client files, as Juju 3.6 declares them (juju/jujuclient:
+// ControllerDetails, AccountDetails, ModelDetails), read back strictly: a
+// field Juju does not know fails the test.
+type jujuControllers struct {
+	Controllers map[string]struct {
+		UnresolvedAPIEndpoints []string `yaml:"unresolved-api-endpoints,omitempty"`
+		ControllerUUID         string   `yaml:"uuid"`
+		APIEndpoints           []string `yaml:"api-endpoints,flow"`
+		PublicDNSName          string   `yaml:"public-hostname,omitempty"`
+		CACert                 string   `yaml:"ca-cert"`
+		Cloud                  string   `yaml:"cloud"`
+		CloudRegion            string   `yaml:"region,omitempty"`
+		CloudType              string   `yaml:"type,omitempty"`
+		AgentVersion           string   `yaml:"agent-version,omitempty"`
+		ControllerMachineCount int      `yaml:"controller-machine-count"`
+		MachineCount           *int     `yaml:"machine-count,omitempty"`
+		ModelCount             *int     `yaml:"model-count,omitempty"`
+	} `yaml:"controllers"`
+	CurrentController string `yaml:"current-controller,omitempty"`
+}
+
+type jujuAccounts struct {
+	Controllers map[string]struct {
+		User            string `yaml:"user"`
+		Password        string `yaml:"password,omitempty"`
+		LastKnownAccess string `yaml:"last-known-access,omitempty"`
+	} `yaml:"controllers"`
+}
+
+type jujuModels struct {
+	Controllers map[string]struct {
+		Models map[string]struct {
+			ModelUUID    string `yaml:"uuid"`
+			ModelType    string `yaml:"type"`
+			ActiveBranch string `yaml:"branch,omitempty"`
+		} `yaml:"models"`
+		CurrentModel  string `yaml:"current-model,omitempty"`
+		PreviousModel string `yaml:"previous-model,omitempty"`
+	} `yaml:"controllers"`
+}
+
+func readJuju(t *testing.T, path string, v any) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("%s is not in Juju's shape: %v", path, err)
+	}
+}
+
+// The client files are Juju's: in the folder JUJU_DATA names (over
+// HERD_DATA), 0600 files in a 0700 folder, in Juju's shapes, with no
+// password; the session credential is in sessions.yaml alone.
+func TestClientFilesAreJujus(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	jujuData := filepath.Join(t.TempDir(), "jujudata")
+	admin.env = append(admin.env, "JUJU_DATA="+jujuData)
+	admin.data = jujuData // killAgents looks in the HERD_DATA one too: none there
+	t.Cleanup(func() { killAgents(t, jujuData) })
+	admin.must("files", "01-bootstrap", "", "bootstrap c1 localhost-fake")
+	admin.must("files", "02-add-model", "", "add-model staging")
+	var cf jujuControllers
+	readJuju(t, filepath.Join(jujuData, "controllers.yaml"), &cf)
+	c, ok := cf.Controllers["c1"]
+	if !ok || cf.CurrentController != "c1" {
+		t.Fatalf("controllers.yaml: %+v", cf)
+	}
+	if len(c.APIEndpoints) != 1 || !strings.HasPrefix(c.APIEndpoints[0], "127.0.0.1:") || c.ControllerUUID == "" ||
+		c.Cloud != "localhost-fake" || c.CloudRegion != "default" || c.CloudType != "fake" || c.AgentVersion != "3.6.26" {
+		t.Errorf("controllers.yaml's c1: %+v", c)
+	}
+	block, _ := pem.Decode([]byte(c.CACert))
+	if block == nil {
+		t.Fatalf("ca-cert is not PEM: %q", c.CACert)
+	}
+	if cert, err := x509.ParseCertificate(block.Bytes); err != nil || !cert.IsCA {
+		t.Errorf("ca-cert is not a CA certificate: %v", err)
+	}
+	var af jujuAccounts
+	readJuju(t, filepath.Join(jujuData, "accounts.yaml"), &af)
+	if a := af.Controllers["c1"]; a.User != "admin" || a.Password != "" || a.LastKnownAccess != "superuser" {
+		t.Errorf("accounts.yaml's c1: %+v", a)
+	}
+	var mf jujuModels
+	readJuju(t, filepath.Join(jujuData, "models.yaml"), &mf)
+	if m := mf.Controllers["c1"]; m.CurrentModel != "admin/staging" || m.Models["admin/staging"].ModelUUID == "" || m.Models["admin/staging"].ModelType != "iaas" {
+		t.Errorf("models.yaml's c1: %+v", m)
+	}
+	fi, err := os.Stat(jujuData)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("%s: %v %v, want 0700", jujuData, fi.Mode(), err)
+	}
+	for _, name := range []string{"controllers.yaml", "accounts.yaml", "models.yaml", "sessions.yaml"} {
+		fi, err := os.Stat(filepath.Join(jujuData, name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want 0600", name, fi.Mode(), err)
+		}
+	}
+	var sf struct {
+		Controllers map[string]struct {
+			Token             string `yaml:"token"`
+			GeneratedPassword bool   `yaml:"generated-password"`
+		} `yaml:"controllers"`
+	}
+	readJuju(t, filepath.Join(jujuData, "sessions.yaml"), &sf)
+	if s := sf.Controllers["c1"]; s.Token == "" || !s.GeneratedPassword {
+		t.Errorf("sessions.yaml's c1: %+v", s)
+	}
+	if exists(filepath.Join(jujuData, "controllers", "c1", "state.db")) != true {
+		t.Error("the controller's state is not in its folder under JUJU_DATA")
+	}
+	out, errOut, code := admin.juju("", "show-controller", "c1", "--format", "json")
+	var show map[string]struct {
+		Details struct {
+			UUID         string   `json:"uuid"`
+			APIEndpoints []string `json:"api-endpoints"`
+			CACert       string   `json:"ca-cert"`
+		} `json:"details"`
+		CurrentModel string `json:"current-model"`
+		Account      struct {
+			User   string `json:"user"`
+			Access string `json:"access"`
+		} `json:"account"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &show) != nil {
+		t.Fatalf("show-controller: exit %d, %s%s", code, out, errOut)
+	}
+	// list-controllers' document is Juju's ControllerSet.
+	out, errOut, code = admin.juju("", "list-controllers", "--format", "yaml")
+	var set struct {
+		Controllers map[string]struct {
+			CurrentModel string   `yaml:"current-model"`
+			User         string   `yaml:"user"`
+			Access       string   `yaml:"access"`
+			RecentServer string   `yaml:"recent-server"`
+			UUID         string   `yaml:"uuid"`
+			APIEndpoints []string `yaml:"api-endpoints"`
+			CACert       string   `yaml:"ca-cert"`
+			Cloud        string   `yaml:"cloud"`
+			Region       string   `yaml:"region"`
+			AgentVersion string   `yaml:"agent-version"`
+			ModelCount   int      `yaml:"model-count"`
+			MachineCount int      `yaml:"machine-count"`
+		} `yaml:"controllers"`
+		CurrentController string `yaml:"current-controller"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(out))
+	dec.KnownFields(true)
+	if code != 0 || dec.Decode(&set) != nil {
+		t.Fatalf("list-controllers --format yaml: exit %d, %s%s", code, out, errOut)
+	}
+	if it := set.Controllers["c1"]; set.CurrentController != "c1" || it.User != "admin" || it.Access != "superuser" ||
+		it.ModelCount != 2 || it.CurrentModel != "admin/staging" || it.RecentServer != c.APIEndpoints[0] || it.CACert != c.CACert {
+		t.Errorf("list-controllers --format yaml: %+v", set)
+	}
+	if s := show["c1"]; s.Details.UUID != c.ControllerUUID || s.Details.CACert != c.CACert || s.CurrentModel != "admin/staging" || s.Account.User != "admin" {
+		t.Errorf("show-controller: %+v", s)
+	}
+}
+
+// Juju 3's syntax (bootstrap CLOUD CONTROLLER), and kill-controller: it
+// works with the controller process down, stops it when up, destroys the
+// machines through the state and removes the controller's folder.
+func TestKillController(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("kill", "01-bootstrap", "", "bootstrap localhost-fake k1")
+	admin.must("kill", "02-add-model", "", "add-model m1")
+	admin.must("kill", "03-deploy", "", "deploy mysql -n 2")
+	dir := filepath.Join(admin.data, "controllers", "k1")
+	pid, ok := agentPID(dir)
+	if !ok {
+		t.Fatal("no controller process")
+	}
+	// destroy-controller needs the controller up, and says so.
+	syscall.Kill(pid, syscall.SIGTERM)
+	for i := 0; i < 200 && isAgent(pid, dir); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, errOut, code := admin.juju("", "destroy-controller", "k1", "-y"); code != 1 || !strings.Contains(errOut, "(is the controller process running?)") {
+		t.Errorf("destroy-controller with the process down: exit %d, %s", code, errOut)
+	}
+	if !exists(filepath.Join(dir, "state.db")) {
+		t.Fatal("a failed destroy-controller removed the state")
+	}
+	// kill-controller does not need it.
+	admin.must("kill", "04-kill-controller", "", "kill-controller k1 -y")
+	if exists(dir) {
+		t.Errorf("%s left behind", dir)
+	}
+	if out, _, code := admin.juju("", "list-controllers"); code == 0 && strings.Contains(out, "k1") {
+		t.Errorf("k1 still listed:\n%s", out)
+	}
+	// And with the process up, it stops it.
+	admin.must("kill", "05-bootstrap", "", "bootstrap localhost-fake k2")
+	dir = filepath.Join(admin.data, "controllers", "k2")
+	if pid, ok = agentPID(dir); !ok {
+		t.Fatal("no controller process")
+	}
+	admin.must("kill", "06-kill-controller", "", "kill-controller k2 -y")
+	if isAgent(pid, dir) || exists(dir) {
+		t.Errorf("kill-controller left process %d or %s", pid, dir)
+	}
+}
+
+// Commands Juju 3 users reach for: grant-cloud for the controller's
+// add-model level, users MODEL, show-model, models --uuid, logout -c,
+// login -u; and list-controllers with nothing registered.
+func TestJuju3Commands(t *testing.T) {
+	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
+	if _, errOut, code := tom.juju("", "controllers"); code != 1 || !strings.HasPrefix(errOut, "ERROR No controllers registered.") {
+		t.Errorf("controllers with none: exit %d, %q", code, errOut)
+	}
+	admin.must("juju3", "01-bootstrap", "", "bootstrap localhost-fake c3")
+	token := tokenIn(t, admin.must("juju3", "02-add-user", "", "add-user tom Tom"))
+	tom.must("juju3", "03-register", "tom-password\ntom-password\n\n", "register "+token)
+	if _, errOut, code := tom.juju("", "add-model", "tm"); code != 1 || !strings.HasPrefix(errOut, "ERROR permission denied") {
+		t.Errorf("tom's add-model before grant-cloud: exit %d, %q", code, errOut)
+	}
+	admin.must("juju3", "04-grant-cloud", "", "grant-cloud tom add-model localhost-fake")
+	tom.must("juju3", "05-add-model", "", "add-model tm")
+	tom.must("juju3", "06-grant", "", "grant admin read tm")
+	tom.must("juju3", "07-users-model", "", "users tm")
+	admin.must("juju3", "08-users-model", "", "users tom/tm")
+	tom.must("juju3", "09-show-model", "", "show-model tm")
+	tom.must("juju3", "10-models-uuid", "", "models --uuid")
+	tom.must("juju3", "11-logout-c", "", "logout -c c3")
+	tom.must("juju3", "12-login-u", "tom-password\n", "login -u tom -c c3")
+	tom.must("juju3", "13-whoami", "", "whoami")
+}
+
+// list-controllers after logout, and with the controller down: "-" for
+// what is not known, as Juju shows it.
+func TestListControllersUnknown(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("unknown", "01-bootstrap", "", "bootstrap localhost-fake c1")
+	admin.must("unknown", "02-list-controllers", "", "list-controllers")
+	admin.must("unknown", "03-logout", "", "logout --force")
+	admin.must("unknown", "04-list-controllers", "", "list-controllers")
 }

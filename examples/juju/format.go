@@ -25,12 +25,12 @@ func output(w io.Writer, format string, v any, tabular func(*tabwriter.Writer)) 
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	case "yaml":
-		b, err := yaml.Marshal(v)
-		if err != nil {
+		enc := yaml.NewEncoder(w)
+		enc.SetIndent(2) // as Juju's (yaml.v2)
+		if err := enc.Encode(v); err != nil {
 			return err
 		}
-		_, err = w.Write(b)
-		return err
+		return enc.Close()
 	}
 	return usagef("format %q not valid: want tabular, json or yaml", format)
 }

@@ -8,22 +8,29 @@
 //	./juju bootstrap lxd-controller-1 lxd     # the LXD provider (scripts/lxd-testbed.sh)
 //	./juju bootstrap demo localhost-fake      # or the fake provider, for demos
 //
-// Each user's client files live in a data folder ($HERD_DATA, else
-// $XDG_DATA_HOME/herd, else ~/.local/share/herd); two users on one machine
-// are two data folders. The controller's state is a bbolt file in the
-// bootstrapping user's data folder; the registration token's address names
-// it (herd+file:///<absolute path>/state.db?provider=lxd|fake), since Herd
-// has no network API yet, so the registering user's client finds the
-// controller there. Names and addresses, from the command line, a token or a
-// client file, are checked before anything is opened (paths.go); a client
-// makes and removes folders only in its own data folder. Every command opens
-// the file, does its work and closes it: commands of several users take
-// turns on the file's lock.
+// As in Juju, bootstrap leaves the controller running as a process of its
+// own (agent.go): its state and log are in the controller's folder in the
+// bootstrapping user's data folder, and it serves Juju's API over TLS on a
+// loopback port (HERD_CONTROLLER_ADDR to choose one). Every other command,
+// register included, is a client of that process through Herd's Go client
+// (package client): registration tokens carry host:port, register runs
+// Juju's /register exchange and pins the controller's CA, and a user's
+// data folder holds only Juju's client files (client.go) and the session
+// credential, never a password or controller state. Two users on one
+// machine are two data folders, and may be two OS users.
 //
-// Environment: HERD_DATA (the data folder); HERD_FAKE_PROVIDER=1 makes every
-// cloud, lxd included, use the fake provider (for demos and the seed's
-// tests on machines without LXD); HERD_TEST_NOW (RFC 3339) fixes the
-// controller's clock, for tests only.
+// Each user's client files live in a data folder ($JUJU_DATA, else
+// $HERD_DATA, else $XDG_DATA_HOME/herd, else ~/.local/share/herd). Names
+// and addresses, from the command line, a token or a client file, are
+// checked before anything is opened or sent (paths.go).
+//
+// Environment: JUJU_DATA or HERD_DATA (the data folder);
+// HERD_FAKE_PROVIDER=1 makes every cloud, lxd included, use the fake
+// provider (for demos and the seed's tests on machines without LXD);
+// HERD_CONTROLLER_ADDR (host:port) is where a new controller listens;
+// HERD_TEST_NOW (RFC 3339) fixes the clocks of the client and of a
+// controller process started with it, and HERD_TEST_NO_LIMITS=1 turns the
+// controller's login and register rate limits off, for tests only.
 package main
 
 import (
@@ -33,6 +40,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -64,22 +72,22 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"bootstrap":            {cmdBootstrap, nil, nil, "bootstrap <controller> <cloud>"},
+		"bootstrap":            {cmdBootstrap, nil, nil, "bootstrap <cloud> [<controller>] | bootstrap <controller> <cloud>"},
 		"change-user-password": {cmdChangePassword, []string{"reset", "no-prompt"}, nil, "change-user-password [user] [--reset] [--no-prompt]"},
 		"add-user":             {cmdAddUser, nil, nil, "add-user <user> [display name]"},
 		"create-model":         {cmdAddModel, nil, []string{"owner"}, "add-model <name> [--owner user]"},
 		"add-model":            {cmdAddModel, nil, []string{"owner"}, "add-model <name> [--owner user]"},
 		"grant":                {cmdGrant, nil, []string{"acl"}, "grant <user> <level> [model...] | grant --acl=<level> <user> [model...]"},
 		"revoke":               {cmdRevoke, nil, []string{"acl"}, "revoke <user> <level> [model...] | revoke --acl=<level> <user> [model...]"},
-		"register":             {cmdRegister, []string{"no-prompt"}, nil, "register <token>"},
+		"register":             {cmdRegister, []string{"no-prompt", "replace"}, nil, "register <token> [--replace]"},
 		"login":                {cmdLogin, []string{"no-prompt"}, []string{"u", "user", "c", "controller"}, "login [-u user] [-c controller]"},
-		"logout":               {cmdLogout, []string{"force"}, nil, "logout [--force]"},
-		"list-controllers":     {cmdListControllers, nil, []string{"format"}, "list-controllers [--format tabular|json|yaml]"},
-		"controllers":          {cmdListControllers, nil, []string{"format"}, "controllers [--format tabular|json|yaml]"},
-		"list-models":          {cmdListModels, []string{"all"}, []string{"format", "user"}, "list-models [--all] [--user u] [--format tabular|json|yaml]"},
-		"models":               {cmdListModels, []string{"all"}, []string{"format", "user"}, "models [--all] [--user u] [--format tabular|json|yaml]"},
-		"list-users":           {cmdListUsers, []string{"all"}, []string{"format"}, "list-users [--all] [--format tabular|json|yaml]"},
-		"users":                {cmdListUsers, []string{"all"}, []string{"format"}, "users [--all] [--format tabular|json|yaml]"},
+		"logout":               {cmdLogout, []string{"force"}, []string{"c", "controller"}, "logout [-c controller] [--force]"},
+		"list-controllers":     {cmdListControllers, []string{"refresh"}, []string{"format"}, "list-controllers [--format tabular|json|yaml]"},
+		"controllers":          {cmdListControllers, []string{"refresh"}, []string{"format"}, "controllers [--format tabular|json|yaml]"},
+		"list-models":          {cmdListModels, []string{"all", "uuid", "exact-time"}, []string{"format", "user"}, "list-models [--all] [--uuid] [--exact-time] [--user u] [--format tabular|json|yaml]"},
+		"models":               {cmdListModels, []string{"all", "uuid", "exact-time"}, []string{"format", "user"}, "models [--all] [--uuid] [--exact-time] [--user u] [--format tabular|json|yaml]"},
+		"list-users":           {cmdListUsers, []string{"all"}, []string{"format"}, "list-users [model] [--all] [--format tabular|json|yaml]"},
+		"users":                {cmdListUsers, []string{"all"}, []string{"format"}, "users [model] [--all] [--format tabular|json|yaml]"},
 		"show-user":            {cmdShowUser, nil, []string{"format"}, "show-user [user] [--format yaml|json|tabular]"},
 		"whoami":               {cmdWhoami, nil, []string{"format"}, "whoami [--format tabular|json|yaml]"},
 		"deploy":               {cmdDeploy, nil, []string{"n", "num-units", "m", "model"}, "deploy <charm> [application] [-n N] [-m model]"},
@@ -91,8 +99,15 @@ func init() {
 		"enable-user":          {cmdEnableUser, nil, nil, "enable-user <user>"},
 		"remove-user":          {cmdRemoveUser, []string{"y", "yes"}, nil, "remove-user <user> [-y]"},
 		"destroy-model":        {cmdDestroyModel, []string{"y", "yes"}, nil, "destroy-model <model> [-y]"},
+		"show-model":           {cmdShowModel, nil, []string{"m", "model", "format"}, "show-model [model] [--format yaml|json]"},
+		"grant-cloud":          {cmdGrantCloud, nil, nil, "grant-cloud <user> add-model <cloud>..."},
+		"revoke-cloud":         {cmdRevokeCloud, nil, nil, "revoke-cloud <user> add-model <cloud>..."},
 		"switch":               {cmdSwitch, nil, nil, "switch [<controller>|<model>|<controller>:<model>]"},
-		"destroy-controller":   {cmdDestroyController, []string{"y", "yes"}, nil, "destroy-controller <controller> [-y]"},
+		"destroy-controller":   {cmdDestroyController, []string{"y", "yes", "no-prompt"}, nil, "destroy-controller <controller> [-y]"},
+		"kill-controller":      {cmdKillController, []string{"y", "yes", "no-prompt"}, nil, "kill-controller <controller> [-y]"},
+		"unregister":           {cmdUnregister, []string{"y", "yes", "no-prompt"}, nil, "unregister <controller> [-y]"},
+		"show-controller":      {cmdShowController, nil, []string{"format"}, "show-controller [controller] [--format yaml|json]"},
+		"controller-agent":     {cmdControllerAgent, []string{"detach"}, nil, ""}, // hidden: the controller process (agent.go)
 	}
 }
 
@@ -166,27 +181,47 @@ func parseArgs(c command, in []string) (*args, error) {
 }
 
 func (e *env) run(argv []string) int {
-	if len(argv) == 0 || argv[0] == "help" || argv[0] == "--help" {
+	if len(argv) == 0 || (argv[0] == "help" && len(argv) == 1) || argv[0] == "--help" || argv[0] == "-h" {
 		e.usage(e.stdout)
+		return 0
+	}
+	if argv[0] == "help" {
+		c, ok := commands[argv[1]]
+		if !ok || c.usage == "" {
+			fmt.Fprintf(e.stderr, "ERROR unknown command or topic for %s\n", argv[1])
+			return 1
+		}
+		fmt.Fprintf(e.stdout, "Usage: juju %s\n", c.usage)
 		return 0
 	}
 	c, ok := commands[argv[0]]
 	if !ok {
 		fmt.Fprintf(e.stderr, "ERROR juju: %q is not a juju command. See \"juju help\".\n", argv[0])
-		return 1
+		return 2
+	}
+	for _, s := range argv[1:] {
+		if s == "--help" || s == "-h" {
+			fmt.Fprintf(e.stdout, "Usage: juju %s\n", c.usage)
+			return 0
+		}
+		if s == "--" {
+			break
+		}
 	}
 	a, err := parseArgs(c, argv[1:])
-	if err == nil {
-		err = e.setup()
+	if err != nil {
+		// Juju (cmd/supercommand) exits 2 for flag and usage errors.
+		fmt.Fprintf(e.stderr, "ERROR %v\n", err)
+		return 2
 	}
-	if err == nil {
+	if err = e.setup(); err == nil {
 		err = c.run(e, a)
 	}
 	if err != nil {
 		var u usageError
 		if errors.As(err, &u) {
 			fmt.Fprintf(e.stderr, "ERROR %v\nUsage: juju %s\n", err, c.usage)
-			return 1
+			return 2
 		}
 		fmt.Fprintf(e.stderr, "ERROR %v\n", err)
 		return 1
@@ -196,6 +231,11 @@ func (e *env) run(argv []string) int {
 
 func (e *env) setup() error {
 	dir, err := dataDir()
+	if err == nil {
+		// Absolute, so that a controller's folder (and its process's
+		// command line) reads the same from any working directory.
+		dir, err = filepath.Abs(dir)
+	}
 	if err != nil {
 		return err
 	}
@@ -215,7 +255,7 @@ func (e *env) usage(w io.Writer) {
 	seen := map[string]bool{}
 	for _, name := range sortedKeys(commands) {
 		u := commands[name].usage
-		if !seen[u] {
+		if u != "" && !seen[u] {
 			seen[u] = true
 			fmt.Fprintf(w, "    juju %s\n", u)
 		}

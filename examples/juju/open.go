@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/herd-project/herd"
+	hclient "github.com/herd-project/herd/client"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/provider"
 	"github.com/herd-project/herd/provider/fakeprovider"
@@ -44,27 +45,32 @@ func (e *env) providerFor(kind, statePath string, create bool) (provider.Provide
 	return nil, nil, fmt.Errorf("provider %q not known", kind)
 }
 
-// conn is an open controller and this user's session on it.
+// conn is this user's session on a controller, over the network.
 type conn struct {
 	name    string
 	entry   controllerEntry
-	ctrl    *controller.Controller
-	session *controller.Session
+	session *hclient.Session
 	acct    account
-	close   func()
+	sess    session
 }
 
-func (c *conn) Close() {
-	c.ctrl.Close()
-	c.close()
-}
+func (c *conn) Close() { c.session.Close() }
 
 func (e *env) options(prov provider.Provider) controller.Options {
 	return controller.Options{Provider: prov, Now: e.now, LockTimeout: 30 * time.Second}
 }
 
-// openController opens a controller by name ("" for the current one).
-func (e *env) openController(name string) (*conn, error) {
+// target is a controller as this client knows it, before connecting.
+type target struct {
+	name  string
+	entry controllerEntry
+	acct  account
+	sess  session
+}
+
+// controllerNamed finds a controller by name ("" for the current one) in
+// the client files, and checks its entry.
+func (e *env) controllerNamed(name string) (*target, error) {
 	cf, err := e.cl.controllers()
 	if err != nil {
 		return nil, err
@@ -82,64 +88,83 @@ func (e *env) openController(name string) (*conn, error) {
 	if err := e.checkEntry(name, entry); err != nil {
 		return nil, err
 	}
-	prov, closeProv, err := e.providerFor(entry.Provider, entry.Path, false)
-	if err != nil {
-		return nil, err
-	}
-	ctrl, err := controller.Open(e.ctx, entry.Path, e.options(prov))
-	if err != nil {
-		closeProv()
-		return nil, err
-	}
 	accts, err := e.cl.accounts()
 	if err != nil {
-		ctrl.Close()
-		closeProv()
 		return nil, err
 	}
-	return &conn{name: name, entry: entry, ctrl: ctrl, acct: accts[name], close: closeProv}, nil
+	sessions, err := e.cl.sessions()
+	if err != nil {
+		return nil, err
+	}
+	return &target{name: name, entry: entry, acct: accts[name], sess: sessions[name]}, nil
+}
+
+// dial connects to a controller, trusting only its pinned CA.
+func (e *env) dial(t *target) (*hclient.Conn, error) {
+	cn, err := hclient.Dial(e.ctx, hclient.Options{Addrs: t.entry.APIEndpoints, CACert: []byte(t.entry.CACert), ControllerName: t.name, PingInterval: -1, DialTimeout: 5 * time.Second})
+	if err != nil {
+		if errors.Is(err, herd.ErrClosed) {
+			return nil, fmt.Errorf("cannot connect to controller %s: %v (is the controller process running?)", t.name, err)
+		}
+		return nil, err
+	}
+	return cn, nil
 }
 
 // connect opens the current controller and resumes this user's session.
 func (e *env) connect() (*conn, error) { return e.connectTo("") }
 
-// connectTo opens a controller by name ("" for the current one) and
-// resumes this user's session on it.
+// connectTo connects to a controller by name ("" for the current one)
+// and resumes this user's session on it.
 func (e *env) connectTo(name string) (*conn, error) {
-	c, err := e.openController(name)
+	t, err := e.controllerNamed(name)
 	if err != nil {
 		return nil, err
 	}
-	if c.acct.Token == "" {
-		c.Close()
-		return nil, fmt.Errorf("not logged in\n\nPlease use \"juju login\" to log in to controller %s", c.name)
+	if t.acct.User == "" || t.sess.Token == "" {
+		return nil, fmt.Errorf("not logged in\n\nPlease use \"juju login\" to log in to controller %s", t.name)
 	}
-	s, err := c.ctrl.Resume(e.ctx, c.acct.Token)
+	cn, err := e.dial(t)
 	if err != nil {
-		c.Close()
+		return nil, err
+	}
+	s, err := cn.Resume(e.ctx, t.acct.User, t.sess.Token)
+	if err != nil {
+		cn.Close()
 		if errors.Is(err, herd.ErrUnauthenticated) {
-			return nil, fmt.Errorf("%w\n\nPlease use \"juju login\" to log in to controller %s again", err, c.name)
+			return nil, fmt.Errorf("%w\n\nPlease use \"juju login\" to log in to controller %s again", err, t.name)
 		}
 		return nil, err
 	}
-	c.session = s
-	return c, nil
+	return &conn{name: t.name, entry: t.entry, session: s, acct: t.acct, sess: t.sess}, nil
 }
 
 // currentModel is the user's current model on controller name.
 func (e *env) currentModel(name string) string {
 	m, _ := e.cl.models()
-	return m[name]
+	if cm := m.Controllers[name]; cm != nil {
+		return cm.CurrentModel
+	}
+	return ""
 }
 
-// readPassword reads a password: from the terminal without echo, or, with
-// --no-prompt or when stdin is not a terminal, one line from stdin.
+// interactive reports whether prompts go to a terminal.
+func (e *env) interactive(noPrompt bool) bool {
+	return !noPrompt && e.stdinFile != nil && term.IsTerminal(int(e.stdinFile.Fd()))
+}
+
+// readPassword reads a password as Juju does: the prompt on stderr, then
+// from the terminal without echo, or one line of stdin when stdin is not
+// a terminal. --no-prompt (Herd's) reads one line without a prompt.
 func (e *env) readPassword(prompt string, noPrompt bool) (string, error) {
-	if !noPrompt && e.stdinFile != nil && term.IsTerminal(int(e.stdinFile.Fd())) {
+	if e.interactive(noPrompt) {
 		fmt.Fprint(e.stderr, prompt)
 		b, err := term.ReadPassword(int(e.stdinFile.Fd()))
 		fmt.Fprintln(e.stderr)
 		return string(b), err
+	}
+	if !noPrompt {
+		fmt.Fprintln(e.stderr, prompt)
 	}
 	line, err := e.stdin.ReadString('\n')
 	if err != nil && line == "" {
@@ -148,18 +173,22 @@ func (e *env) readPassword(prompt string, noPrompt bool) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// newPassword asks for a password twice on a terminal, once otherwise.
-func (e *env) newPassword(noPrompt bool) (string, error) {
-	pw, err := e.readPassword("new password: ", noPrompt)
+// newPassword asks for a password and its confirmation, as Juju does
+// (from a terminal or two lines of stdin); --no-prompt reads one line.
+func (e *env) newPassword(noPrompt bool, prompt, again string) (string, error) {
+	pw, err := e.readPassword(prompt, noPrompt)
 	if err != nil {
 		return "", err
 	}
-	if !noPrompt && e.stdinFile != nil && term.IsTerminal(int(e.stdinFile.Fd())) {
-		again, err := e.readPassword("type new password again: ", false)
+	if pw == "" {
+		return "", errors.New("you must enter a password")
+	}
+	if !noPrompt {
+		confirm, err := e.readPassword(again, false)
 		if err != nil {
 			return "", err
 		}
-		if again != pw {
+		if confirm != pw {
 			return "", errors.New("passwords do not match")
 		}
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"net/url"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/herd-project/herd/models"
@@ -51,53 +53,37 @@ func checkStatePath(p string) error {
 	return nil
 }
 
-// address is how a registration token names a controller until Herd has a
-// network API: the state file, and which provider runs its machines.
-func address(path, prov string) string {
-	return (&url.URL{Scheme: "herd+file", Path: path, RawQuery: "provider=" + prov}).String()
+// checkAddr is the rule for a controller's API address, from a
+// registration token or a client file: host:port and nothing more (no
+// scheme, path or user), with a port number.
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || strings.ContainsAny(host, "/@?#\\ \x00") {
+		return fmt.Errorf("controller address %q not valid: want host:port", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("controller address %q not valid: port %q is not a port number", addr, port)
+	}
+	return nil
 }
 
-// parseAddress reads and checks an address from a registration token:
-// herd+file:///absolute/path/state.db?provider=fake|lxd and nothing more.
-func parseAddress(addr string) (path, prov string, err error) {
-	bad := func(why string) error {
-		return fmt.Errorf("controller address %q not valid: %s (want herd+file:///path/%s?provider=fake|lxd)", addr, why, stateFileName)
-	}
-	u, err := url.Parse(addr)
-	switch {
-	case err != nil:
-		return "", "", bad("not a URL")
-	case u.Scheme != "herd+file":
-		return "", "", bad("scheme is not herd+file")
-	case u.Opaque != "" || u.User != nil || u.Host != "" || u.Fragment != "":
-		return "", "", bad("want a local absolute path only")
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil || len(q) != 1 || len(q["provider"]) != 1 {
-		return "", "", bad("want exactly one provider")
-	}
-	prov = q.Get("provider")
-	if prov != "fake" && prov != "lxd" {
-		return "", "", bad(fmt.Sprintf("provider %q not known", prov))
-	}
-	if err := checkStatePath(u.Path); err != nil {
-		return "", "", bad(err.Error())
-	}
-	return u.Path, prov, nil
-}
-
-// checkEntry checks a controller as the client's controllers.json lists
+// checkEntry checks a controller as the client's controllers.yaml lists
 // it, since that file may have been edited or copied from elsewhere.
 func (e *env) checkEntry(name string, entry controllerEntry) error {
 	err := models.ValidateControllerName(name)
-	if err == nil && entry.Provider != "fake" && entry.Provider != "lxd" {
-		err = fmt.Errorf("provider %q not known", entry.Provider)
+	if err == nil && len(entry.APIEndpoints) == 0 {
+		err = errors.New("no api-endpoints")
 	}
-	if err == nil {
-		err = checkStatePath(entry.Path)
+	for _, a := range entry.APIEndpoints {
+		if err == nil {
+			err = checkAddr(a)
+		}
+	}
+	if err == nil && !strings.Contains(entry.CACert, "-----BEGIN CERTIFICATE-----") {
+		err = errors.New("no ca-cert")
 	}
 	if err != nil {
-		return fmt.Errorf("controller %s in %s is not valid: %w", name, filepath.Join(e.cl.dir, "controllers.json"), err)
+		return fmt.Errorf("controller %s in %s is not valid: %w", name, filepath.Join(e.cl.dir, controllersFileName), err)
 	}
 	return nil
 }

@@ -2,10 +2,9 @@ package main
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net/url"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -142,121 +141,57 @@ func token(t *testing.T, controllerName, addr string) string {
 	return s
 }
 
-func fileAddr(host, path string) string {
-	return (&url.URL{Scheme: "herd+file", Host: host, Path: path, RawQuery: "provider=fake"}).String()
-}
-
-// A registration token's address is checked before the client opens
-// anything: a crafted one cannot make `juju register` write a file in a
-// folder of the attacker's choosing, nor reach a file that is not a
-// controller's state file.
+// A registration token's addresses are checked before anything is sent
+// or written: host:port only, so a crafted token cannot name a file, a URL
+// or a path.
 func TestRegisterAddressIsChecked(t *testing.T) {
-	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
-	admin.must("errors", "setup-bootstrap", "", "bootstrap c1 localhost-fake")
-	real := filepath.Join(admin.data, "controllers", "c1", "state.db")
-	real, err := filepath.Abs(real)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		name string
-		addr func(root string) string
-		want string
-	}{
-		{"no state file in the folder", func(r string) string { return fileAddr("", filepath.Join(r, "victim", "nostate", "state.db")) },
-			"controller address"},
-		{"climbs with ..", func(r string) string {
-			return fileAddr("", filepath.Join(r, "home")+"/../victim/nostate/state.db")
-		}, "controller address"},
-		{"a user's file", func(r string) string { return fileAddr("", filepath.Join(r, "victim", "notes.txt")) },
-			"controller address"},
-		{"a folder named state.db", func(r string) string { return fileAddr("", filepath.Join(r, "victim", "sub", "state.db")) },
-			"controller address"},
-		{"a link named state.db", func(r string) string { return fileAddr("", filepath.Join(r, "victim", "linked", "state.db")) },
-			"controller address"},
-		{"a folder that is not there", func(r string) string { return fileAddr("", filepath.Join(r, "nowhere", "deeper", "state.db")) },
-			"controller address"},
-		{"a host", func(r string) string {
-			return fileAddr("example.invalid", filepath.Join(r, "victim", "nostate", "state.db"))
-		},
-			"controller address"},
-		{"a relative path", func(r string) string {
-			rel, err := filepath.Rel(mustGetwd(t), filepath.Join(r, "victim", "nostate", "state.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return "herd+file:" + filepath.ToSlash(rel) + "?provider=fake"
-		}, "controller address"},
-		{"a doubled slash", func(r string) string { return fileAddr("", filepath.Join(r, "victim", "nostate")+"//state.db") },
-			"controller address"},
-		{"a second provider", func(r string) string { return fileAddr("", real) + "&provider=lxd" }, "controller address"},
-		{"another scheme", func(r string) string {
-			return "file://" + filepath.Join(r, "victim", "nostate", "state.db") + "?provider=fake"
-		},
-			"controller address"},
+	for _, addr := range []string{
+		"herd+file:///tmp/x/state.db?provider=fake", "/tmp/x/state.db", "../x:17070", "example.com",
+		"example.com:0", "example.com:99999", "example.com:http", "user@example.com:17070",
+		"example.com/api:17070", "https://example.com:17070", ":17070",
 	} {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(addr, func(t *testing.T) {
 			w := newWorld(t)
-			if err := os.Symlink(real, filepath.Join(w.root, "victim", "linked", "state.db")); err != nil {
-				t.Fatal(err)
-			}
-			w.refused(t, "tom-password\n", c.want, "register", token(t, "c1", c.addr(w.root)))
+			w.refused(t, "tom-password\n", "registration token: controller address", "register", token(t, "c1", addr))
 		})
 	}
-	// A controller name that is no name is refused too, even with the
-	// address of a real controller.
+	// A controller name that is no name is refused too, even with a good
+	// address.
 	for _, name := range []string{"../../x", "a/b", ".."} {
 		t.Run("name "+name, func(t *testing.T) {
 			w := newWorld(t)
-			w.refused(t, "tom-password\n", fmt.Sprintf("registration token: controller name %q not valid", name), "register", token(t, name, fileAddr("", real)))
+			w.refused(t, "tom-password\n", fmt.Sprintf("registration token: controller name %q not valid", name), "register", token(t, name, "127.0.0.1:17070"))
 		})
 	}
 }
 
-func mustGetwd(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return wd
-}
-
-// The client's own files are read as untrusted too: a controllers.json
-// whose entry names a folder outside the data folder, or a name that is no
-// name, is refused before anything is opened or written.
+// The client's own files are read as untrusted too: a controllers.yaml
+// whose entry has no usable address or CA, or a name that is no name, is
+// refused before anything is dialled or written.
 func TestClientFileIsChecked(t *testing.T) {
-	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
-	admin.must("errors", "setup-bootstrap", "", "bootstrap c1 localhost-fake")
-	real, err := filepath.Abs(filepath.Join(admin.data, "controllers", "c1", "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 	for _, c := range []struct {
-		name, ctl, path, want string
-		args                  []string
+		name, ctl, want string
+		ep              []string
+		ca              string
+		args            []string
 	}{
-		{"status, path to a folder without state", "c1", "victim/nostate/state.db", "controller c1 in", []string{"status"}},
-		{"status, path with ..", "c1", "home/../victim/nostate/state.db", "controller c1 in", []string{"status"}},
-		{"whoami, user's file", "c1", "victim/notes.txt", "controller c1 in", []string{"whoami"}},
-		{"destroy, a name that climbs", "../../victim", "", `controller name "../../victim" not valid`, []string{"destroy-controller", "../../victim", "-y"}},
+		{"status, a path for an address", "c1", "controller c1 in", []string{"/tmp/state.db"}, ca, []string{"status"}},
+		{"status, a URL for an address", "c1", "controller c1 in", []string{"herd+file:///tmp/state.db"}, ca, []string{"status"}},
+		{"whoami, no address", "c1", "controller c1 in", nil, ca, []string{"whoami"}},
+		{"whoami, no CA", "c1", "controller c1 in", []string{"127.0.0.1:17070"}, "", []string{"whoami"}},
+		{"destroy, a name that climbs", "../../victim", `controller name "../../victim" not valid`, []string{"127.0.0.1:17070"}, ca, []string{"destroy-controller", "../../victim", "-y"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t)
-			path := real
-			if c.path != "" {
-				path = w.root + "/" + c.path
-			}
-			cf := controllersFile{Current: c.ctl, Controllers: map[string]controllerEntry{c.ctl: {Path: path, Provider: "fake", Cloud: "localhost-fake", Region: "default"}}}
-			b, _ := json.Marshal(cf)
-			if err := os.MkdirAll(w.u.data, 0o700); err != nil {
+			cf := controllersFile{Current: c.ctl, Controllers: map[string]controllerEntry{c.ctl: {UUID: "u", APIEndpoints: c.ep, CACert: c.ca, Cloud: "localhost-fake", Region: "default"}}}
+			if err := w.u.client().write(controllersFileName, cf); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(w.u.data, "controllers.json"), b, 0o600); err != nil {
+			if err := w.u.client().write(accountsFileName, accountsFile{Controllers: map[string]account{c.ctl: {User: "admin"}}}); err != nil {
 				t.Fatal(err)
 			}
-			b, _ = json.Marshal(accountsFile{c.ctl: {User: "admin", Token: "x"}})
-			if err := os.WriteFile(filepath.Join(w.u.data, "accounts.json"), b, 0o600); err != nil {
+			if err := w.u.client().write(sessionsFileName, sessionsFile{Controllers: map[string]session{c.ctl: {Token: "x"}}}); err != nil {
 				t.Fatal(err)
 			}
 			w.refused(t, "", c.want, c.args...)
@@ -264,33 +199,43 @@ func TestClientFileIsChecked(t *testing.T) {
 	}
 }
 
-// A registered user who may destroy a controller destroys it, but leaves
-// its folder, which is in the bootstrapping user's data folder, to that
-// user's client: a client removes only folders it made.
-func TestDestroyControllerRemovesOnlyOwnFolder(t *testing.T) {
+// Only the client that bootstrapped a controller holds its folder, so only
+// it can destroy the controller: another user's destroy-controller is
+// refused and changes nothing; the owner's stops the process and removes
+// the folder.
+func TestDestroyControllerOnlyFromOwnFolder(t *testing.T) {
 	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
 	admin.must("errors", "setup-bootstrap", "", "bootstrap c1 localhost-fake")
 	out := admin.must("errors", "setup-add-user", "", "add-user tom")
 	if _, errOut, code := admin.juju("", "grant", "tom", "superuser"); code != 0 {
 		t.Fatalf("grant tom superuser: exit %d, %s", code, errOut)
 	}
-	tom.must("errors", "setup-register", "tom-password\n", "register "+tokenIn(t, out))
+	tom.must("errors", "setup-register", "tom-password\ntom-password\n\n", "register "+tokenIn(t, out))
 	dir := filepath.Join(admin.data, "controllers", "c1")
-	if _, errOut, code := tom.juju("", "destroy-controller", "c1", "-y"); code != 0 {
+	before := tree(t, tom.data)
+	if _, errOut, code := tom.juju("", "destroy-controller", "c1", "-y"); code != 1 || !strings.HasPrefix(errOut, "ERROR controller c1 was not bootstrapped from this data folder") {
 		t.Fatalf("tom's destroy-controller: exit %d, %s", code, errOut)
 	}
-	if !exists(filepath.Join(dir, "state.db")) {
-		t.Fatalf("tom's client removed %s, in admin's data folder", dir)
+	sameTree(t, before, tree(t, tom.data))
+	pid, ok := agentPID(dir)
+	if !ok {
+		t.Fatal("the controller process is not running")
 	}
-	if cf, _ := tom.client().controllers(); len(cf.Controllers) != 0 {
-		t.Errorf("tom's client still lists %v", cf.Controllers)
-	}
-	// The owner's client cleans up when it destroys the controller in turn.
 	if _, errOut, code := admin.juju("", "destroy-controller", "c1", "-y"); code != 0 {
 		t.Fatalf("admin's destroy-controller: exit %d, %s", code, errOut)
 	}
-	if exists(dir) {
-		t.Errorf("admin's client left %s", dir)
+	if exists(dir) || isAgent(pid, dir) {
+		t.Errorf("admin's client left %s or its process %d", dir, pid)
+	}
+	// tom's client still lists it, until tom forgets it.
+	if _, errOut, code := tom.juju("", "whoami"); code != 1 || !strings.Contains(errOut, "(is the controller process running?)") {
+		t.Errorf("tom's whoami with the controller gone: exit %d, %s", code, errOut)
+	}
+	if _, errOut, code := tom.juju("", "unregister", "c1", "-y"); code != 0 {
+		t.Fatalf("tom's unregister: exit %d, %s", code, errOut)
+	}
+	if cf, _ := tom.client().controllers(); len(cf.Controllers) != 0 {
+		t.Errorf("tom's client still lists %v", cf.Controllers)
 	}
 }
 
@@ -309,4 +254,29 @@ func TestBootstrapKeepsLeftoverFiles(t *testing.T) {
 		}
 	}
 	w.refused(t, "", "controller folder", "bootstrap", "c1", "localhost-fake")
+}
+
+// A bootstrap whose controller process cannot start (its address is taken)
+// leaves nothing behind: no folder, no client file, no process.
+func TestBootstrapFailureLeavesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	w := newWorld(t)
+	w.u.env = append(w.u.env, "HERD_CONTROLLER_ADDR="+ln.Addr().String())
+	before := tree(t, w.root)
+	_, errOut, code := w.u.juju("", "bootstrap", "localhost-fake", "c1")
+	if code != 1 || !strings.Contains(errOut, "ERROR cannot start the controller process: the controller process exited") || !strings.Contains(errOut, "address already in use") {
+		t.Errorf("exit %d, %s", code, errOut)
+	}
+	after := tree(t, w.root)
+	// The data folder itself may now exist (0700), empty but for the
+	// controllers folder; nothing else.
+	for p := range after {
+		if _, ok := before[p]; !ok && p != w.u.data && p != filepath.Join(w.u.data, "controllers") {
+			t.Errorf("left behind: %s", p)
+		}
+	}
 }
