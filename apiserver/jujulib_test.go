@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herd-project/herd/internal/nodetest"
 	"github.com/herd-project/herd/internal/params"
 )
 
@@ -22,35 +23,7 @@ import (
 // HERD_NODE is not 1 (CI sets it, so there a missing node fails).
 func jujulibDir(t *testing.T) (dir, node string) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("HERD_NODE") == "1" {
-			t.Fatalf("HERD_NODE=1 but node is not on PATH: %v", err)
-		}
-		t.Skip("node is not on PATH (set HERD_NODE=1 to make this a failure)")
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		t.Fatalf("node is on PATH but npm is not: %v", err)
-	}
-	dir = t.TempDir()
-	for _, name := range []string{"package.json", "package-lock.json", "drive.mjs"} {
-		data, err := os.ReadFile(filepath.Join("testdata", "jujulib", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	install := exec.CommandContext(ctx, npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci: %v\n%s", err, out)
-	}
-	return dir, node
+	return nodetest.Install(t, filepath.Join("testdata", "jujulib"), "package.json", "package-lock.json", "drive.mjs")
 }
 
 // jujulibReport is what drive.mjs prints.

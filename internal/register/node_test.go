@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/internal/nodetest"
 )
 
 // nodeClient installs testdata/node (tweetnacl, pinned by its
@@ -24,34 +24,7 @@ import (
 // fails).
 func nodeClient(t *testing.T) func(cmd any) ([]byte, error) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("HERD_NODE") == "1" {
-			t.Fatalf("HERD_NODE=1 but node is not on PATH: %v", err)
-		}
-		t.Skip("node is not on PATH (set HERD_NODE=1 to make this a failure)")
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		t.Fatalf("node is on PATH but npm is not: %v", err)
-	}
-	dir := t.TempDir()
-	for _, name := range []string{"package.json", "package-lock.json", "register.mjs"} {
-		data, err := os.ReadFile(filepath.Join("testdata", "node", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	install := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci: %v\n%s", err, out)
-	}
+	dir, node := nodetest.Install(t, filepath.Join("testdata", "node"), "package.json", "package-lock.json", "register.mjs")
 	return func(cmd any) ([]byte, error) {
 		in, err := json.Marshal(cmd)
 		if err != nil {
