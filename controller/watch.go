@@ -57,18 +57,18 @@ func (s *Session) Watch(ctx context.Context, model string) (*Watcher, error) {
 		return nil, err
 	}
 	wt := &Watcher{s: s, hub: &s.c.watch, uuid: m.UUID, name: m.FullName(), wake: make(chan struct{}, 1)}
-	var gone bool
+	var destroyed bool
 	s.c.st.Between(func(r *state.Txn) {
 		// The first batch and the registration between the same two
 		// commits: nothing is missed or given twice.
 		if _, ok := state.Get[models.Model](r, state.TableModels, state.IndexID, m.UUID); !ok {
-			gone = true // destroyed since it was looked up
+			destroyed = true // since it was looked up
 			return
 		}
 		wt.queue = append(wt.queue, modelState(r, m.UUID))
 		s.c.watch.add(wt)
 	})
-	if gone {
+	if destroyed {
 		return nil, herd.Errorf(herd.ErrNotFound, "model %q not found", m.FullName())
 	}
 	return wt, nil
