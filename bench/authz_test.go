@@ -157,10 +157,12 @@ func BenchmarkCheckMixed(b *testing.B) {
 
 // herdSessions logs the given users in to the size's Herd world.
 func herdSessions(b *testing.B, sz size, names []string) map[string]*controller.Session {
-	h := herdWorld(b, sz)
+	herdWorld(b, sz)
 	ctx := context.Background()
 	out := map[string]*controller.Session{}
-	ctrl := h.Controller()
+	herdMu.Lock()
+	ctrl := herdCtrls[sz.name]
+	herdMu.Unlock()
 	for _, n := range names {
 		if _, ok := out[n]; ok {
 			continue
@@ -179,6 +181,7 @@ func herdSessions(b *testing.B, sz size, names []string) map[string]*controller.
 var (
 	herdMu     sync.Mutex
 	herdWorlds = map[string]*controller.Session{}
+	herdCtrls  = map[string]*controller.Controller{}
 )
 
 func herdWorld(b *testing.B, sz size) *controller.Session {
@@ -224,6 +227,7 @@ func herdWorld(b *testing.B, sz size) *controller.Session {
 		b.Fatal(err)
 	}
 	herdWorlds[sz.name] = s
+	herdCtrls[sz.name] = bs.Controller
 	return s
 }
 

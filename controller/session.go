@@ -38,9 +38,6 @@ func (s *Session) User() string { return s.user }
 // Expires returns when the session ends by itself.
 func (s *Session) Expires() time.Time { return s.expires }
 
-// Controller returns the controller the session belongs to.
-func (s *Session) Controller() *Controller { return s.c }
-
 // caller is who is calling, as read in the transaction of the call.
 type caller struct {
 	name   string
