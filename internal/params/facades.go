@@ -7,7 +7,8 @@ import (
 
 // Facades is every facade Herd serves and its versions, each list
 // ascending. Juju's facades hold the versions Juju 3.6.26 registers
-// (apiserver/facades/client/*/register.go); HerdSession is Herd's own.
+// (apiserver/facades/client/*/register.go, AllWatcher in
+// apiserver/allfacades.go); HerdSession is Herd's own.
 // A client picks the highest version both sides know, so serving every
 // version Juju serves lets jujulib, python-libjuju and the juju CLI 3.6
 // all find theirs. The table is read-only: never modify it.
@@ -20,6 +21,7 @@ var Facades = map[string][]int{
 	"Client":       {6, 7, 8},
 	"Application":  {15, 16, 17, 18, 19, 20, 21, 22},
 	"HerdSession":  {1},
+	"AllWatcher":   {3},
 }
 
 // Serves reports whether Herd serves version of facade.

@@ -18,6 +18,7 @@ func TestFacadesMatchSpec(t *testing.T) {
 		"Client":       {6, 7, 8},
 		"Application":  {15, 16, 17, 18, 19, 20, 21, 22},
 		"HerdSession":  {1},
+		"AllWatcher":   {3},
 	}
 	if !reflect.DeepEqual(Facades, want) {
 		t.Fatalf("Facades = %v, want %v", Facades, want)
@@ -38,7 +39,7 @@ func TestFacadeList(t *testing.T) {
 	if got, want := names(FacadeList(false)), []string{"Controller", "HerdSession", "ModelManager", "Pinger", "UserManager"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("controller connection lists %v, want %v", got, want)
 	}
-	if got, want := names(FacadeList(true)), []string{"Application", "Client", "HerdSession", "Pinger"}; !reflect.DeepEqual(got, want) {
+	if got, want := names(FacadeList(true)), []string{"AllWatcher", "Application", "Client", "HerdSession", "Pinger"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("model connection lists %v, want %v", got, want)
 	}
 	l := FacadeList(true)
@@ -65,6 +66,7 @@ func TestServedOn(t *testing.T) {
 		{"Controller", false, true},
 		{"Client", true, false},
 		{"Application", true, false},
+		{"AllWatcher", true, false},
 	} {
 		if ServedOn(c.facade, true) != c.model || ServedOn(c.facade, false) != c.controller {
 			t.Errorf("%s: ServedOn model %v controller %v", c.facade, ServedOn(c.facade, true), ServedOn(c.facade, false))
