@@ -27,6 +27,8 @@ type apiConn struct {
 	// the connection: nobody else can use it.
 	own    atomic.Bool
 	shared atomic.Bool
+
+	watchers watchers // Client.WatchAll's, stopped when the connection closes
 }
 
 // Errors Juju sends as they are (apiserver/admin.go, apiserver/root.go,
@@ -112,6 +114,7 @@ func (c *apiConn) admin(ctx context.Context, req rpc.Request, s *controller.Sess
 
 // finish runs when the connection has closed.
 func (c *apiConn) finish() {
+	c.watchers.closeAll()
 	s := c.sess.Load()
 	if s == nil || !c.own.Load() || c.shared.Load() {
 		return

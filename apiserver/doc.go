@@ -102,9 +102,32 @@
 //	UserManager 3    AddUser, UserInfo, SetPassword, ResetPassword, DisableUser, EnableUser, RemoveUser
 //	ModelManager 9,10  CreateModel, ListModels, ListModelSummaries, ModelInfo, ModifyModelAccess, DestroyModels
 //	Controller 11,12 AllModels, ModifyControllerAccess, GetControllerAccess, ControllerVersion
-//	Client 6,7,8     FullStatus (model connection)
+//	Client 6,7,8     FullStatus, WatchAll (model connection)
+//	AllWatcher 3     Next, Stop (model connection; the watcher id in the request's "id")
 //	Application 15-22  Deploy, AddUnits, DestroyApplication, DestroyUnit (model connection)
 //	HerdSession 1    Logout, SessionToken, Explain, EndSessions
+//
+// # Following a model (Client.WatchAll, AllWatcher)
+//
+// Client.WatchAll opens a Session.Watch of the connection's model and
+// returns {"watcher-id": "N"}; ids are the connection's own ("1", "2", ...
+// as Juju's resources), so another connection's is Juju's `unknown
+// watcher id` (code "not found"), and a connection's watchers stop when it
+// closes. AllWatcher.Next, with the id as the request's "id", waits for
+// the next batch and returns {"deltas": [[kind, "change"|"remove",
+// entity], ...]}: first the model as it is, then each commit that changed
+// it, in order, as Juju's ModelUpdate, ApplicationInfo, UnitInfo and
+// MachineInfo (kinds "model", "application", "unit", "machine";
+// internal/params/multiwatcher.go). Access is the Session's, checked at
+// WatchAll and again at every commit: a watcher whose session lost it, or
+// that fell behind (the controller's WatchBuffer), returns that error from
+// then on. The request timeout bounds a waiting Next (code "deadline
+// exceeded"; nothing is lost, call Next again). AllWatcher.Stop ends the
+// watcher (a waiting Next gets Juju's `watcher was stopped`). A connection
+// holds at most MaxWatchers (64) watchers, Herd's bound. The statuses are
+// FullStatus's (a unit's follow its machine's, and a machine that starts
+// restates its units); an application's is Juju's "unset"; units carry
+// no charm URL, ports or addresses.
 //
 // Bulk calls make one Session call per item and put each item's error in
 // its result (one refused item does not fail the others), in request

@@ -9,10 +9,10 @@ import (
 	"github.com/herd-project/herd/models"
 )
 
-// Client v6 to v8 (apiserver/facades/client/client): FullStatus, on a
-// model connection.
+// Client v6 to v8 (apiserver/facades/client/client): FullStatus and
+// WatchAll (allwatcher.go), on a model connection.
 func init() {
-	serve("Client", map[string]method{"FullStatus": fullStatus})
+	serve("Client", map[string]method{"FullStatus": fullStatus, "WatchAll": watchAll})
 }
 
 // fullStatus is the connection's model as Juju's FullStatus. Patterns are
