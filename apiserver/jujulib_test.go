@@ -43,6 +43,9 @@ type jujulibReport struct {
 	TomModelAccess     string        `json:"tomModelAccess"`
 	StatusApplications []string      `json:"statusApplications"`
 	StatusUnits        []string      `json:"statusUnits"`
+	WatchKinds         []string      `json:"watchKinds"`
+	WatchUnit          []string      `json:"watchUnit"`
+	WatchStoppedError  string        `json:"watchStoppedError"`
 }
 
 // TestJujulib drives the server with @canonical/jujulib 9.1.0 (Node): the
@@ -92,6 +95,9 @@ func TestJujulib(t *testing.T) {
 		TomModelAccess:     "write",
 		StatusApplications: []string{"mysql-staging"},
 		StatusUnits:        []string{"mysql-staging/0"},
+		WatchKinds:         []string{"application", "machine", "model", "unit"},
+		WatchUnit:          []string{"mysql-staging/0@0"},
+		WatchStoppedError:  "unknown watcher id",
 	}
 	if r.TomAddUserError == nil {
 		t.Fatalf("tom's AddUser was not refused: %+v", r)

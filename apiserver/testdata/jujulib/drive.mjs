@@ -11,6 +11,7 @@ import ControllerV11 from "@canonical/jujulib/dist/api/facades/controller/Contro
 import ControllerV12 from "@canonical/jujulib/dist/api/facades/controller/ControllerV12.js";
 import ClientV8 from "@canonical/jujulib/dist/api/facades/client/ClientV8.js";
 import ApplicationV19 from "@canonical/jujulib/dist/api/facades/application/ApplicationV19.js";
+import AllWatcherV3 from "@canonical/jujulib/dist/api/facades/all-watcher/AllWatcherV3.js";
 import websocket from "websocket";
 
 const { w3cwebsocket } = websocket;
@@ -103,7 +104,7 @@ report.tomDefaultModelError = await connectAndLogin(`${base}/model/${defaultMode
 
 // tom on the model: deploy, then status.
 const modelConn = await step("tom model login", () =>
-  connectAndLogin(`${base}/model/${model.uuid}/api`, opts([ClientV8, ApplicationV19]), { username: "tom", password: "tom-secret" }));
+  connectAndLogin(`${base}/model/${model.uuid}/api`, opts([ClientV8, ApplicationV19, AllWatcherV3]), { username: "tom", password: "tom-secret" }));
 const m = modelConn.conn;
 report.tomModelAccess = m.info.user["model-access"];
 const deployed = await step("deploy", () =>
@@ -114,6 +115,17 @@ check("deploy", deployed.results.length === 1 && !deployed.results[0].error, dep
 const status = await step("status", () => m.facades.client.fullStatus({ patterns: [] }));
 report.statusApplications = Object.keys(status.applications);
 report.statusUnits = Object.keys(status.applications["mysql-staging"].units);
+
+// tom follows the model as the dashboard does: WatchAll, then Next with
+// the watcher id (the model as it is), then Stop.
+const watch = await step("watch-all", () => m.facades.client.watchAll({}));
+check("watch-all", typeof watch["watcher-id"] === "string" && watch["watcher-id"] !== "", watch);
+const first = await step("all-watcher next", () => m.facades.allWatcher.next({ id: watch["watcher-id"] }));
+check("all-watcher next", Array.isArray(first.deltas) && first.deltas.every((d) => d.length === 3 && d[1] === "change"), first);
+report.watchKinds = [...new Set(first.deltas.map((d) => d[0]))].sort();
+report.watchUnit = first.deltas.filter((d) => d[0] === "unit").map((d) => `${d[2].name}@${d[2]["machine-id"]}`);
+await step("all-watcher stop", () => m.facades.allWatcher.stop({ id: watch["watcher-id"] }));
+report.watchStoppedError = await m.facades.allWatcher.next({ id: watch["watcher-id"] }).then(() => null, (err) => err.message);
 
 for (const c of [admin, tomConn, modelConn]) c.logout();
 clearTimeout(watchdog);
