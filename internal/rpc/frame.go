@@ -10,7 +10,7 @@ type Request struct {
 	ID       uint64          // "request-id": the reply carries it back
 	Facade   string          // "type"
 	Version  int             // "version"
-	ObjectID string          // "id": the object acted on; "" for every facade Herd serves
+	ObjectID string          // "id": the object acted on (an AllWatcher's id), else ""
 	Method   string          // "request"
 	Params   json.RawMessage // "params", undecoded; nil when absent
 
