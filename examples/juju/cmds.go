@@ -148,7 +148,7 @@ func cmdBootstrap(e *env, a *args) error {
 // admin in over the network with the generated secret and writes the
 // client files, which keep the session credential only.
 func (e *env) startController(name, dir, kind, secret string, entry controllerEntry) error {
-	if err := writeAgentConfig(dir, agentConfig{Provider: kind}); err != nil {
+	if err := writeAgentConfig(dir, agentConfig{Provider: kind, UUID: entry.UUID}); err != nil {
 		return err
 	}
 	if _, err := startAgent(dir); err != nil {
@@ -1163,24 +1163,64 @@ func cmdSwitch(e *env, a *args) error {
 	return nil
 }
 
-// destroy-controller and kill-controller stop the controller process and
-// destroy what it runs. The controller's state is in the folder of the
-// client that bootstrapped it, so only that client can: it stops the
-// process (which holds the state), opens the state itself and destroys the
-// controller as the logged-in admin (the network API has no
-// DestroyController yet), then removes the folder. kill-controller does
-// the same without asking the controller whether the user may, and removes
-// the folder even if the destroy at the provider failed.
-func cmdDestroyController(e *env, a *args) error { return destroyController(e, a, false) }
-func cmdKillController(e *env, a *args) error    { return destroyController(e, a, true) }
-
-func destroyController(e *env, a *args, kill bool) error {
-	verb := "destroy"
-	if kill {
-		verb = "kill"
-	}
+// destroy-controller asks the controller to destroy itself
+// (Controller.DestroyController): the controller decides, superuser only,
+// so any superuser's client may, as in Juju. The controller destroys its
+// models and machines and closes, and its process exits (agent.go). The
+// client then forgets the controller, and the bootstrapping client, whose
+// folder holds the controller's state and log, removes that folder. A
+// refusal changes nothing.
+//
+// kill-controller is for a controller whose process is down (or will not
+// answer): only the bootstrapping client can, since it works on the
+// controller's state file. It stops the process if it runs, opens the
+// state itself, destroys the controller as the logged-in user without
+// asking whether the user may, and removes the folder even if the destroy
+// at the provider failed.
+func cmdDestroyController(e *env, a *args) error {
 	if len(a.pos) != 1 {
-		return usagef("%s-controller needs a controller name", verb)
+		return usagef("destroy-controller needs a controller name")
+	}
+	name := a.pos[0]
+	if err := models.ValidateControllerName(name); err != nil {
+		return err
+	}
+	c, err := e.connectTo(name)
+	if err != nil {
+		if errors.Is(err, herd.ErrClosed) || strings.Contains(err.Error(), "(is the controller process running?)") {
+			return fmt.Errorf("%w\n\nUse \"juju kill-controller %s\" to destroy a controller whose process is down", err, name)
+		}
+		return err
+	}
+	defer c.Close()
+	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q controller and every model in it.", name)); err != nil {
+		return err
+	}
+	if err := c.session.DestroyController(e.ctx); err != nil {
+		return err
+	}
+	// The controller is gone: forget it, and remove its folder if this
+	// client bootstrapped it (the folder says whose it is).
+	if own, err := e.ownControllerDir(name); err == nil {
+		if cfg, err := readAgentConfig(own); err == nil && cfg.UUID == c.entry.UUID {
+			if err := waitAgent(own, 10*time.Second); err != nil {
+				return err
+			}
+			if err := os.RemoveAll(own); err != nil {
+				return err
+			}
+		}
+	}
+	if err := e.cl.forget(name); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Destroyed controller %q\n", name)
+	return nil
+}
+
+func cmdKillController(e *env, a *args) error {
+	if len(a.pos) != 1 {
+		return usagef("kill-controller needs a controller name")
 	}
 	name := a.pos[0]
 	own, err := e.ownControllerDir(name)
@@ -1193,26 +1233,11 @@ func destroyController(e *env, a *args, kill bool) error {
 	}
 	state := filepath.Join(own, stateFileName)
 	if checkStatePath(state) != nil {
-		return fmt.Errorf("controller %s was not bootstrapped from this data folder: only the client that bootstrapped it can %s it (use \"juju unregister %s\" to forget it here)", name, verb, name)
+		return fmt.Errorf("controller %s was not bootstrapped from this data folder: only the client that bootstrapped it can kill it (use \"juju unregister %s\" to forget it here)", name, name)
 	}
 	cfg, err := readAgentConfig(own)
 	if err != nil {
 		return err
-	}
-	if !kill {
-		// Ask the controller first: only a superuser may destroy it.
-		c, err := e.connectTo(name)
-		if err != nil {
-			return err
-		}
-		who, err := c.session.WhoAmI(e.ctx)
-		c.Close()
-		if err != nil {
-			return err
-		}
-		if who.Access.String() != "superuser" {
-			return herd.ErrPermissionDenied
-		}
 	}
 	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q controller and every model in it.", name)); err != nil {
 		return err
@@ -1237,13 +1262,6 @@ func destroyController(e *env, a *args, kill bool) error {
 		}
 		return s.DestroyController(e.ctx)
 	}()
-	if derr != nil && !kill {
-		// Leave the controller as it was: running.
-		if _, err := startAgent(own); err != nil {
-			return fmt.Errorf("%v; and the controller process did not start again: %v", derr, err)
-		}
-		return derr
-	}
 	if derr != nil {
 		fmt.Fprintf(e.stderr, "WARNING the controller could not destroy its machines: %v\n", derr)
 	}
@@ -1253,11 +1271,7 @@ func destroyController(e *env, a *args, kill bool) error {
 	if err := os.RemoveAll(own); err != nil {
 		return err
 	}
-	if kill {
-		fmt.Fprintf(e.stderr, "Killed controller %q\n", name)
-	} else {
-		fmt.Fprintf(e.stderr, "Destroyed controller %q\n", name)
-	}
+	fmt.Fprintf(e.stderr, "Killed controller %q\n", name)
 	return nil
 }
 

@@ -782,3 +782,83 @@ func TestListControllersUnknown(t *testing.T) {
 	admin.must("unknown", "03-logout", "", "logout --force")
 	admin.must("unknown", "04-list-controllers", "", "list-controllers")
 }
+
+// destroy-controller over the network: the controller decides (superuser
+// only), so tom, once a superuser, destroys the admin's controller from
+// his own client; refused before, with nothing changed. The controller
+// process exits by itself; the admin's kill-controller removes its folder.
+func TestDestroyControllerOverNetwork(t *testing.T) {
+	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
+	osUser(t, tom)
+	admin.must("destroy", "01-bootstrap", "", "bootstrap localhost-fake c1")
+	admin.must("destroy", "02-password", "admin-password\n", "change-user-password --no-prompt")
+	token := tokenIn(t, admin.must("destroy", "03-add-user", "", "add-user tom"))
+	tom.must("destroy", "04-register", "tom-password\ntom-password\n\n", "register "+token)
+	admin.must("destroy", "05-deploy", "", "deploy mysql -m default")
+	dir := filepath.Join(admin.data, "controllers", "c1")
+	pid, ok := agentPID(dir)
+	if !ok {
+		t.Fatal("no controller process")
+	}
+	// Refused: tom is not a superuser.
+	before := snapshot(t, admin.data, tom.data)
+	if _, errOut, code := tom.juju("", "destroy-controller", "c1", "-y"); code != 1 || errOut != "ERROR permission denied\n" {
+		t.Errorf("tom's destroy-controller: exit %d, %q; want exit 1 and permission denied", code, errOut)
+	}
+	if snapshot(t, admin.data, tom.data) != before {
+		t.Error("a refused destroy-controller changed files")
+	}
+	if !isAgent(pid, dir) {
+		t.Fatal("a refused destroy-controller stopped the controller process")
+	}
+	admin.must("destroy", "06-status", "", "status -m default")
+	// Granted superuser, tom destroys it from his client.
+	admin.must("destroy", "07-grant-superuser", "", "grant tom superuser")
+	tom.must("destroy", "08-destroy-controller", "", "destroy-controller c1 -y")
+	for i := 0; i < 200 && isAgent(pid, dir); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if isAgent(pid, dir) {
+		t.Fatalf("controller process %d still runs after its controller was destroyed", pid)
+	}
+	if exists(filepath.Join(dir, pidFileName)) {
+		t.Error("the controller process left its pid file")
+	}
+	if !strings.Contains(tail(filepath.Join(dir, logFileName)), "controller destroyed: stopping") {
+		t.Errorf("the controller's log does not say it was destroyed:\n%s", tail(filepath.Join(dir, logFileName)))
+	}
+	cf, err := tom.client().controllers()
+	if err != nil || len(cf.Controllers) != 0 || cf.Current != "" {
+		t.Errorf("tom's controllers.yaml after destroy-controller: %+v, %v", cf, err)
+	}
+	// The admin's client still lists it, and its process is gone:
+	// kill-controller clears the folder.
+	if _, errOut, code := admin.juju("", "destroy-controller", "c1", "-y"); code != 1 || !strings.Contains(errOut, `juju kill-controller c1`) {
+		t.Errorf("admin's destroy-controller of a destroyed controller: exit %d, %q", code, errOut)
+	}
+	admin.must("destroy", "09-kill-controller", "", "kill-controller c1 -y")
+	if exists(dir) {
+		t.Errorf("%s left behind", dir)
+	}
+}
+
+// The bootstrapping client's destroy-controller goes through the API too:
+// a user without superuser is refused, the admin's destroys, and the
+// controller's folder goes with the process.
+func TestDestroyControllerByBootstrapper(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("destroy", "10-bootstrap", "", "bootstrap localhost-fake c2")
+	admin.must("destroy", "11-add-model", "", "add-model m1")
+	dir := filepath.Join(admin.data, "controllers", "c2")
+	pid, ok := agentPID(dir)
+	if !ok {
+		t.Fatal("no controller process")
+	}
+	admin.must("destroy", "12-destroy-controller", "", "destroy-controller c2 -y")
+	if isAgent(pid, dir) || exists(dir) {
+		t.Errorf("destroy-controller left process %d or %s", pid, dir)
+	}
+	if _, errOut, code := admin.juju("", "controllers"); code != 1 || !strings.HasPrefix(errOut, "ERROR No controllers registered.") {
+		t.Errorf("controllers after destroy: exit %d, %q", code, errOut)
+	}
+}
