@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,8 +19,6 @@ import (
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/users"
 )
-
-const version = "herd-0.1"
 
 func (e *env) clock() time.Time {
 	if e.now != nil {
@@ -124,7 +123,8 @@ func cmdBootstrap(e *env, a *args) error {
 	if kind == "lxd" {
 		fmt.Fprintln(e.stderr, "The controller process runs on this host, not in the controller's container (which has no network device).")
 	}
-	entry := controllerEntry{UUID: uuid, APIEndpoints: []string{addr}, CACert: ca, Cloud: cloud, Region: "default", Type: kind, AgentVersion: apiserver.ServerVersion}
+	entry := controllerEntry{UUID: uuid, APIEndpoints: []string{addr}, CACert: ca, Cloud: cloud, Region: "default", Type: kind, AgentVersion: apiserver.ServerVersion,
+		ControllerMachineCount: 1, MachineCount: ptr(1)}
 	if err := e.startController(name, dir, kind, b.Secret, entry); err != nil {
 		// Leave nothing: no process, no machines, no folder, no entry.
 		e.cl.forget(name)
@@ -547,110 +547,191 @@ func cmdLogout(e *env, a *args) error {
 	return nil
 }
 
-type controllerRow struct {
-	Controller string `json:"controller" yaml:"controller"`
-	Current    bool   `json:"current" yaml:"current"`
-	Model      string `json:"model" yaml:"model"`
-	User       string `json:"user" yaml:"user"`
-	Access     string `json:"access" yaml:"access"`
-	Cloud      string `json:"cloud-region" yaml:"cloud-region"`
-	Models     int    `json:"models" yaml:"models"`
-	Machines   int    `json:"machines" yaml:"machines"`
-	HA         string `json:"ha" yaml:"ha"`
-	Version    string `json:"version" yaml:"version"`
-	known      bool   // Models and Machines are the controller's answer
-}
-
+// list-controllers is Juju 3.6's (cmd/juju/controller/listcontrollers*.go):
+// it reads the client files only, and says so with Juju's hint; with
+// --refresh it first asks each controller for its models (superuser only,
+// as Juju's Controller.AllModels; a refusal is reported on stderr and the
+// files' figures are shown) and records them as Juju does (models.yaml,
+// and machine-count in controllers.yaml). A figure the files do not have,
+// or that is 0, shows as "-"; the user's own models are shown
+// unqualified; the columns are Juju's, the counts and HA right-aligned.
 func cmdListControllers(e *env, a *args) error {
+	if len(a.pos) > 0 {
+		return usagef("list-controllers takes no arguments")
+	}
+	format := a.get("format")
+	if format != "" && format != "tabular" && format != "json" && format != "yaml" {
+		return usagef("format %q not valid: want tabular, json or yaml", format)
+	}
 	cf, err := e.cl.controllers()
 	if err != nil {
 		return err
 	}
-	if len(cf.Controllers) == 0 {
+	tabular := format == "" || format == "tabular"
+	if len(cf.Controllers) == 0 && tabular {
 		return errors.New("No controllers registered.\n\nPlease either create a new controller using \"juju bootstrap\" or connect to\nanother controller that you have been given access to using \"juju register\".")
+	}
+	if a.has("refresh") {
+		for _, name := range sortedKeys(cf.Controllers) {
+			if err := e.refreshController(name); err != nil {
+				fmt.Fprintf(e.stderr, "error updating cached details for %q: %v\n", name, err)
+			}
+		}
+		if cf, err = e.cl.controllers(); err != nil {
+			return err
+		}
 	}
 	accts, err := e.cl.accounts()
 	if err != nil {
 		return err
 	}
-	var rows []controllerRow
-	for _, name := range sortedKeys(cf.Controllers) {
-		ent := cf.Controllers[name]
-		row := controllerRow{Controller: name, Current: name == cf.Current, Model: e.currentModel(name), User: accts[name].User,
-			Access: "-", Cloud: ent.Cloud + "/" + ent.Region, HA: "none", Version: version}
-		if acct, ok := accts[name]; ok && acct.LastKnownAccess != "" {
-			row.Access = acct.LastKnownAccess
-		}
-		if row.User == "" {
-			row.User = "-"
-		}
-		// Fill in what the controller says, when this user is logged in
-		// and it answers.
-		if c, err := e.connectTo(name); err == nil {
-			if who, err := c.session.WhoAmI(e.ctx); err == nil {
-				row.Access = who.Access.String()
-			}
-			if ms, err := c.session.Models(e.ctx, controller.ModelsOptions{}); err == nil {
-				row.known = true
-				row.Models = len(ms)
-				for _, m := range ms {
-					row.Machines += m.Machines
-				}
-			}
-			c.Close()
-		}
-		rows = append(rows, row)
+	mf, err := e.cl.models()
+	if err != nil {
+		return err
 	}
-	// --format json|yaml: Juju's ControllerSet document.
 	set := controllerSet{Controllers: map[string]controllerItem{}, CurrentController: cf.Current}
-	for _, r := range rows {
-		ent := cf.Controllers[r.Controller]
-		it := controllerItem{ModelName: r.Model, User: accts[r.Controller].User, Access: r.Access, UUID: ent.UUID,
-			APIEndpoints: ent.APIEndpoints, CACert: ent.CACert, Cloud: ent.Cloud, Region: ent.Region, AgentVersion: ent.AgentVersion}
+	for name, ent := range cf.Controllers {
+		acct := accts[name]
+		it := controllerItem{User: acct.User, Access: acct.LastKnownAccess, UUID: ent.UUID, APIEndpoints: ent.APIEndpoints,
+			CACert: ent.CACert, Cloud: ent.Cloud, Region: ent.Region, AgentVersion: ent.AgentVersion}
 		if len(ent.APIEndpoints) > 0 {
 			it.Server = ent.APIEndpoints[0]
 		}
-		if r.known {
-			it.ModelCount, it.MachineCount = &r.Models, &r.Machines
+		if cm := mf.Controllers[name]; cm != nil {
+			it.ModelName = cm.CurrentModel
+			if owner, short, ok := strings.Cut(it.ModelName, "/"); ok && acct.User != "" && owner == acct.User {
+				it.ModelName = short // the user's own model, as Juju names it
+			}
+			if n := len(cm.Models); n > 0 {
+				it.ModelCount = ptr(n)
+			}
 		}
-		set.Controllers[r.Controller] = it
+		if ent.MachineCount != nil && *ent.MachineCount > 0 {
+			it.MachineCount = ptr(*ent.MachineCount)
+		}
+		if ent.ControllerMachineCount > 0 {
+			it.ControllerMachines = &controllerMachines{Active: ent.ActiveControllerMachineCount, Total: ent.ControllerMachineCount}
+		}
+		set.Controllers[name] = it
 	}
-	return output(e.stdout, a.get("format"), set, func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "Controller\tModel\tUser\tAccess\tCloud/Region\tModels\tMachines\tHA\tVersion")
-		for _, r := range rows {
-			name := r.Controller
-			if r.Current {
-				name += "*"
+	if !tabular {
+		return output(e.stdout, format, set, nil)
+	}
+	if !a.has("refresh") {
+		fmt.Fprint(e.stdout, "Use --refresh option with this command to see the latest information.\n\n")
+	}
+	rows := [][]string{}
+	for _, name := range sortedKeys(set.Controllers) {
+		c := set.Controllers[name]
+		user, access := "-", "-"
+		if c.User != "" {
+			user, access = c.User, "(unknown)"
+			if c.Access != "" {
+				access = c.Access
 			}
-			models, machines := strconv.Itoa(r.Models), strconv.Itoa(r.Machines)
-			if !r.known {
-				models, machines = "-", "-" // not logged in, or the controller did not answer
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, dash(r.Model), r.User, r.Access, r.Cloud, models, machines, r.HA, r.Version)
 		}
+		if name == set.CurrentController {
+			name += "*"
+		}
+		cloud := c.Cloud
+		if c.Region != "" {
+			cloud += "/" + c.Region
+		}
+		version := c.AgentVersion
+		if version == "" {
+			version = "(unknown)"
+		}
+		count := func(n *int) string {
+			if n == nil || *n <= 0 {
+				return "-"
+			}
+			return strconv.Itoa(*n)
+		}
+		ha := "-"
+		if m := c.ControllerMachines; m != nil && m.Total == 1 {
+			ha = "none"
+		} else if m != nil && m.Total > 1 {
+			ha = strconv.Itoa(m.Total)
+			if m.Active < m.Total {
+				ha = fmt.Sprintf("%d/%d", m.Active, m.Total)
+			}
+		}
+		rows = append(rows, []string{name, dash(c.ModelName), user, access, cloud, count(c.ModelCount), count(c.MachineCount), ha, version})
+	}
+	header := []string{"Controller", "Model", "User", "Access", "Cloud/Region", "Models", "Nodes", "HA", "Version"}
+	_, err = io.WriteString(e.stdout, jujuTable(header, rows, map[int]bool{5: true, 6: true, 7: true}))
+	return err
+}
+
+// refreshController is list-controllers --refresh for one controller, as
+// Juju's refreshControllerDetails: every model (Controller.AllModels,
+// superuser only) into models.yaml, and every machine (the models' and
+// the controller's own) into controllers.yaml's machine-count.
+func (e *env) refreshController(name string) error {
+	c, err := e.connectTo(name)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ms, err := c.session.Models(e.ctx, controller.ModelsOptions{All: true})
+	if err != nil {
+		return err
+	}
+	if err := updateModels(e.cl, name, func(cm *controllerModels) {
+		cm.Models = map[string]modelEntry{}
+		for _, m := range ms {
+			cm.Models[m.FullName()] = modelEntry{UUID: m.UUID, ModelType: "iaas"}
+		}
+		if _, ok := cm.Models[cm.CurrentModel]; !ok {
+			cm.CurrentModel = ""
+		}
+	}); err != nil {
+		return err
+	}
+	machines := 1 // the controller's own, which is in no model in Herd
+	for _, m := range ms {
+		machines += m.Machines
+	}
+	return updateControllers(e.cl, func(f *controllersFile) {
+		ent, ok := f.Controllers[name]
+		if !ok {
+			return
+		}
+		ent.MachineCount = ptr(machines)
+		ent.ControllerMachineCount, ent.ActiveControllerMachineCount = 1, 1
+		f.Controllers[name] = ent
 	})
 }
 
+func ptr[T any](v T) *T { return &v }
+
 // controllerSet and controllerItem are Juju's list-controllers document
-// (cmd/juju/controller/listcontrollersformatters.go).
+// (cmd/juju/controller/listcontrollersconverters.go), field for field:
+// the UUID is "controller-uuid" in YAML and "uuid" in JSON, as Juju's.
 type controllerSet struct {
 	Controllers       map[string]controllerItem `json:"controllers" yaml:"controllers"`
-	CurrentController string                    `json:"current-controller,omitempty" yaml:"current-controller,omitempty"`
+	CurrentController string                    `json:"current-controller" yaml:"current-controller"`
 }
 
 type controllerItem struct {
-	ModelName    string   `json:"current-model,omitempty" yaml:"current-model,omitempty"`
-	User         string   `json:"user,omitempty" yaml:"user,omitempty"`
-	Access       string   `json:"access,omitempty" yaml:"access,omitempty"`
-	Server       string   `json:"recent-server,omitempty" yaml:"recent-server,omitempty"`
-	UUID         string   `json:"uuid" yaml:"uuid"`
-	APIEndpoints []string `json:"api-endpoints" yaml:"api-endpoints,flow"`
-	CACert       string   `json:"ca-cert" yaml:"ca-cert"`
-	Cloud        string   `json:"cloud" yaml:"cloud"`
-	Region       string   `json:"region,omitempty" yaml:"region,omitempty"`
-	AgentVersion string   `json:"agent-version,omitempty" yaml:"agent-version,omitempty"`
-	ModelCount   *int     `json:"model-count,omitempty" yaml:"model-count,omitempty"`
-	MachineCount *int     `json:"machine-count,omitempty" yaml:"machine-count,omitempty"`
+	ModelName          string              `json:"current-model,omitempty" yaml:"current-model,omitempty"`
+	User               string              `json:"user,omitempty" yaml:"user,omitempty"`
+	Access             string              `json:"access,omitempty" yaml:"access,omitempty"`
+	Server             string              `json:"recent-server,omitempty" yaml:"recent-server,omitempty"`
+	UUID               string              `json:"uuid" yaml:"controller-uuid"`
+	APIEndpoints       []string            `json:"api-endpoints" yaml:"api-endpoints,flow"`
+	CACert             string              `json:"ca-cert" yaml:"ca-cert"`
+	Cloud              string              `json:"cloud" yaml:"cloud"`
+	Region             string              `json:"region,omitempty" yaml:"region,omitempty"`
+	AgentVersion       string              `json:"agent-version,omitempty" yaml:"agent-version,omitempty"`
+	ModelCount         *int                `json:"model-count,omitempty" yaml:"model-count,omitempty"`
+	MachineCount       *int                `json:"machine-count,omitempty" yaml:"machine-count,omitempty"`
+	ControllerMachines *controllerMachines `json:"controller-machines,omitempty" yaml:"controller-machines,omitempty"`
+}
+
+type controllerMachines struct {
+	Active int `json:"Active" yaml:"active"`
+	Total  int `json:"Total" yaml:"total"`
 }
 
 // modelSet and modelInfo are Juju's models document

@@ -553,6 +553,7 @@ type jujuControllers struct {
 		CloudType              string   `yaml:"type,omitempty"`
 		AgentVersion           string   `yaml:"agent-version,omitempty"`
 		ControllerMachineCount int      `yaml:"controller-machine-count"`
+		ActiveControllerCount  int      `yaml:"active-controller-machine-count"`
 		MachineCount           *int     `yaml:"machine-count,omitempty"`
 		ModelCount             *int     `yaml:"model-count,omitempty"`
 	} `yaml:"controllers"`
@@ -678,7 +679,7 @@ func TestClientFilesAreJujus(t *testing.T) {
 			User         string   `yaml:"user"`
 			Access       string   `yaml:"access"`
 			RecentServer string   `yaml:"recent-server"`
-			UUID         string   `yaml:"uuid"`
+			UUID         string   `yaml:"controller-uuid"`
 			APIEndpoints []string `yaml:"api-endpoints"`
 			CACert       string   `yaml:"ca-cert"`
 			Cloud        string   `yaml:"cloud"`
@@ -686,6 +687,10 @@ func TestClientFilesAreJujus(t *testing.T) {
 			AgentVersion string   `yaml:"agent-version"`
 			ModelCount   int      `yaml:"model-count"`
 			MachineCount int      `yaml:"machine-count"`
+			Machines     struct {
+				Active int `yaml:"active"`
+				Total  int `yaml:"total"`
+			} `yaml:"controller-machines"`
 		} `yaml:"controllers"`
 		CurrentController string `yaml:"current-controller"`
 	}
@@ -694,8 +699,11 @@ func TestClientFilesAreJujus(t *testing.T) {
 	if code != 0 || dec.Decode(&set) != nil {
 		t.Fatalf("list-controllers --format yaml: exit %d, %s%s", code, out, errOut)
 	}
+	// As Juju's: the user's own model unqualified, the figures of the
+	// client files (bootstrap counts the controller's machine).
 	if it := set.Controllers["c1"]; set.CurrentController != "c1" || it.User != "admin" || it.Access != "superuser" ||
-		it.ModelCount != 2 || it.CurrentModel != "admin/staging" || it.RecentServer != c.APIEndpoints[0] || it.CACert != c.CACert {
+		it.ModelCount != 2 || it.MachineCount != 1 || it.Machines.Total != 1 || it.CurrentModel != "staging" ||
+		it.UUID != c.ControllerUUID || it.RecentServer != c.APIEndpoints[0] || it.CACert != c.CACert {
 		t.Errorf("list-controllers --format yaml: %+v", set)
 	}
 	if s := show["c1"]; s.Details.UUID != c.ControllerUUID || s.Details.CACert != c.CACert || s.CurrentModel != "admin/staging" || s.Account.User != "admin" {
@@ -861,4 +869,41 @@ func TestDestroyControllerByBootstrapper(t *testing.T) {
 	if _, errOut, code := admin.juju("", "controllers"); code != 1 || !strings.HasPrefix(errOut, "ERROR No controllers registered.") {
 		t.Errorf("controllers after destroy: exit %d, %q", code, errOut)
 	}
+}
+
+// list-controllers --refresh, as Juju's: the controller's models and
+// machines recorded in the client files, no hint; a user who may not list
+// every model is told on stderr and sees the files' figures.
+func TestListControllersRefresh(t *testing.T) {
+	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("refresh", "01-bootstrap", "", "bootstrap localhost-fake c1")
+	token := tokenIn(t, admin.must("refresh", "02-add-user", "", "add-user tom"))
+	tom.must("refresh", "03-register", "tom-password\ntom-password\n\n", "register "+token)
+	admin.must("refresh", "04-add-model", "", "add-model m1")
+	admin.must("refresh", "05-deploy", "", "deploy mysql -n 2")
+	admin.must("refresh", "06-controllers", "", "controllers")
+	admin.must("refresh", "07-controllers-refresh", "", "controllers --refresh")
+	admin.must("refresh", "08-controllers", "", "controllers")
+	out, errOut, code := admin.juju("", "controllers", "--format", "json")
+	var set struct {
+		Controllers map[string]struct {
+			CurrentModel string                      `json:"current-model"`
+			UUID         string                      `json:"uuid"`
+			ModelCount   int                         `json:"model-count"`
+			MachineCount int                         `json:"machine-count"`
+			Machines     struct{ Active, Total int } `json:"controller-machines"`
+		} `json:"controllers"`
+		Current string `json:"current-controller"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &set) != nil {
+		t.Fatalf("controllers --format json: exit %d, %s%s", code, out, errOut)
+	}
+	if c := set.Controllers["c1"]; set.Current != "c1" || c.CurrentModel != "m1" || c.UUID == "" || c.ModelCount != 2 || c.MachineCount != 3 || c.Machines.Active != 1 || c.Machines.Total != 1 {
+		t.Errorf("controllers --format json: %s", out)
+	}
+	tom.must("refresh", "10-controllers-refresh", "", "controllers --refresh")
+	// With none registered: an error in tabular form, an empty document
+	// otherwise, as Juju's.
+	nobody := newUser(t)
+	nobody.must("refresh", "11-controllers-yaml-none", "", "controllers --format yaml")
 }
