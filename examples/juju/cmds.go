@@ -238,12 +238,21 @@ func cmdChangePassword(e *env, a *args) error {
 		}
 	}
 	if a.has("reset") {
+		// As Juju's: one's own password is changed, not reset; and the
+		// reset's messages are informational, on stderr.
+		if target == c.session.User() {
+			fmt.Fprintln(e.stderr, "You cannot reset your own password.\nIf you want to change it, please call `juju change-user-password` without --reset option.")
+			return nil
+		}
 		token, err := c.session.ResetPassword(e.ctx, target)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Password for %q has been reset.\nAsk the user to run:\n     juju register %s\n", target, token)
+		fmt.Fprintf(e.stderr, "Password for %q has been reset.\nAsk the user to run:\n     juju register %s\n", a.pos[0], token)
 		return nil
+	}
+	if a.has("no-prompt") {
+		fmt.Fprintln(e.stderr, "reading password from stdin...")
 	}
 	pw, err := e.newPassword(a.has("no-prompt"), "new password: ", "type new password again: ")
 	if err != nil {
@@ -954,24 +963,33 @@ func cmdWhoami(e *env, a *args) error {
 	})
 }
 
-// modelArg is -m, else the current model.
-// inModel connects to the current controller and runs fn on the model
-// that -m names, or the current one.
+// inModel connects to a controller and runs fn on the model -m names,
+// else the current model of that controller. -m takes
+// [CONTROLLER:]MODEL, as Juju's; without a controller, the current one.
 func (e *env) inModel(a *args, fn func(c *conn, model string) error) error {
-	c, err := e.connect()
+	m := a.get("m", "model")
+	ctl := e.ctl
+	if name, model, ok := strings.Cut(m, ":"); ok {
+		if name == "" || model == "" {
+			return usagef("-m %q not valid: want [controller:]model", m)
+		}
+		ctl, m = name, model
+	}
+	c, err := e.connectTo(ctl)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	model, err := e.modelArg(c, a)
+	model, err := e.modelArg(c, m)
 	if err != nil {
 		return err
 	}
 	return fn(c, model)
 }
 
-func (e *env) modelArg(c *conn, a *args) (string, error) {
-	if m := a.get("m", "model"); m != "" {
+// modelArg is m, else the current model of c's controller.
+func (e *env) modelArg(c *conn, m string) (string, error) {
+	if m != "" {
 		return m, nil
 	}
 	if m := e.currentModel(c.name); m != "" {
@@ -1160,7 +1178,11 @@ func cmdRemoveUser(e *env, a *args) error {
 		if err != nil {
 			return err
 		}
-		if err := e.confirm(a, fmt.Sprintf("WARNING! This command will permanently archive the user %q on the %q\ncontroller. This action is irreversible.", a.pos[0], cf.Current)); err != nil {
+		ctl := e.ctl
+		if ctl == "" {
+			ctl = cf.Current
+		}
+		if err := e.confirm(a, fmt.Sprintf("WARNING! This command will permanently archive the user %q on the %q\ncontroller. This action is irreversible.", a.pos[0], ctl)); err != nil {
 			return err
 		}
 	}

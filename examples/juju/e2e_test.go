@@ -907,3 +907,47 @@ func TestListControllersRefresh(t *testing.T) {
 	nobody := newUser(t)
 	nobody.must("refresh", "11-controllers-yaml-none", "", "controllers --format yaml")
 }
+
+// -c/--controller and -m [controller:]model where Juju has them, and
+// change-user-password --reset on oneself, which Juju answers with an
+// informational message.
+func TestControllerAndModelFlags(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("flags", "01-bootstrap", "", "bootstrap localhost-fake c1")
+	admin.must("flags", "02-bootstrap", "", "bootstrap localhost-fake c2") // c2 is current
+	admin.must("flags", "03-add-model", "", "add-model m1 -c c1")
+	admin.must("flags", "04-deploy", "", "deploy mysql -m c1:m1")
+	admin.must("flags", "05-status", "", "status -m c1:admin/m1")
+	admin.must("flags", "06-models", "", "models -c c1")
+	admin.must("flags", "07-add-user", "", "add-user bob --controller c1")
+	admin.must("flags", "08-users", "", "users -c c1")
+	admin.must("flags", "09-grant", "", "grant bob read m1 -c c1")
+	admin.must("flags", "10-users-model", "", "users m1 -c c1")
+	admin.must("flags", "11-show-user", "", "show-user bob -c c1")
+	admin.must("flags", "12-disable", "", "disable-user bob -c c1")
+	admin.must("flags", "13-enable", "", "enable-user bob -c c1")
+	admin.must("flags", "14-reset-self", "", "change-user-password --reset")
+	admin.must("flags", "15-reset-self-named", "", "change-user-password admin --reset -c c1")
+	admin.must("flags", "16-reset", "", "change-user-password bob --reset -c c1")
+	admin.must("flags", "17-remove-user", "", "remove-user bob -y -c c1")
+	admin.must("flags", "18-models-c2", "", "models")
+	before := snapshot(t, admin.data)
+	for _, c := range []struct {
+		args, want string
+		code       int
+	}{
+		{"models -c nowhere", "ERROR controller nowhere not found", 1},
+		{"status -m nowhere:m1", "ERROR controller nowhere not found", 1},
+		{"status -m c2:m1", `ERROR model "m1" not found`, 1},
+		{"status -m :m1", `ERROR -m ":m1" not valid`, 2},
+		{"whoami -c c1", "ERROR option provided but not defined: -c", 2},
+		{"add-user carol -c", "ERROR option --c needs a value", 2},
+	} {
+		if _, errOut, code := admin.juju("", strings.Fields(c.args)...); code != c.code || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("juju %s: exit %d, %q; want exit %d and %q", c.args, code, errOut, c.code, c.want)
+		}
+	}
+	if snapshot(t, admin.data) != before {
+		t.Error("refused commands changed the admin's files")
+	}
+}
