@@ -832,7 +832,7 @@ func TestDestroyControllerOverNetwork(t *testing.T) {
 	if exists(filepath.Join(dir, pidFileName)) {
 		t.Error("the controller process left its pid file")
 	}
-	if !strings.Contains(tail(filepath.Join(dir, logFileName)), "controller destroyed: stopping") {
+	if l := tail(filepath.Join(dir, logFileName)); !strings.Contains(l, "controller destroyed: stopping") || !strings.Contains(l, `msg="controller stopped" err=<nil>`) {
 		t.Errorf("the controller's log does not say it was destroyed:\n%s", tail(filepath.Join(dir, logFileName)))
 	}
 	cf, err := tom.client().controllers()
