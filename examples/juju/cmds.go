@@ -1272,7 +1272,9 @@ func cmdSwitch(e *env, a *args) error {
 // models and machines and closes, and its process exits (agent.go). The
 // client then forgets the controller, and the bootstrapping client, whose
 // folder holds the controller's state and log, removes that folder. A
-// refusal changes nothing.
+// refusal changes nothing. The controller's models are always destroyed
+// with it (client.Session.DestroyController sends destroy-models), so
+// Juju's --destroy-all-models is accepted and changes nothing.
 //
 // kill-controller is for a controller whose process is down (or will not
 // answer): only the bootstrapping client can, since it works on the

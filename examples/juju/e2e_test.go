@@ -862,7 +862,7 @@ func TestDestroyControllerByBootstrapper(t *testing.T) {
 	if !ok {
 		t.Fatal("no controller process")
 	}
-	admin.must("destroy", "12-destroy-controller", "", "destroy-controller c2 -y")
+	admin.must("destroy", "12-destroy-controller", "", "destroy-controller c2 --destroy-all-models -y")
 	if isAgent(pid, dir) || exists(dir) {
 		t.Errorf("destroy-controller left process %d or %s", pid, dir)
 	}

@@ -104,7 +104,7 @@ func init() {
 		"grant-cloud":          {cmdGrantCloud, nil, []string{"c", "controller"}, "grant-cloud <user> add-model <cloud>... [-c controller]"},
 		"revoke-cloud":         {cmdRevokeCloud, nil, []string{"c", "controller"}, "revoke-cloud <user> add-model <cloud>... [-c controller]"},
 		"switch":               {cmdSwitch, nil, nil, "switch [<controller>|<model>|<controller>:<model>]"},
-		"destroy-controller":   {cmdDestroyController, []string{"y", "yes", "no-prompt"}, nil, "destroy-controller <controller> [-y]"},
+		"destroy-controller":   {cmdDestroyController, []string{"y", "yes", "no-prompt", "destroy-all-models"}, nil, "destroy-controller <controller> [--destroy-all-models] [-y]"},
 		"kill-controller":      {cmdKillController, []string{"y", "yes", "no-prompt"}, nil, "kill-controller <controller> [-y]"},
 		"unregister":           {cmdUnregister, []string{"y", "yes", "no-prompt"}, nil, "unregister <controller> [-y]"},
 		"show-controller":      {cmdShowController, nil, []string{"format"}, "show-controller [controller] [--format yaml|json]"},
