@@ -7,6 +7,7 @@ import (
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/internal/params"
+	"github.com/herd-project/herd/internal/rpc"
 )
 
 // Controller v11 and v12 (apiserver/facades/client/controller).
@@ -16,6 +17,7 @@ func init() {
 		"ModifyControllerAccess": modifyControllerAccess,
 		"GetControllerAccess":    getControllerAccess,
 		"ControllerVersion":      controllerVersion,
+		"DestroyController":      destroyController,
 	})
 }
 
@@ -88,4 +90,35 @@ func controllerVersion(ctx context.Context, k call) (any, error) {
 		return nil, err
 	}
 	return params.ControllerVersionResults{Version: ServerVersion}, nil
+}
+
+// destroyController is Juju's Controller.DestroyController: the
+// controller's models, its machine at the provider, then the controller
+// itself, which closes (the Session decides: superuser only). As Juju's,
+// without destroy-models a controller that has models is refused with
+// "controller has hosted models"; Herd has no controller model, so every
+// model counts. The model count is read through Controller.AllModels'
+// own Session call, so a user who may not see every model is refused
+// there, before anything is said about the models. destroy-storage,
+// force, max-wait and model-timeout are read and have no effect: Herd
+// destroys models at once and has no storage.
+func destroyController(ctx context.Context, k call) (any, error) {
+	var p params.DestroyControllerArgs
+	if err := k.req.Decode(&p); err != nil {
+		return nil, err
+	}
+	if !p.DestroyModels {
+		list, err := k.s.Models(ctx, controller.ModelsOptions{All: true})
+		if err != nil {
+			return nil, err
+		}
+		if n := len(list); n > 0 {
+			plural := "s"
+			if n == 1 {
+				plural = ""
+			}
+			return nil, &rpc.Error{Message: fmt.Sprintf("hosting %d other model%s", n, plural), Code: params.CodeHasHostedModels}
+		}
+	}
+	return nil, k.s.DestroyController(ctx)
 }

@@ -101,7 +101,7 @@
 //	Pinger 1         Ping, Stop
 //	UserManager 3    AddUser, UserInfo, SetPassword, ResetPassword, DisableUser, EnableUser, RemoveUser
 //	ModelManager 9,10  CreateModel, ListModels, ListModelSummaries, ModelInfo, ModifyModelAccess, DestroyModels
-//	Controller 11,12 AllModels, ModifyControllerAccess, GetControllerAccess, ControllerVersion
+//	Controller 11,12 AllModels, ModifyControllerAccess, GetControllerAccess, ControllerVersion, DestroyController
 //	Client 6,7,8     FullStatus, WatchAll (model connection)
 //	AllWatcher 3     Next, Stop (model connection; the watcher id in the request's "id")
 //	Application 15-22  Deploy, AddUnits, DestroyApplication, DestroyUnit (model connection)

@@ -242,6 +242,11 @@ func TestFrames(t *testing.T) {
 		run:     func(ctx context.Context, s *Session) (any, error) { return nil, s.Revoke(ctx, "bob", acl.Login, "") },
 		want:    call{Facade: "Controller", Version: 12, Method: "ModifyControllerAccess", Params: `{"changes":[{"user-tag":"user-bob","action":"revoke","access":"login"}]}`},
 	}, {
+		name:    "DestroyController",
+		replies: map[string]any{"Controller.DestroyController": `{}`},
+		run:     func(ctx context.Context, s *Session) (any, error) { return nil, s.DestroyController(ctx) },
+		want:    call{Facade: "Controller", Version: 12, Method: "DestroyController", Params: `{"destroy-models":true}`},
+	}, {
 		name: "DestroyModel",
 		replies: map[string]any{
 			"ModelManager.ListModelSummaries": summariesJSON,

@@ -489,3 +489,46 @@ func TestSessionEndsLive(t *testing.T) {
 		t.Errorf("login of a disabled user: %v", err)
 	}
 }
+
+// DestroyController over the network: refused to a user who is not a
+// superuser (who goes on working), done for a superuser, after which the
+// controller is closed and the session fails with herd.ErrClosed.
+func TestDestroyControllerLive(t *testing.T) {
+	l := startLive(t)
+	ctx := ctxFor(t)
+	admin := l.login(t, "admin", l.secret)
+	for _, u := range []string{"tom", "ann"} {
+		if _, err := admin.AddUser(ctx, u, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.ChangePassword(ctx, u, u+"-password"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := admin.Grant(ctx, "ann", acl.Superuser, ""); err != nil {
+		t.Fatal(err)
+	}
+	tom := l.login(t, "tom", "tom-password")
+	if err := tom.DestroyController(ctx); !errors.Is(err, herd.ErrPermissionDenied) {
+		t.Fatalf("tom's DestroyController: %v, want permission denied", err)
+	}
+	if err := tom.Check(ctx); err != nil {
+		t.Fatalf("tom's session after a refused DestroyController: %v", err)
+	}
+	if _, err := admin.Models(ctx, controller.ModelsOptions{All: true}); err != nil {
+		t.Fatalf("the controller after a refused DestroyController: %v", err)
+	}
+	ann := l.login(t, "ann", "ann-password")
+	if err := ann.DestroyController(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ann.Check(ctx); !errors.Is(err, herd.ErrClosed) {
+		t.Errorf("ann's session after DestroyController: %v, want closed", err)
+	}
+	if err := admin.Check(ctx); err == nil {
+		t.Error("admin's session works on a destroyed controller")
+	}
+	if _, err := l.ctrl.Resume(ctx, ""); !errors.Is(err, herd.ErrClosed) {
+		t.Errorf("the controller after DestroyController: %v, want closed", err)
+	}
+}

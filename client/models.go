@@ -305,6 +305,22 @@ func (s *Session) DestroyModel(ctx context.Context, model string) error {
 	return nil
 }
 
+// DestroyController destroys the controller: every model (releasing its
+// machines), then the controller's own machine, and the controller closes
+// (Controller.DestroyController, with destroy-models; superuser only, as
+// controller.Session.DestroyController). The session then fails every call
+// with herd.ErrClosed, as a session of a closed controller does.
+func (s *Session) DestroyController(ctx context.Context) error {
+	if err := s.call(ctx, "Controller", "DestroyController", params.DestroyControllerArgs{DestroyModels: true}, nil); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = herd.Errorf(herd.ErrClosed, "controller destroyed")
+	s.closeLinks()
+	return nil
+}
+
 // Explain says why a user ("" is oneself) has the access to a model they
 // have (HerdSession.Explain).
 func (s *Session) Explain(ctx context.Context, user, model string) (controller.Explanation, error) {

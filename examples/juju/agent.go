@@ -12,11 +12,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/apiserver"
 	"github.com/herd-project/herd/controller"
 )
@@ -40,8 +42,15 @@ import (
 // stdin from /dev/null, stdout and stderr to controller.log), so it
 // outlives the command; `juju controller-agent --detach DIR` starts it
 // again on its state the same way, and without --detach it runs in the
-// foreground. destroy-controller and kill-controller stop it (SIGTERM, then
-// SIGKILL) and remove the folder.
+// foreground. A superuser's destroy-controller, from any client, destroys
+// the controller through the API (Controller.DestroyController); the
+// process sees its controller closed, stops serving and exits 0, removing
+// agent.pid, and leaves its state (a destroyed controller's). The
+// bootstrapping client's destroy-controller then removes the folder; from
+// another client, the folder stays until the bootstrapping user's
+// kill-controller removes it. kill-controller, for a process that is
+// down, stops it if it runs (SIGTERM, then SIGKILL), destroys the
+// controller through its state and removes the folder.
 //
 // On LXD the process runs on the host too, not in the controller's
 // container: Herd's LXD containers have no network device, so a client
@@ -57,7 +66,8 @@ const (
 )
 
 type agentConfig struct {
-	Provider string `yaml:"provider"` // "fake" or "lxd"
+	Provider string `yaml:"provider"`       // "fake" or "lxd"
+	UUID     string `yaml:"uuid,omitempty"` // the controller's, so a folder is known for whose it is
 }
 
 func writeAgentConfig(dir string, cfg agentConfig) error {
@@ -149,12 +159,52 @@ func runAgent(e *env, dir string) error {
 	}
 	defer os.Remove(pidFile)
 	log.Info("controller serving", "name", ctrl.Name(), "uuid", ctrl.UUID(), "addr", ln.Addr().String(), "pid", os.Getpid())
+	// A superuser's destroy-controller (Controller.DestroyController)
+	// destroys the controller and closes it: the process then has nothing
+	// to serve, and stops as on SIGTERM.
+	ctx, destroyed := watchClosed(ctx, ctrl, log)
 	err = srv.Serve(ctx, ln, nil)
+	if destroyed() {
+		err = nil
+	}
 	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Close(cctx)
 	log.Info("controller stopped", "err", err)
 	return err
+}
+
+// closedPoll is how often the controller process checks whether its
+// controller was destroyed.
+const closedPoll = 100 * time.Millisecond
+
+// watchClosed returns a context that ends when ctrl is closed, which only
+// Session.DestroyController does while the process runs, and a function
+// that reports whether that happened. Controller has no notification for
+// it, so the process probes it with Resume of an empty token: a read that
+// fails with herd.ErrClosed once the controller is closed, and otherwise
+// finds no session, writing nothing.
+func watchClosed(parent context.Context, ctrl *controller.Controller, log *slog.Logger) (context.Context, func() bool) {
+	ctx, cancel := context.WithCancel(parent)
+	var done atomic.Bool
+	go func() {
+		t := time.NewTicker(closedPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := ctrl.Resume(ctx, ""); errors.Is(err, herd.ErrClosed) {
+				log.Info("controller destroyed: stopping", "name", ctrl.Name())
+				done.Store(true)
+				cancel()
+				return
+			}
+		}
+	}()
+	return ctx, done.Load
 }
 
 // startAgent starts `juju controller-agent DIR` detached: in a session of
@@ -271,6 +321,17 @@ func stopAgent(dir string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("the controller process %d does not stop", pid)
+}
+
+// waitAgent waits for the controller process of dir, if it runs, to exit
+// by itself (its controller destroyed), and stops it after timeout.
+func waitAgent(dir string, timeout time.Duration) error {
+	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if _, ok := agentPID(dir); !ok {
+			return nil
+		}
+	}
+	return stopAgent(dir)
 }
 
 // freeLoopbackAddr picks a free port on 127.0.0.1 for a new controller.

@@ -38,6 +38,13 @@ type controllerEntry struct {
 	Region       string   `yaml:"region,omitempty"`
 	Type         string   `yaml:"type,omitempty"`
 	AgentVersion string   `yaml:"agent-version,omitempty"`
+	// As Juju's: the controller machines (1 from bootstrap, as Juju
+	// writes; a registered client learns it with controllers --refresh),
+	// those last seen active, and every machine the client last counted
+	// (controllers --refresh; bootstrap counts the controller's own).
+	ControllerMachineCount       int  `yaml:"controller-machine-count"`
+	ActiveControllerMachineCount int  `yaml:"active-controller-machine-count"`
+	MachineCount                 *int `yaml:"machine-count,omitempty"`
 }
 
 type controllersFile struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,8 +19,6 @@ import (
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/users"
 )
-
-const version = "herd-0.1"
 
 func (e *env) clock() time.Time {
 	if e.now != nil {
@@ -124,7 +123,8 @@ func cmdBootstrap(e *env, a *args) error {
 	if kind == "lxd" {
 		fmt.Fprintln(e.stderr, "The controller process runs on this host, not in the controller's container (which has no network device).")
 	}
-	entry := controllerEntry{UUID: uuid, APIEndpoints: []string{addr}, CACert: ca, Cloud: cloud, Region: "default", Type: kind, AgentVersion: apiserver.ServerVersion}
+	entry := controllerEntry{UUID: uuid, APIEndpoints: []string{addr}, CACert: ca, Cloud: cloud, Region: "default", Type: kind, AgentVersion: apiserver.ServerVersion,
+		ControllerMachineCount: 1, MachineCount: ptr(1)}
 	if err := e.startController(name, dir, kind, b.Secret, entry); err != nil {
 		// Leave nothing: no process, no machines, no folder, no entry.
 		e.cl.forget(name)
@@ -148,7 +148,7 @@ func cmdBootstrap(e *env, a *args) error {
 // admin in over the network with the generated secret and writes the
 // client files, which keep the session credential only.
 func (e *env) startController(name, dir, kind, secret string, entry controllerEntry) error {
-	if err := writeAgentConfig(dir, agentConfig{Provider: kind}); err != nil {
+	if err := writeAgentConfig(dir, agentConfig{Provider: kind, UUID: entry.UUID}); err != nil {
 		return err
 	}
 	if _, err := startAgent(dir); err != nil {
@@ -238,12 +238,21 @@ func cmdChangePassword(e *env, a *args) error {
 		}
 	}
 	if a.has("reset") {
+		// As Juju's: one's own password is changed, not reset; and the
+		// reset's messages are informational, on stderr.
+		if target == c.session.User() {
+			fmt.Fprintln(e.stderr, "You cannot reset your own password.\nIf you want to change it, please call `juju change-user-password` without --reset option.")
+			return nil
+		}
 		token, err := c.session.ResetPassword(e.ctx, target)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Password for %q has been reset.\nAsk the user to run:\n     juju register %s\n", target, token)
+		fmt.Fprintf(e.stderr, "Password for %q has been reset.\nAsk the user to run:\n     juju register %s\n", a.pos[0], token)
 		return nil
+	}
+	if a.has("no-prompt") {
+		fmt.Fprintln(e.stderr, "reading password from stdin...")
 	}
 	pw, err := e.newPassword(a.has("no-prompt"), "new password: ", "type new password again: ")
 	if err != nil {
@@ -547,110 +556,191 @@ func cmdLogout(e *env, a *args) error {
 	return nil
 }
 
-type controllerRow struct {
-	Controller string `json:"controller" yaml:"controller"`
-	Current    bool   `json:"current" yaml:"current"`
-	Model      string `json:"model" yaml:"model"`
-	User       string `json:"user" yaml:"user"`
-	Access     string `json:"access" yaml:"access"`
-	Cloud      string `json:"cloud-region" yaml:"cloud-region"`
-	Models     int    `json:"models" yaml:"models"`
-	Machines   int    `json:"machines" yaml:"machines"`
-	HA         string `json:"ha" yaml:"ha"`
-	Version    string `json:"version" yaml:"version"`
-	known      bool   // Models and Machines are the controller's answer
-}
-
+// list-controllers is Juju 3.6's (cmd/juju/controller/listcontrollers*.go):
+// it reads the client files only, and says so with Juju's hint; with
+// --refresh it first asks each controller for its models (superuser only,
+// as Juju's Controller.AllModels; a refusal is reported on stderr and the
+// files' figures are shown) and records them as Juju does (models.yaml,
+// and machine-count in controllers.yaml). A figure the files do not have,
+// or that is 0, shows as "-"; the user's own models are shown
+// unqualified; the columns are Juju's, the counts and HA right-aligned.
 func cmdListControllers(e *env, a *args) error {
+	if len(a.pos) > 0 {
+		return usagef("list-controllers takes no arguments")
+	}
+	format := a.get("format")
+	if format != "" && format != "tabular" && format != "json" && format != "yaml" {
+		return usagef("format %q not valid: want tabular, json or yaml", format)
+	}
 	cf, err := e.cl.controllers()
 	if err != nil {
 		return err
 	}
-	if len(cf.Controllers) == 0 {
+	tabular := format == "" || format == "tabular"
+	if len(cf.Controllers) == 0 && tabular {
 		return errors.New("No controllers registered.\n\nPlease either create a new controller using \"juju bootstrap\" or connect to\nanother controller that you have been given access to using \"juju register\".")
+	}
+	if a.has("refresh") {
+		for _, name := range sortedKeys(cf.Controllers) {
+			if err := e.refreshController(name); err != nil {
+				fmt.Fprintf(e.stderr, "error updating cached details for %q: %v\n", name, err)
+			}
+		}
+		if cf, err = e.cl.controllers(); err != nil {
+			return err
+		}
 	}
 	accts, err := e.cl.accounts()
 	if err != nil {
 		return err
 	}
-	var rows []controllerRow
-	for _, name := range sortedKeys(cf.Controllers) {
-		ent := cf.Controllers[name]
-		row := controllerRow{Controller: name, Current: name == cf.Current, Model: e.currentModel(name), User: accts[name].User,
-			Access: "-", Cloud: ent.Cloud + "/" + ent.Region, HA: "none", Version: version}
-		if acct, ok := accts[name]; ok && acct.LastKnownAccess != "" {
-			row.Access = acct.LastKnownAccess
-		}
-		if row.User == "" {
-			row.User = "-"
-		}
-		// Fill in what the controller says, when this user is logged in
-		// and it answers.
-		if c, err := e.connectTo(name); err == nil {
-			if who, err := c.session.WhoAmI(e.ctx); err == nil {
-				row.Access = who.Access.String()
-			}
-			if ms, err := c.session.Models(e.ctx, controller.ModelsOptions{}); err == nil {
-				row.known = true
-				row.Models = len(ms)
-				for _, m := range ms {
-					row.Machines += m.Machines
-				}
-			}
-			c.Close()
-		}
-		rows = append(rows, row)
+	mf, err := e.cl.models()
+	if err != nil {
+		return err
 	}
-	// --format json|yaml: Juju's ControllerSet document.
 	set := controllerSet{Controllers: map[string]controllerItem{}, CurrentController: cf.Current}
-	for _, r := range rows {
-		ent := cf.Controllers[r.Controller]
-		it := controllerItem{ModelName: r.Model, User: accts[r.Controller].User, Access: r.Access, UUID: ent.UUID,
-			APIEndpoints: ent.APIEndpoints, CACert: ent.CACert, Cloud: ent.Cloud, Region: ent.Region, AgentVersion: ent.AgentVersion}
+	for name, ent := range cf.Controllers {
+		acct := accts[name]
+		it := controllerItem{User: acct.User, Access: acct.LastKnownAccess, UUID: ent.UUID, APIEndpoints: ent.APIEndpoints,
+			CACert: ent.CACert, Cloud: ent.Cloud, Region: ent.Region, AgentVersion: ent.AgentVersion}
 		if len(ent.APIEndpoints) > 0 {
 			it.Server = ent.APIEndpoints[0]
 		}
-		if r.known {
-			it.ModelCount, it.MachineCount = &r.Models, &r.Machines
+		if cm := mf.Controllers[name]; cm != nil {
+			it.ModelName = cm.CurrentModel
+			if owner, short, ok := strings.Cut(it.ModelName, "/"); ok && acct.User != "" && owner == acct.User {
+				it.ModelName = short // the user's own model, as Juju names it
+			}
+			if n := len(cm.Models); n > 0 {
+				it.ModelCount = ptr(n)
+			}
 		}
-		set.Controllers[r.Controller] = it
+		if ent.MachineCount != nil && *ent.MachineCount > 0 {
+			it.MachineCount = ptr(*ent.MachineCount)
+		}
+		if ent.ControllerMachineCount > 0 {
+			it.ControllerMachines = &controllerMachines{Active: ent.ActiveControllerMachineCount, Total: ent.ControllerMachineCount}
+		}
+		set.Controllers[name] = it
 	}
-	return output(e.stdout, a.get("format"), set, func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "Controller\tModel\tUser\tAccess\tCloud/Region\tModels\tMachines\tHA\tVersion")
-		for _, r := range rows {
-			name := r.Controller
-			if r.Current {
-				name += "*"
+	if !tabular {
+		return output(e.stdout, format, set, nil)
+	}
+	if !a.has("refresh") {
+		fmt.Fprint(e.stdout, "Use --refresh option with this command to see the latest information.\n\n")
+	}
+	rows := [][]string{}
+	for _, name := range sortedKeys(set.Controllers) {
+		c := set.Controllers[name]
+		user, access := "-", "-"
+		if c.User != "" {
+			user, access = c.User, "(unknown)"
+			if c.Access != "" {
+				access = c.Access
 			}
-			models, machines := strconv.Itoa(r.Models), strconv.Itoa(r.Machines)
-			if !r.known {
-				models, machines = "-", "-" // not logged in, or the controller did not answer
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, dash(r.Model), r.User, r.Access, r.Cloud, models, machines, r.HA, r.Version)
 		}
+		if name == set.CurrentController {
+			name += "*"
+		}
+		cloud := c.Cloud
+		if c.Region != "" {
+			cloud += "/" + c.Region
+		}
+		version := c.AgentVersion
+		if version == "" {
+			version = "(unknown)"
+		}
+		count := func(n *int) string {
+			if n == nil || *n <= 0 {
+				return "-"
+			}
+			return strconv.Itoa(*n)
+		}
+		ha := "-"
+		if m := c.ControllerMachines; m != nil && m.Total == 1 {
+			ha = "none"
+		} else if m != nil && m.Total > 1 {
+			ha = strconv.Itoa(m.Total)
+			if m.Active < m.Total {
+				ha = fmt.Sprintf("%d/%d", m.Active, m.Total)
+			}
+		}
+		rows = append(rows, []string{name, dash(c.ModelName), user, access, cloud, count(c.ModelCount), count(c.MachineCount), ha, version})
+	}
+	header := []string{"Controller", "Model", "User", "Access", "Cloud/Region", "Models", "Nodes", "HA", "Version"}
+	_, err = io.WriteString(e.stdout, jujuTable(header, rows, map[int]bool{5: true, 6: true, 7: true}))
+	return err
+}
+
+// refreshController is list-controllers --refresh for one controller, as
+// Juju's refreshControllerDetails: every model (Controller.AllModels,
+// superuser only) into models.yaml, and every machine (the models' and
+// the controller's own) into controllers.yaml's machine-count.
+func (e *env) refreshController(name string) error {
+	c, err := e.connectTo(name)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ms, err := c.session.Models(e.ctx, controller.ModelsOptions{All: true})
+	if err != nil {
+		return err
+	}
+	if err := updateModels(e.cl, name, func(cm *controllerModels) {
+		cm.Models = map[string]modelEntry{}
+		for _, m := range ms {
+			cm.Models[m.FullName()] = modelEntry{UUID: m.UUID, ModelType: "iaas"}
+		}
+		if _, ok := cm.Models[cm.CurrentModel]; !ok {
+			cm.CurrentModel = ""
+		}
+	}); err != nil {
+		return err
+	}
+	machines := 1 // the controller's own, which is in no model in Herd
+	for _, m := range ms {
+		machines += m.Machines
+	}
+	return updateControllers(e.cl, func(f *controllersFile) {
+		ent, ok := f.Controllers[name]
+		if !ok {
+			return
+		}
+		ent.MachineCount = ptr(machines)
+		ent.ControllerMachineCount, ent.ActiveControllerMachineCount = 1, 1
+		f.Controllers[name] = ent
 	})
 }
 
+func ptr[T any](v T) *T { return &v }
+
 // controllerSet and controllerItem are Juju's list-controllers document
-// (cmd/juju/controller/listcontrollersformatters.go).
+// (cmd/juju/controller/listcontrollersconverters.go), field for field:
+// the UUID is "controller-uuid" in YAML and "uuid" in JSON, as Juju's.
 type controllerSet struct {
 	Controllers       map[string]controllerItem `json:"controllers" yaml:"controllers"`
-	CurrentController string                    `json:"current-controller,omitempty" yaml:"current-controller,omitempty"`
+	CurrentController string                    `json:"current-controller" yaml:"current-controller"`
 }
 
 type controllerItem struct {
-	ModelName    string   `json:"current-model,omitempty" yaml:"current-model,omitempty"`
-	User         string   `json:"user,omitempty" yaml:"user,omitempty"`
-	Access       string   `json:"access,omitempty" yaml:"access,omitempty"`
-	Server       string   `json:"recent-server,omitempty" yaml:"recent-server,omitempty"`
-	UUID         string   `json:"uuid" yaml:"uuid"`
-	APIEndpoints []string `json:"api-endpoints" yaml:"api-endpoints,flow"`
-	CACert       string   `json:"ca-cert" yaml:"ca-cert"`
-	Cloud        string   `json:"cloud" yaml:"cloud"`
-	Region       string   `json:"region,omitempty" yaml:"region,omitempty"`
-	AgentVersion string   `json:"agent-version,omitempty" yaml:"agent-version,omitempty"`
-	ModelCount   *int     `json:"model-count,omitempty" yaml:"model-count,omitempty"`
-	MachineCount *int     `json:"machine-count,omitempty" yaml:"machine-count,omitempty"`
+	ModelName          string              `json:"current-model,omitempty" yaml:"current-model,omitempty"`
+	User               string              `json:"user,omitempty" yaml:"user,omitempty"`
+	Access             string              `json:"access,omitempty" yaml:"access,omitempty"`
+	Server             string              `json:"recent-server,omitempty" yaml:"recent-server,omitempty"`
+	UUID               string              `json:"uuid" yaml:"controller-uuid"`
+	APIEndpoints       []string            `json:"api-endpoints" yaml:"api-endpoints,flow"`
+	CACert             string              `json:"ca-cert" yaml:"ca-cert"`
+	Cloud              string              `json:"cloud" yaml:"cloud"`
+	Region             string              `json:"region,omitempty" yaml:"region,omitempty"`
+	AgentVersion       string              `json:"agent-version,omitempty" yaml:"agent-version,omitempty"`
+	ModelCount         *int                `json:"model-count,omitempty" yaml:"model-count,omitempty"`
+	MachineCount       *int                `json:"machine-count,omitempty" yaml:"machine-count,omitempty"`
+	ControllerMachines *controllerMachines `json:"controller-machines,omitempty" yaml:"controller-machines,omitempty"`
+}
+
+type controllerMachines struct {
+	Active int `json:"Active" yaml:"active"`
+	Total  int `json:"Total" yaml:"total"`
 }
 
 // modelSet and modelInfo are Juju's models document
@@ -873,24 +963,33 @@ func cmdWhoami(e *env, a *args) error {
 	})
 }
 
-// modelArg is -m, else the current model.
-// inModel connects to the current controller and runs fn on the model
-// that -m names, or the current one.
+// inModel connects to a controller and runs fn on the model -m names,
+// else the current model of that controller. -m takes
+// [CONTROLLER:]MODEL, as Juju's; without a controller, the current one.
 func (e *env) inModel(a *args, fn func(c *conn, model string) error) error {
-	c, err := e.connect()
+	m := a.get("m", "model")
+	ctl := e.ctl
+	if name, model, ok := strings.Cut(m, ":"); ok {
+		if name == "" || model == "" {
+			return usagef("-m %q not valid: want [controller:]model", m)
+		}
+		ctl, m = name, model
+	}
+	c, err := e.connectTo(ctl)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	model, err := e.modelArg(c, a)
+	model, err := e.modelArg(c, m)
 	if err != nil {
 		return err
 	}
 	return fn(c, model)
 }
 
-func (e *env) modelArg(c *conn, a *args) (string, error) {
-	if m := a.get("m", "model"); m != "" {
+// modelArg is m, else the current model of c's controller.
+func (e *env) modelArg(c *conn, m string) (string, error) {
+	if m != "" {
 		return m, nil
 	}
 	if m := e.currentModel(c.name); m != "" {
@@ -1079,7 +1178,11 @@ func cmdRemoveUser(e *env, a *args) error {
 		if err != nil {
 			return err
 		}
-		if err := e.confirm(a, fmt.Sprintf("WARNING! This command will permanently archive the user %q on the %q\ncontroller. This action is irreversible.", a.pos[0], cf.Current)); err != nil {
+		ctl := e.ctl
+		if ctl == "" {
+			ctl = cf.Current
+		}
+		if err := e.confirm(a, fmt.Sprintf("WARNING! This command will permanently archive the user %q on the %q\ncontroller. This action is irreversible.", a.pos[0], ctl)); err != nil {
 			return err
 		}
 	}
@@ -1163,24 +1266,66 @@ func cmdSwitch(e *env, a *args) error {
 	return nil
 }
 
-// destroy-controller and kill-controller stop the controller process and
-// destroy what it runs. The controller's state is in the folder of the
-// client that bootstrapped it, so only that client can: it stops the
-// process (which holds the state), opens the state itself and destroys the
-// controller as the logged-in admin (the network API has no
-// DestroyController yet), then removes the folder. kill-controller does
-// the same without asking the controller whether the user may, and removes
-// the folder even if the destroy at the provider failed.
-func cmdDestroyController(e *env, a *args) error { return destroyController(e, a, false) }
-func cmdKillController(e *env, a *args) error    { return destroyController(e, a, true) }
-
-func destroyController(e *env, a *args, kill bool) error {
-	verb := "destroy"
-	if kill {
-		verb = "kill"
-	}
+// destroy-controller asks the controller to destroy itself
+// (Controller.DestroyController): the controller decides, superuser only,
+// so any superuser's client may, as in Juju. The controller destroys its
+// models and machines and closes, and its process exits (agent.go). The
+// client then forgets the controller, and the bootstrapping client, whose
+// folder holds the controller's state and log, removes that folder. A
+// refusal changes nothing. The controller's models are always destroyed
+// with it (client.Session.DestroyController sends destroy-models), so
+// Juju's --destroy-all-models is accepted and changes nothing.
+//
+// kill-controller is for a controller whose process is down (or will not
+// answer): only the bootstrapping client can, since it works on the
+// controller's state file. It stops the process if it runs, opens the
+// state itself, destroys the controller as the logged-in user without
+// asking whether the user may, and removes the folder even if the destroy
+// at the provider failed.
+func cmdDestroyController(e *env, a *args) error {
 	if len(a.pos) != 1 {
-		return usagef("%s-controller needs a controller name", verb)
+		return usagef("destroy-controller needs a controller name")
+	}
+	name := a.pos[0]
+	if err := models.ValidateControllerName(name); err != nil {
+		return err
+	}
+	c, err := e.connectTo(name)
+	if err != nil {
+		if errors.Is(err, herd.ErrClosed) || strings.Contains(err.Error(), "(is the controller process running?)") {
+			return fmt.Errorf("%w\n\nUse \"juju kill-controller %s\" to destroy a controller whose process is down", err, name)
+		}
+		return err
+	}
+	defer c.Close()
+	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q controller and every model in it.", name)); err != nil {
+		return err
+	}
+	if err := c.session.DestroyController(e.ctx); err != nil {
+		return err
+	}
+	// The controller is gone: forget it, and remove its folder if this
+	// client bootstrapped it (the folder says whose it is).
+	if own, err := e.ownControllerDir(name); err == nil {
+		if cfg, err := readAgentConfig(own); err == nil && cfg.UUID == c.entry.UUID {
+			if err := waitAgent(own, 10*time.Second); err != nil {
+				return err
+			}
+			if err := os.RemoveAll(own); err != nil {
+				return err
+			}
+		}
+	}
+	if err := e.cl.forget(name); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Destroyed controller %q\n", name)
+	return nil
+}
+
+func cmdKillController(e *env, a *args) error {
+	if len(a.pos) != 1 {
+		return usagef("kill-controller needs a controller name")
 	}
 	name := a.pos[0]
 	own, err := e.ownControllerDir(name)
@@ -1193,26 +1338,11 @@ func destroyController(e *env, a *args, kill bool) error {
 	}
 	state := filepath.Join(own, stateFileName)
 	if checkStatePath(state) != nil {
-		return fmt.Errorf("controller %s was not bootstrapped from this data folder: only the client that bootstrapped it can %s it (use \"juju unregister %s\" to forget it here)", name, verb, name)
+		return fmt.Errorf("controller %s was not bootstrapped from this data folder: only the client that bootstrapped it can kill it (use \"juju unregister %s\" to forget it here)", name, name)
 	}
 	cfg, err := readAgentConfig(own)
 	if err != nil {
 		return err
-	}
-	if !kill {
-		// Ask the controller first: only a superuser may destroy it.
-		c, err := e.connectTo(name)
-		if err != nil {
-			return err
-		}
-		who, err := c.session.WhoAmI(e.ctx)
-		c.Close()
-		if err != nil {
-			return err
-		}
-		if who.Access.String() != "superuser" {
-			return herd.ErrPermissionDenied
-		}
 	}
 	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q controller and every model in it.", name)); err != nil {
 		return err
@@ -1237,13 +1367,6 @@ func destroyController(e *env, a *args, kill bool) error {
 		}
 		return s.DestroyController(e.ctx)
 	}()
-	if derr != nil && !kill {
-		// Leave the controller as it was: running.
-		if _, err := startAgent(own); err != nil {
-			return fmt.Errorf("%v; and the controller process did not start again: %v", derr, err)
-		}
-		return derr
-	}
 	if derr != nil {
 		fmt.Fprintf(e.stderr, "WARNING the controller could not destroy its machines: %v\n", derr)
 	}
@@ -1253,11 +1376,7 @@ func destroyController(e *env, a *args, kill bool) error {
 	if err := os.RemoveAll(own); err != nil {
 		return err
 	}
-	if kill {
-		fmt.Fprintf(e.stderr, "Killed controller %q\n", name)
-	} else {
-		fmt.Fprintf(e.stderr, "Destroyed controller %q\n", name)
-	}
+	fmt.Fprintf(e.stderr, "Killed controller %q\n", name)
 	return nil
 }
 

@@ -553,6 +553,7 @@ type jujuControllers struct {
 		CloudType              string   `yaml:"type,omitempty"`
 		AgentVersion           string   `yaml:"agent-version,omitempty"`
 		ControllerMachineCount int      `yaml:"controller-machine-count"`
+		ActiveControllerCount  int      `yaml:"active-controller-machine-count"`
 		MachineCount           *int     `yaml:"machine-count,omitempty"`
 		ModelCount             *int     `yaml:"model-count,omitempty"`
 	} `yaml:"controllers"`
@@ -678,7 +679,7 @@ func TestClientFilesAreJujus(t *testing.T) {
 			User         string   `yaml:"user"`
 			Access       string   `yaml:"access"`
 			RecentServer string   `yaml:"recent-server"`
-			UUID         string   `yaml:"uuid"`
+			UUID         string   `yaml:"controller-uuid"`
 			APIEndpoints []string `yaml:"api-endpoints"`
 			CACert       string   `yaml:"ca-cert"`
 			Cloud        string   `yaml:"cloud"`
@@ -686,6 +687,10 @@ func TestClientFilesAreJujus(t *testing.T) {
 			AgentVersion string   `yaml:"agent-version"`
 			ModelCount   int      `yaml:"model-count"`
 			MachineCount int      `yaml:"machine-count"`
+			Machines     struct {
+				Active int `yaml:"active"`
+				Total  int `yaml:"total"`
+			} `yaml:"controller-machines"`
 		} `yaml:"controllers"`
 		CurrentController string `yaml:"current-controller"`
 	}
@@ -694,8 +699,11 @@ func TestClientFilesAreJujus(t *testing.T) {
 	if code != 0 || dec.Decode(&set) != nil {
 		t.Fatalf("list-controllers --format yaml: exit %d, %s%s", code, out, errOut)
 	}
+	// As Juju's: the user's own model unqualified, the figures of the
+	// client files (bootstrap counts the controller's machine).
 	if it := set.Controllers["c1"]; set.CurrentController != "c1" || it.User != "admin" || it.Access != "superuser" ||
-		it.ModelCount != 2 || it.CurrentModel != "admin/staging" || it.RecentServer != c.APIEndpoints[0] || it.CACert != c.CACert {
+		it.ModelCount != 2 || it.MachineCount != 1 || it.Machines.Total != 1 || it.CurrentModel != "staging" ||
+		it.UUID != c.ControllerUUID || it.RecentServer != c.APIEndpoints[0] || it.CACert != c.CACert {
 		t.Errorf("list-controllers --format yaml: %+v", set)
 	}
 	if s := show["c1"]; s.Details.UUID != c.ControllerUUID || s.Details.CACert != c.CACert || s.CurrentModel != "admin/staging" || s.Account.User != "admin" {
@@ -781,4 +789,165 @@ func TestListControllersUnknown(t *testing.T) {
 	admin.must("unknown", "02-list-controllers", "", "list-controllers")
 	admin.must("unknown", "03-logout", "", "logout --force")
 	admin.must("unknown", "04-list-controllers", "", "list-controllers")
+}
+
+// destroy-controller over the network: the controller decides (superuser
+// only), so tom, once a superuser, destroys the admin's controller from
+// his own client; refused before, with nothing changed. The controller
+// process exits by itself; the admin's kill-controller removes its folder.
+func TestDestroyControllerOverNetwork(t *testing.T) {
+	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
+	osUser(t, tom)
+	admin.must("destroy", "01-bootstrap", "", "bootstrap localhost-fake c1")
+	admin.must("destroy", "02-password", "admin-password\n", "change-user-password --no-prompt")
+	token := tokenIn(t, admin.must("destroy", "03-add-user", "", "add-user tom"))
+	tom.must("destroy", "04-register", "tom-password\ntom-password\n\n", "register "+token)
+	admin.must("destroy", "05-deploy", "", "deploy mysql -m default")
+	dir := filepath.Join(admin.data, "controllers", "c1")
+	pid, ok := agentPID(dir)
+	if !ok {
+		t.Fatal("no controller process")
+	}
+	// Refused: tom is not a superuser.
+	before := snapshot(t, admin.data, tom.data)
+	if _, errOut, code := tom.juju("", "destroy-controller", "c1", "-y"); code != 1 || errOut != "ERROR permission denied\n" {
+		t.Errorf("tom's destroy-controller: exit %d, %q; want exit 1 and permission denied", code, errOut)
+	}
+	if snapshot(t, admin.data, tom.data) != before {
+		t.Error("a refused destroy-controller changed files")
+	}
+	if !isAgent(pid, dir) {
+		t.Fatal("a refused destroy-controller stopped the controller process")
+	}
+	admin.must("destroy", "06-status", "", "status -m default")
+	// Granted superuser, tom destroys it from his client.
+	admin.must("destroy", "07-grant-superuser", "", "grant tom superuser")
+	tom.must("destroy", "08-destroy-controller", "", "destroy-controller c1 -y")
+	for i := 0; i < 200 && isAgent(pid, dir); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if isAgent(pid, dir) {
+		t.Fatalf("controller process %d still runs after its controller was destroyed", pid)
+	}
+	if exists(filepath.Join(dir, pidFileName)) {
+		t.Error("the controller process left its pid file")
+	}
+	if l := tail(filepath.Join(dir, logFileName)); !strings.Contains(l, "controller destroyed: stopping") || !strings.Contains(l, `msg="controller stopped" err=<nil>`) {
+		t.Errorf("the controller's log does not say it was destroyed:\n%s", tail(filepath.Join(dir, logFileName)))
+	}
+	cf, err := tom.client().controllers()
+	if err != nil || len(cf.Controllers) != 0 || cf.Current != "" {
+		t.Errorf("tom's controllers.yaml after destroy-controller: %+v, %v", cf, err)
+	}
+	// The admin's client still lists it, and its process is gone:
+	// kill-controller clears the folder.
+	if _, errOut, code := admin.juju("", "destroy-controller", "c1", "-y"); code != 1 || !strings.Contains(errOut, `juju kill-controller c1`) {
+		t.Errorf("admin's destroy-controller of a destroyed controller: exit %d, %q", code, errOut)
+	}
+	admin.must("destroy", "09-kill-controller", "", "kill-controller c1 -y")
+	if exists(dir) {
+		t.Errorf("%s left behind", dir)
+	}
+}
+
+// The bootstrapping client's destroy-controller goes through the API too:
+// a user without superuser is refused, the admin's destroys, and the
+// controller's folder goes with the process.
+func TestDestroyControllerByBootstrapper(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("destroy", "10-bootstrap", "", "bootstrap localhost-fake c2")
+	admin.must("destroy", "11-add-model", "", "add-model m1")
+	dir := filepath.Join(admin.data, "controllers", "c2")
+	pid, ok := agentPID(dir)
+	if !ok {
+		t.Fatal("no controller process")
+	}
+	admin.must("destroy", "12-destroy-controller", "", "destroy-controller c2 --destroy-all-models -y")
+	if isAgent(pid, dir) || exists(dir) {
+		t.Errorf("destroy-controller left process %d or %s", pid, dir)
+	}
+	if _, errOut, code := admin.juju("", "controllers"); code != 1 || !strings.HasPrefix(errOut, "ERROR No controllers registered.") {
+		t.Errorf("controllers after destroy: exit %d, %q", code, errOut)
+	}
+}
+
+// list-controllers --refresh, as Juju's: the controller's models and
+// machines recorded in the client files, no hint; a user who may not list
+// every model is told on stderr and sees the files' figures.
+func TestListControllersRefresh(t *testing.T) {
+	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("refresh", "01-bootstrap", "", "bootstrap localhost-fake c1")
+	token := tokenIn(t, admin.must("refresh", "02-add-user", "", "add-user tom"))
+	tom.must("refresh", "03-register", "tom-password\ntom-password\n\n", "register "+token)
+	admin.must("refresh", "04-add-model", "", "add-model m1")
+	admin.must("refresh", "05-deploy", "", "deploy mysql -n 2")
+	admin.must("refresh", "06-controllers", "", "controllers")
+	admin.must("refresh", "07-controllers-refresh", "", "controllers --refresh")
+	admin.must("refresh", "08-controllers", "", "controllers")
+	out, errOut, code := admin.juju("", "controllers", "--format", "json")
+	var set struct {
+		Controllers map[string]struct {
+			CurrentModel string                      `json:"current-model"`
+			UUID         string                      `json:"uuid"`
+			ModelCount   int                         `json:"model-count"`
+			MachineCount int                         `json:"machine-count"`
+			Machines     struct{ Active, Total int } `json:"controller-machines"`
+		} `json:"controllers"`
+		Current string `json:"current-controller"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &set) != nil {
+		t.Fatalf("controllers --format json: exit %d, %s%s", code, out, errOut)
+	}
+	if c := set.Controllers["c1"]; set.Current != "c1" || c.CurrentModel != "m1" || c.UUID == "" || c.ModelCount != 2 || c.MachineCount != 3 || c.Machines.Active != 1 || c.Machines.Total != 1 {
+		t.Errorf("controllers --format json: %s", out)
+	}
+	tom.must("refresh", "10-controllers-refresh", "", "controllers --refresh")
+	// With none registered: an error in tabular form, an empty document
+	// otherwise, as Juju's.
+	nobody := newUser(t)
+	nobody.must("refresh", "11-controllers-yaml-none", "", "controllers --format yaml")
+}
+
+// -c/--controller and -m [controller:]model where Juju has them, and
+// change-user-password --reset on oneself, which Juju answers with an
+// informational message.
+func TestControllerAndModelFlags(t *testing.T) {
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	admin.must("flags", "01-bootstrap", "", "bootstrap localhost-fake c1")
+	admin.must("flags", "02-bootstrap", "", "bootstrap localhost-fake c2") // c2 is current
+	admin.must("flags", "03-add-model", "", "add-model m1 -c c1")
+	admin.must("flags", "04-deploy", "", "deploy mysql -m c1:m1")
+	admin.must("flags", "05-status", "", "status -m c1:admin/m1")
+	admin.must("flags", "06-models", "", "models -c c1")
+	admin.must("flags", "07-add-user", "", "add-user bob --controller c1")
+	admin.must("flags", "08-users", "", "users -c c1")
+	admin.must("flags", "09-grant", "", "grant bob read m1 -c c1")
+	admin.must("flags", "10-users-model", "", "users m1 -c c1")
+	admin.must("flags", "11-show-user", "", "show-user bob -c c1")
+	admin.must("flags", "12-disable", "", "disable-user bob -c c1")
+	admin.must("flags", "13-enable", "", "enable-user bob -c c1")
+	admin.must("flags", "14-reset-self", "", "change-user-password --reset")
+	admin.must("flags", "15-reset-self-named", "", "change-user-password admin --reset -c c1")
+	admin.must("flags", "16-reset", "", "change-user-password bob --reset -c c1")
+	admin.must("flags", "17-remove-user", "", "remove-user bob -y -c c1")
+	admin.must("flags", "18-models-c2", "", "models")
+	before := snapshot(t, admin.data)
+	for _, c := range []struct {
+		args, want string
+		code       int
+	}{
+		{"models -c nowhere", "ERROR controller nowhere not found", 1},
+		{"status -m nowhere:m1", "ERROR controller nowhere not found", 1},
+		{"status -m c2:m1", `ERROR model "m1" not found`, 1},
+		{"status -m :m1", `ERROR -m ":m1" not valid`, 2},
+		{"whoami -c c1", "ERROR option provided but not defined: -c", 2},
+		{"add-user carol -c", "ERROR option --c needs a value", 2},
+	} {
+		if _, errOut, code := admin.juju("", strings.Fields(c.args)...); code != c.code || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("juju %s: exit %d, %q; want exit %d and %q", c.args, code, errOut, c.code, c.want)
+		}
+	}
+	if snapshot(t, admin.data) != before {
+		t.Error("refused commands changed the admin's files")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -57,4 +58,47 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// jujuTable lays out a table as Juju's tabwriter does (cmd/output: padding
+// 2, a column as wide as its widest cell): every cell of a row ends with a
+// tab in Juju's, so a row's last cell is padded too, while the header's
+// last cell is not; columns in right are right-aligned within the column,
+// the padding after them.
+func jujuTable(header []string, rows [][]string, right map[int]bool) string {
+	widths := make([]int, len(header))
+	for i, h := range header {
+		if i < len(header)-1 {
+			widths[i] = len(h)
+		}
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	var b strings.Builder
+	cell := func(i int, c string) {
+		pad := strings.Repeat(" ", widths[i]-len(c))
+		if right[i] {
+			b.WriteString(pad + c + "  ")
+		} else {
+			b.WriteString(c + pad + "  ")
+		}
+	}
+	for i, h := range header {
+		if i == len(header)-1 {
+			b.WriteString(h)
+		} else {
+			cell(i, h)
+		}
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		for i, c := range r {
+			cell(i, c)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

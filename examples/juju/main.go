@@ -59,6 +59,7 @@ type env struct {
 	stderr    io.Writer
 	cl        client
 	now       func() time.Time // nil: the wall clock
+	ctl       string           // -c/--controller, for the commands that take it ("": the current one)
 }
 
 type command struct {
@@ -73,37 +74,37 @@ var commands map[string]command
 func init() {
 	commands = map[string]command{
 		"bootstrap":            {cmdBootstrap, nil, nil, "bootstrap <cloud> [<controller>] | bootstrap <controller> <cloud>"},
-		"change-user-password": {cmdChangePassword, []string{"reset", "no-prompt"}, nil, "change-user-password [user] [--reset] [--no-prompt]"},
-		"add-user":             {cmdAddUser, nil, nil, "add-user <user> [display name]"},
-		"create-model":         {cmdAddModel, nil, []string{"owner"}, "add-model <name> [--owner user]"},
-		"add-model":            {cmdAddModel, nil, []string{"owner"}, "add-model <name> [--owner user]"},
-		"grant":                {cmdGrant, nil, []string{"acl"}, "grant <user> <level> [model...] | grant --acl=<level> <user> [model...]"},
-		"revoke":               {cmdRevoke, nil, []string{"acl"}, "revoke <user> <level> [model...] | revoke --acl=<level> <user> [model...]"},
+		"change-user-password": {cmdChangePassword, []string{"reset", "no-prompt"}, []string{"c", "controller"}, "change-user-password [user] [--reset] [--no-prompt] [-c controller]"},
+		"add-user":             {cmdAddUser, nil, []string{"c", "controller"}, "add-user <user> [display name] [-c controller]"},
+		"create-model":         {cmdAddModel, nil, []string{"owner", "c", "controller"}, "add-model <name> [--owner user] [-c controller]"},
+		"add-model":            {cmdAddModel, nil, []string{"owner", "c", "controller"}, "add-model <name> [--owner user] [-c controller]"},
+		"grant":                {cmdGrant, nil, []string{"acl", "c", "controller"}, "grant <user> <level> [model...] | grant --acl=<level> <user> [model...] [-c controller]"},
+		"revoke":               {cmdRevoke, nil, []string{"acl", "c", "controller"}, "revoke <user> <level> [model...] | revoke --acl=<level> <user> [model...] [-c controller]"},
 		"register":             {cmdRegister, []string{"no-prompt", "replace"}, nil, "register <token> [--replace]"},
 		"login":                {cmdLogin, []string{"no-prompt"}, []string{"u", "user", "c", "controller"}, "login [-u user] [-c controller]"},
 		"logout":               {cmdLogout, []string{"force"}, []string{"c", "controller"}, "logout [-c controller] [--force]"},
 		"list-controllers":     {cmdListControllers, []string{"refresh"}, []string{"format"}, "list-controllers [--format tabular|json|yaml]"},
 		"controllers":          {cmdListControllers, []string{"refresh"}, []string{"format"}, "controllers [--format tabular|json|yaml]"},
-		"list-models":          {cmdListModels, []string{"all", "uuid", "exact-time"}, []string{"format", "user"}, "list-models [--all] [--uuid] [--exact-time] [--user u] [--format tabular|json|yaml]"},
-		"models":               {cmdListModels, []string{"all", "uuid", "exact-time"}, []string{"format", "user"}, "models [--all] [--uuid] [--exact-time] [--user u] [--format tabular|json|yaml]"},
-		"list-users":           {cmdListUsers, []string{"all"}, []string{"format"}, "list-users [model] [--all] [--format tabular|json|yaml]"},
-		"users":                {cmdListUsers, []string{"all"}, []string{"format"}, "users [model] [--all] [--format tabular|json|yaml]"},
-		"show-user":            {cmdShowUser, nil, []string{"format"}, "show-user [user] [--format yaml|json|tabular]"},
+		"list-models":          {cmdListModels, []string{"all", "uuid", "exact-time"}, []string{"format", "user", "c", "controller"}, "list-models [--all] [--uuid] [--exact-time] [--user u] [--format tabular|json|yaml] [-c controller]"},
+		"models":               {cmdListModels, []string{"all", "uuid", "exact-time"}, []string{"format", "user", "c", "controller"}, "models [--all] [--uuid] [--exact-time] [--user u] [--format tabular|json|yaml] [-c controller]"},
+		"list-users":           {cmdListUsers, []string{"all"}, []string{"format", "c", "controller"}, "list-users [model] [--all] [--format tabular|json|yaml] [-c controller]"},
+		"users":                {cmdListUsers, []string{"all"}, []string{"format", "c", "controller"}, "users [model] [--all] [--format tabular|json|yaml] [-c controller]"},
+		"show-user":            {cmdShowUser, nil, []string{"format", "c", "controller"}, "show-user [user] [--format yaml|json|tabular] [-c controller]"},
 		"whoami":               {cmdWhoami, nil, []string{"format"}, "whoami [--format tabular|json|yaml]"},
 		"deploy":               {cmdDeploy, nil, []string{"n", "num-units", "m", "model"}, "deploy <charm> [application] [-n N] [-m model]"},
 		"add-unit":             {cmdAddUnit, nil, []string{"n", "num-units", "m", "model"}, "add-unit <application> [-n N] [-m model]"},
 		"remove-unit":          {cmdRemoveUnit, nil, []string{"m", "model"}, "remove-unit <unit>... [-m model]"},
 		"remove-application":   {cmdRemoveApplication, []string{"y", "yes", "no-prompt"}, []string{"m", "model"}, "remove-application <application>... [-y] [-m model]"},
 		"status":               {cmdStatus, nil, []string{"m", "model", "format"}, "status [-m model] [--format tabular|json|yaml]"},
-		"disable-user":         {cmdDisableUser, nil, nil, "disable-user <user>"},
-		"enable-user":          {cmdEnableUser, nil, nil, "enable-user <user>"},
-		"remove-user":          {cmdRemoveUser, []string{"y", "yes"}, nil, "remove-user <user> [-y]"},
+		"disable-user":         {cmdDisableUser, nil, []string{"c", "controller"}, "disable-user <user> [-c controller]"},
+		"enable-user":          {cmdEnableUser, nil, []string{"c", "controller"}, "enable-user <user> [-c controller]"},
+		"remove-user":          {cmdRemoveUser, []string{"y", "yes"}, []string{"c", "controller"}, "remove-user <user> [-y] [-c controller]"},
 		"destroy-model":        {cmdDestroyModel, []string{"y", "yes"}, nil, "destroy-model <model> [-y]"},
 		"show-model":           {cmdShowModel, nil, []string{"m", "model", "format"}, "show-model [model] [--format yaml|json]"},
-		"grant-cloud":          {cmdGrantCloud, nil, nil, "grant-cloud <user> add-model <cloud>..."},
-		"revoke-cloud":         {cmdRevokeCloud, nil, nil, "revoke-cloud <user> add-model <cloud>..."},
+		"grant-cloud":          {cmdGrantCloud, nil, []string{"c", "controller"}, "grant-cloud <user> add-model <cloud>... [-c controller]"},
+		"revoke-cloud":         {cmdRevokeCloud, nil, []string{"c", "controller"}, "revoke-cloud <user> add-model <cloud>... [-c controller]"},
 		"switch":               {cmdSwitch, nil, nil, "switch [<controller>|<model>|<controller>:<model>]"},
-		"destroy-controller":   {cmdDestroyController, []string{"y", "yes", "no-prompt"}, nil, "destroy-controller <controller> [-y]"},
+		"destroy-controller":   {cmdDestroyController, []string{"y", "yes", "no-prompt", "destroy-all-models"}, nil, "destroy-controller <controller> [--destroy-all-models] [-y]"},
 		"kill-controller":      {cmdKillController, []string{"y", "yes", "no-prompt"}, nil, "kill-controller <controller> [-y]"},
 		"unregister":           {cmdUnregister, []string{"y", "yes", "no-prompt"}, nil, "unregister <controller> [-y]"},
 		"show-controller":      {cmdShowController, nil, []string{"format"}, "show-controller [controller] [--format yaml|json]"},
@@ -213,6 +214,11 @@ func (e *env) run(argv []string) int {
 		// Juju (cmd/supercommand) exits 2 for flag and usage errors.
 		fmt.Fprintf(e.stderr, "ERROR %v\n", err)
 		return 2
+	}
+	for _, v := range c.vals {
+		if v == "c" {
+			e.ctl = a.get("c", "controller")
+		}
 	}
 	if err = e.setup(); err == nil {
 		err = c.run(e, a)

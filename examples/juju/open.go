@@ -111,8 +111,9 @@ func (e *env) dial(t *target) (*hclient.Conn, error) {
 	return cn, nil
 }
 
-// connect opens the current controller and resumes this user's session.
-func (e *env) connect() (*conn, error) { return e.connectTo("") }
+// connect opens the controller -c names, else the current one, and
+// resumes this user's session.
+func (e *env) connect() (*conn, error) { return e.connectTo(e.ctl) }
 
 // connectTo connects to a controller by name ("" for the current one)
 // and resumes this user's session on it.

@@ -200,10 +200,12 @@ func TestClientFileIsChecked(t *testing.T) {
 }
 
 // Only the client that bootstrapped a controller holds its folder, so only
-// it can destroy the controller: another user's destroy-controller is
-// refused and changes nothing; the owner's stops the process and removes
+// it can kill the controller (destroy-controller goes through the API, and
+// the controller decides: TestDestroyControllerOverNetwork): another
+// user's kill-controller is refused and changes nothing, even a
+// superuser's; the owner's destroy-controller stops the process and removes
 // the folder.
-func TestDestroyControllerOnlyFromOwnFolder(t *testing.T) {
+func TestKillControllerOnlyFromOwnFolder(t *testing.T) {
 	admin, tom := newUser(t, "HERD_FAKE_PROVIDER=1"), newUser(t, "HERD_FAKE_PROVIDER=1")
 	admin.must("errors", "setup-bootstrap", "", "bootstrap c1 localhost-fake")
 	out := admin.must("errors", "setup-add-user", "", "add-user tom")
@@ -213,8 +215,8 @@ func TestDestroyControllerOnlyFromOwnFolder(t *testing.T) {
 	tom.must("errors", "setup-register", "tom-password\ntom-password\n\n", "register "+tokenIn(t, out))
 	dir := filepath.Join(admin.data, "controllers", "c1")
 	before := tree(t, tom.data)
-	if _, errOut, code := tom.juju("", "destroy-controller", "c1", "-y"); code != 1 || !strings.HasPrefix(errOut, "ERROR controller c1 was not bootstrapped from this data folder") {
-		t.Fatalf("tom's destroy-controller: exit %d, %s", code, errOut)
+	if _, errOut, code := tom.juju("", "kill-controller", "c1", "-y"); code != 1 || !strings.HasPrefix(errOut, "ERROR controller c1 was not bootstrapped from this data folder") {
+		t.Fatalf("tom's kill-controller: exit %d, %s", code, errOut)
 	}
 	sameTree(t, before, tree(t, tom.data))
 	pid, ok := agentPID(dir)

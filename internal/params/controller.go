@@ -1,5 +1,7 @@
 package params
 
+import "time"
+
 // ModifyControllerAccess is one grant or revoke of a controller access
 // level ("login", "superuser") to a user.
 type ModifyControllerAccess struct {
@@ -37,4 +39,17 @@ type UserAccessResults struct {
 type ControllerVersionResults struct {
 	Version   string `json:"version"`
 	GitCommit string `json:"git-commit"`
+}
+
+// DestroyControllerArgs is the argument of Controller.DestroyController
+// (Juju 3.6's rpc/params). DestroyModels must be true when the controller
+// has models: Herd has no controller model, so every model is a hosted
+// one. Herd destroys models at once, so DestroyStorage, Force, MaxWait and
+// ModelTimeout are accepted and have no effect.
+type DestroyControllerArgs struct {
+	DestroyModels  bool           `json:"destroy-models"`
+	DestroyStorage *bool          `json:"destroy-storage,omitempty"`
+	Force          *bool          `json:"force,omitempty"`
+	MaxWait        *time.Duration `json:"max-wait,omitempty"`
+	ModelTimeout   *time.Duration `json:"model-timeout,omitempty"`
 }
