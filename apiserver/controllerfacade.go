@@ -28,7 +28,7 @@ func allModels(ctx context.Context, k call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return userModels(list, nil), nil
+	return userModels(list, false), nil
 }
 
 func modifyControllerAccess(ctx context.Context, k call) (any, error) {

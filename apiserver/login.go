@@ -142,6 +142,11 @@ func (c *apiConn) loginResult(ctx context.Context, s *controller.Session) (param
 		}
 		info.ModelAccess = d.Access.String()
 		res.ModelTag = params.ModelTag(c.model)
+		// As Juju, a model connection is the user's last connection to
+		// the model (listings show it); failing to record it fails no login.
+		if err := s.ConnectModel(ctx, controller.UUIDRef(c.model)); err != nil {
+			c.srv.opts.Logger.Warn("apiserver: cannot record the last connection", "model", c.model, "err", err)
+		}
 	}
 	return res, nil
 }

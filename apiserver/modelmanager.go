@@ -163,13 +163,19 @@ func listModels(ctx context.Context, k call) (any, error) {
 		return nil, err
 	}
 	// Juju's ListModels sends the zero time for "never connected".
-	var never time.Time
-	return userModels(list, &never), nil
+	return userModels(list, true), nil
 }
 
-func userModels(list []controller.ModelSummary, last *time.Time) params.UserModelList {
+// userModels is Juju's UserModelList of list; a model never connected to
+// has the zero time (zero true, as ListModels) or null (AllModels).
+func userModels(list []controller.ModelSummary, zero bool) params.UserModelList {
 	out := params.UserModelList{UserModels: make([]params.UserModel, 0, len(list))}
 	for _, m := range list {
+		var last *time.Time
+		if !m.LastConnection.IsZero() || zero {
+			t := m.LastConnection
+			last = &t
+		}
 		out.UserModels = append(out.UserModels, params.UserModel{
 			Model:          params.Model{Name: m.Name, UUID: m.UUID, Type: modelType, OwnerTag: params.UserTag(m.Owner)},
 			LastConnection: last,
@@ -220,6 +226,10 @@ func listModelSummaries(ctx context.Context, k call) (any, error) {
 			Counts:         []params.ModelEntityCount{},
 			SLA:            defaultSLA,
 			AgentVersion:   agentVersion(),
+		}
+		if !m.LastConnection.IsZero() {
+			last := m.LastConnection
+			sum.UserLastConnection = &last
 		}
 		if m.Machines > 0 {
 			sum.Counts = append(sum.Counts, params.ModelEntityCount{Entity: params.CountMachines, Count: int64(m.Machines)})

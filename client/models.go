@@ -128,6 +128,9 @@ func modelSummary(m params.ModelSummary) (controller.ModelSummary, error) {
 		Model:  modelOf(m.UUID, m.Name, m.OwnerTag, m.CloudTag, m.CloudRegion, m.Type, m.ProviderType, m.Life, m.Status),
 		Access: access,
 	}
+	if m.UserLastConnection != nil {
+		out.LastConnection = *m.UserLastConnection
+	}
 	for _, c := range m.Counts {
 		switch c.Entity {
 		case params.CountMachines:

@@ -57,6 +57,7 @@ type userGrant struct {
 	owner, name, uuid string
 	level             acl.Level
 	id                uint32
+	last              time.Time // last connection
 }
 
 // authSnap is one immutable state of the fast path.
@@ -187,7 +188,7 @@ func (a *authz) apply(changes []state.Change) {
 			}
 			if g, ok := c.After.(state.Grant); ok {
 				m, _ := modelsE.peek(g.ModelUUID)
-				userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level, id: m.id}
+				userGrants(g.User)[g.ModelUUID] = userGrant{owner: m.Owner, name: m.Name, uuid: g.ModelUUID, level: g.Level, id: m.id, last: g.LastConnection}
 			}
 		}
 	}

@@ -124,7 +124,9 @@ func (s *Session) changeModelAccess(t *state.Txn, w caller, id string, level acl
 		_, err := t.DeleteAll(state.TableGrants, state.IndexID, m.UUID, id)
 		return err
 	}
-	return t.Insert(state.TableGrants, state.Grant{ModelUUID: m.UUID, User: id, Level: next})
+	g, _ := state.Get[state.Grant](t, state.TableGrants, state.IndexID, m.UUID, id) // keeps its last connection
+	g.ModelUUID, g.User, g.Level = m.UUID, id, next
+	return t.Insert(state.TableGrants, g)
 }
 
 // nextLevel applies acl.Grant or acl.Revoke, naming the user and target

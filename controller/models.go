@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
@@ -18,6 +19,9 @@ type ModelSummary struct {
 	Access   acl.Level
 	Machines int
 	Units    int
+	// LastConnection is when the listed user last connected to the model
+	// (ConnectModel); zero if never.
+	LastConnection time.Time
 }
 
 func countAdmins(t *state.Txn, modelUUID string) int {
@@ -251,8 +255,8 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 		f := acl.Facts{Active: whoAuth.active(), Controller: whoAuth.access, Direct: direct, Owner: m.Owner == who}
 		return acl.Decide(acl.ReadModel, f).Access
 	}
-	summary := func(m modelAuth, lvl acl.Level) ModelSummary {
-		return ModelSummary{Model: m.Model, Access: lvl, Machines: m.machines, Units: m.units}
+	summary := func(m modelAuth, lvl acl.Level, last time.Time) ModelSummary {
+		return ModelSummary{Model: m.Model, Access: lvl, Machines: m.machines, Units: m.units, LastConnection: last}
 	}
 	grants, _ := snap.byUser.get(who)
 	if !opts.All {
@@ -261,7 +265,7 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 		for _, g := range grants {
 			if m, ok := snap.models.get(g.uuid); ok {
 				if lvl := access(m, g.level); lvl != acl.None {
-					out = append(out, summary(m, lvl))
+					out = append(out, summary(m, lvl, g.last))
 				}
 			}
 		}
@@ -270,14 +274,15 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 	if !acl.Decide(acl.ListModelsOf, acl.Facts{Active: true, Controller: me.access}).Allowed {
 		return nil, herd.Denied()
 	}
-	direct := make(map[string]acl.Level, len(grants))
+	direct := make(map[string]userGrant, len(grants))
 	for _, g := range grants {
-		direct[g.uuid] = g.level
+		direct[g.uuid] = g
 	}
 	var out []ModelSummary
 	snap.models.each(func(_ string, m modelAuth) {
-		if lvl := access(m, direct[m.UUID]); lvl != acl.None {
-			out = append(out, summary(m, lvl))
+		g := direct[m.UUID]
+		if lvl := access(m, g.level); lvl != acl.None {
+			out = append(out, summary(m, lvl, g.last))
 		}
 	})
 	slices.SortFunc(out, func(a, b ModelSummary) int {
@@ -287,6 +292,26 @@ func (s *Session) Models(ctx context.Context, opts ModelsOptions) ([]ModelSummar
 		return strings.Compare(a.Name, b.Name)
 	})
 	return out, nil
+}
+
+// ConnectModel records that the session's user connected to a model now
+// (model read access), as Juju records a user's last connection to a
+// model when they open a connection to it; listings show it. A user whose
+// access comes from being a superuser, with no grant on the model, has no
+// record to keep it in.
+func (s *Session) ConnectModel(ctx context.Context, model string) error {
+	return s.update(ctx, func(t *state.Txn, w caller) error {
+		m, _, err := s.model(t, w, model, acl.ReadModel, "")
+		if err != nil {
+			return err
+		}
+		g, ok := state.Get[state.Grant](t, state.TableGrants, state.IndexID, m.UUID, w.name)
+		if !ok {
+			return nil
+		}
+		g.LastConnection = s.c.opts.Now()
+		return t.Insert(state.TableGrants, g)
+	})
 }
 
 // ModelStatus is a model with what runs in it.

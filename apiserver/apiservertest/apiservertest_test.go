@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
@@ -71,5 +72,46 @@ func TestConcurrentRegistrationsAndGrants(t *testing.T) {
 	mu, err := admin.ModelUsers(ctx, "admin/m")
 	if err != nil || len(mu) != users+1 {
 		t.Errorf("model users after concurrent grants: %d, %v; want %d", len(mu), err, users+1)
+	}
+}
+
+// A model connection is the user's last connection to the model, as in
+// Juju: listings show "never" (the zero time) until then, and the time of
+// the last one after.
+func TestLastConnectionPerModel(t *testing.T) {
+	srv := apiservertest.New(t, nil)
+	f := srv.Fixture
+	f.CreateModel(t, "admin", "m")
+	f.CreateModel(t, "admin", "n")
+	f.AddUser(t, "tom")
+	f.Grant(t, "tom", acl.Write, "admin/m")
+	f.Grant(t, "tom", acl.Read, "admin/n")
+	tom := srv.Client(t, "tom")
+	ctx := f.Context()
+	last := func() map[string]time.Time {
+		ms, err := tom.Models(ctx, controller.ModelsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]time.Time{}
+		for _, m := range ms {
+			out[m.FullName()] = m.LastConnection
+		}
+		return out
+	}
+	if l := last(); !l["admin/m"].IsZero() || !l["admin/n"].IsZero() {
+		t.Fatalf("before any model connection: %v", l)
+	}
+	if _, err := tom.Status(ctx, "admin/m"); err != nil { // opens a model connection
+		t.Fatal(err)
+	}
+	l := last()
+	if !l["admin/m"].Equal(f.Clock.Now()) || !l["admin/n"].IsZero() {
+		t.Errorf("after connecting to admin/m at %v: %v", f.Clock.Now(), l)
+	}
+	// A grant changed later keeps the record.
+	f.Grant(t, "tom", acl.Admin, "admin/m")
+	if l2 := last(); !l2["admin/m"].Equal(l["admin/m"]) {
+		t.Errorf("a grant lost the last connection: %v", l2)
 	}
 }

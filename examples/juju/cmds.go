@@ -814,16 +814,12 @@ func cmdListModels(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
-	who, err := c.session.ShowUser(e.ctx, "")
-	if err != nil {
-		return err
-	}
 	current := e.currentModel(c.name)
 	var rows []modelRow
 	for _, m := range ms {
 		rows = append(rows, modelRow{UUID: m.UUID, Name: m.Name, Owner: m.Owner, Current: m.FullName() == current, Cloud: m.Cloud + "/" + m.Region,
 			Type: m.Type, Status: string(m.Status), Machines: m.Machines, Units: m.Units, Access: m.Access.String(),
-			LastConnection: e.when(a, who.LastLogin)})
+			LastConnection: e.when(a, m.LastConnection)})
 	}
 	if f := a.get("format"); f == "" || f == "tabular" {
 		fmt.Fprintf(e.stdout, "Controller: %s\n\n", c.name)
@@ -835,7 +831,7 @@ func cmdListModels(e *env, a *args) error {
 		set.Models = append(set.Models, modelInfo{Name: m.FullName(), ShortName: m.Name, UUID: m.UUID, ModelType: "iaas",
 			ControllerUUID: c.entry.UUID, ControllerName: c.name, Owner: m.Owner, Cloud: m.Cloud, Region: m.Region,
 			ProviderType: m.Type, Life: string(m.Life), Status: modelStatus{Current: string(m.Status), Message: m.StatusMessage},
-			Access: m.Access.String(), LastConnection: e.when(a, who.LastLogin), AgentVersion: apiserver.ServerVersion})
+			Access: m.Access.String(), LastConnection: e.when(a, m.LastConnection), AgentVersion: apiserver.ServerVersion})
 		if m.FullName() == current {
 			set.CurrentModel = m.FullName()
 			if m.Owner == c.session.User() {

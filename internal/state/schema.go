@@ -105,6 +105,9 @@ type Grant struct {
 	ModelUUID string
 	User      string
 	Level     acl.Level
+	// LastConnection is when the user last connected to the model (a
+	// model connection of the API); zero if never.
+	LastConnection time.Time
 }
 
 // Session is a login session. Only the SHA-256 hash of its token is kept.
