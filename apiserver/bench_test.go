@@ -21,7 +21,9 @@ import (
 //	2     86.6 µs    58.8 µs   36.5 µs   2.4×           1.6×
 //	3     65.3 µs    41.3 µs   37.6 µs   1.7×           1.1×
 //
-// allocs/op: UserInfo 98 (6.0 KiB), Ping 45 (3.6 KiB), Echo 7 (1.1 KiB).
+// allocs/op: UserInfo 98 (6.0 KiB), Ping 45 (3.6 KiB), Echo 7 (1.1 KiB);
+// since the transport work of h-rpcperf (BENCHMARKS.md, "Network API"):
+// UserInfo 70 (3.8 KiB), Ping 20 (1.8 KiB).
 
 // BenchmarkUserInfo is one authorized call (UserManager.UserInfo for the
 // caller: decode, a Session call that checks the session and decides,

@@ -43,6 +43,9 @@ type Client struct {
 	done chan struct{} // closed when the read loop ends
 }
 
+// replyChans recycles the channels calls wait on (capacity 1, empty).
+var replyChans = sync.Pool{New: func() any { return make(chan reply, 1) }}
+
 type reply struct {
 	f   frame
 	err error
@@ -149,7 +152,7 @@ func (c *Client) Call(ctx context.Context, facade string, version int, id, metho
 	if params == nil {
 		params = empty
 	}
-	ch := make(chan reply, 1)
+	ch := replyChans.Get().(chan reply)
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
@@ -177,6 +180,9 @@ func (c *Client) Call(ctx context.Context, facade string, version int, id, metho
 		c.forget(reqID)
 		return ctx.Err()
 	case r := <-ch:
+		// Nothing else holds ch now: the read loop or shutdown took it
+		// out of pending before sending.
+		replyChans.Put(ch)
 		return c.finish(r, facade, method, result)
 	}
 }

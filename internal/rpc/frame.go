@@ -68,7 +68,18 @@ var errMalformed = errors.New("malformed frame")
 // On a decoding error it still returns what it could read, so the caller
 // can answer a frame whose request id is known (ok reports that);
 // encoding/json reports a wrong-typed field only after filling the others.
+//
+// Params and Response may alias data, which the caller must not reuse.
 func decodeFrame(data []byte) (f frame, legacy, ok bool, err error) {
+	if f, ok := decodeFrameFast(data); ok {
+		return f, false, true, nil
+	}
+	return decodeFrameJSON(data)
+}
+
+// decodeFrameJSON is decodeFrame through encoding/json (apart, so that the
+// fast path's frame does not escape to the heap).
+func decodeFrameJSON(data []byte) (f frame, legacy, ok bool, err error) {
 	err = json.Unmarshal(data, &f)
 	if f.RequestID == 0 {
 		var v0 frameV0

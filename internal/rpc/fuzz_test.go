@@ -52,3 +52,58 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 	})
 }
+
+// slowDecode is decodeFrame without its fast path: encoding/json only.
+func slowDecode(data []byte) (frame, bool, bool, error) {
+	var f frame
+	err := json.Unmarshal(data, &f)
+	if f.RequestID == 0 {
+		return frame{}, false, false, nil // the fast path never takes these
+	}
+	return f, false, err == nil, err
+}
+
+// FuzzDecodeFrameFast: a frame the fast path accepts decodes exactly as
+// encoding/json decodes it.
+func FuzzDecodeFrameFast(f *testing.F) {
+	for _, s := range []string{
+		`{"request-id":1,"type":"Admin","version":3,"request":"Login","params":{"auth-tag":"user-admin","credentials":"pw"}}`,
+		`{"request-id":3,"response":{"results":[{"a":"\"}]"}]}}`,
+		`{"request-id":4,"error":"permission denied","error-code":"unauthorized access"}`,
+		` { "request-id" : 7 , "type":"X","type":"Y","params":[1,2,{"k":null}] } `,
+		`{"request-id":1,"version":-3,"id":"","params":{}}`,
+		`{"request-id":1,"params":{"a":1}} x`,
+		`{"request-id":01}`,
+		`{"request-id":1,"params":{"a":tru}}`,
+		`{"request-id":1,"Type":"x","type":"y"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := decodeFrameFast(data)
+		if !ok {
+			return
+		}
+		slow, _, sok, err := slowDecode(data)
+		if !sok || err != nil {
+			t.Fatalf("fast path took %q, encoding/json says %v", data, err)
+		}
+		fj, _ := json.Marshal(fast)
+		sj, _ := json.Marshal(slow)
+		if string(fj) != string(sj) || string(fast.Params) != string(slow.Params) || string(fast.Response) != string(slow.Response) {
+			t.Fatalf("%q: fast %s, encoding/json %s", data, fj, sj)
+		}
+	})
+}
+
+func TestDecodeFrameFastTakesTheUsualFrames(t *testing.T) {
+	for _, s := range []string{
+		`{"request-id":1,"type":"UserManager","version":3,"request":"UserInfo","params":{"entities":[{"tag":"user-admin"}],"include-disabled":false}}`,
+		`{"request-id":12,"response":{"results":[{"result":{"username":"admin"}}]}}`,
+		`{"request-id":2,"error":"no","error-code":"not found","response":{}}`,
+	} {
+		if _, ok := decodeFrameFast([]byte(s)); !ok {
+			t.Errorf("fast path refused %s", s)
+		}
+	}
+}

@@ -216,6 +216,30 @@ func TestSlowHandlerDoesNotBlockOthers(t *testing.T) {
 	}
 }
 
+// A request that arrives alone is served on the goroutine that read it;
+// when it runs long, reading passes to another goroutine, so the next
+// request on the connection is served meanwhile.
+func TestSlowInlineRequestHandsOffReading(t *testing.T) {
+	h := newTestHandler()
+	ts := startServer(t, h, Options{})
+	c := ts.dial(t)
+	ctx := testCtx(t)
+	for range 3 {
+		blocked := make(chan error, 1)
+		go func() { blocked <- c.Call(ctx, "Test", 1, "", "Block", nil, nil) }()
+		<-h.started
+		for range 3 {
+			if err := c.Call(ctx, "Test", 1, "", "Echo", nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.release <- struct{}{}
+		if err := <-blocked; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestMaxInFlightWaits(t *testing.T) {
 	h := newTestHandler()
 	ts := startServer(t, h, Options{MaxInFlight: 2})

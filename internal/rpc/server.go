@@ -14,9 +14,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Handler serves the requests of one connection. Call is run on its own
-// goroutine, concurrently with the connection's other requests (up to
-// Options.MaxInFlight). Its result is marshalled as the reply's "response"
+// Handler serves the requests of one connection. Call runs concurrently
+// with the connection's other requests (up to Options.MaxInFlight), on the
+// goroutine that read the request (reading passes to another if the call
+// takes more than 100 µs, or at once if others are being served). Its result is marshalled as the reply's "response"
 // (nil reads as {}); its error becomes the reply's error through ErrorFor.
 // ctx ends at the request timeout or when the connection closes.
 type Handler interface {
@@ -114,6 +115,11 @@ type Conn struct {
 	inFlight atomic.Int32 // requests being served; an idle timeout waits for none
 	lastIn   atomic.Int64 // unix nanos of the last frame read
 
+	// The reader serves a request itself and hands reading over to the
+	// handoff timer's goroutine if it takes long (readLoop).
+	handoff *time.Timer
+	handEp  atomic.Uint64 // episode number × 2, + 1 while its request is served inline
+
 	closeOnce sync.Once
 	closing   chan struct{} // closed by the first CloseWith
 	cause     error         // why it closed; set before closing is closed
@@ -184,7 +190,14 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	stopBase := context.AfterFunc(c.ctx, cancelBase)
 	defer stopBase()
 
-	readErr := c.readLoop(base, h)
+	// Reading passes from goroutine to goroutine: the one that read a
+	// request serves it, and another reads on (see readLoop). The last
+	// reader reports here why reading stopped.
+	readDone := make(chan error, 1)
+	c.handoff = time.AfterFunc(time.Hour, func() { c.takeOver(base, h, readDone) })
+	c.handoff.Stop()
+	c.readLoop(base, h, readDone)
+	readErr := <-readDone
 	c.closeWith(websocket.CloseNormalClosure, "", readErr)
 
 	waited := make(chan struct{})
@@ -205,14 +218,22 @@ func (c *Conn) readDeadline() time.Time {
 	return time.Now().Add(c.opts.PongWait)
 }
 
-// readLoop returns nil when the connection was closed on purpose (by
-// either side) and the reason otherwise.
-func (c *Conn) readLoop(base context.Context, h Handler) error {
+// readLoop reads frames and serves each request on this goroutine, without
+// waiting for another to be scheduled. A request that arrives while others
+// are being served is served by its reader while a fresh goroutine reads
+// on; one that arrives alone is served inline, and if it takes longer than
+// handoffAfter is left to finish here while the hand-off timer's goroutine
+// reads on, so a slow handler never holds up the frames after it for
+// longer than that. When reading stops the reader sends why on done: nil
+// when the connection was closed on purpose (by either side), the reason
+// otherwise.
+func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 	for {
 		select {
 		case c.sem <- struct{}{}:
 		case <-c.closing:
-			return nil
+			done <- nil
+			return
 		}
 		// While the semaphore held us, no pong could be read: the
 		// deadline starts now.
@@ -221,55 +242,87 @@ func (c *Conn) readLoop(base context.Context, h Handler) error {
 		default:
 			_ = c.ws.SetReadDeadline(c.readDeadline())
 		}
-		req, stop, err := c.readRequest()
+		req, serve, stop, err := c.readRequest()
 		if stop {
 			<-c.sem
-			return err
+			done <- err
+			return
 		}
-		if req == nil {
+		if !serve {
 			<-c.sem
 			continue
 		}
 		c.running.Add(1)
-		c.inFlight.Add(1)
-		go c.serveRequest(base, h, *req)
+		if c.inFlight.Add(1) > 1 {
+			// Others are being served (the client sends several at
+			// once): hand reading over to a fresh goroutine at once.
+			go c.readLoop(base, h, done)
+			c.serveRequest(base, h, req)
+			return
+		}
+		// Nothing else is being served: serve the request here. If it
+		// takes longer than handoffAfter, the hand-off timer's goroutine
+		// takes over reading. Whichever of the two wins the episode's
+		// CompareAndSwap goes on reading; the loser leaves it (this
+		// goroutine, after serving) or does nothing (the timer's).
+		ep := c.handEp.Add(2) | 1 // this episode, serving
+		c.handEp.Store(ep)
+		c.handoff.Reset(handoffAfter)
+		c.serveRequest(base, h, req)
+		if !c.handEp.CompareAndSwap(ep, ep-1) {
+			return // handed off: another goroutine reads now
+		}
+		c.handoff.Stop()
 	}
 }
 
-// readRequest reads one frame. It returns a nil request for a frame that
+// handoffAfter is how long a request is served on the goroutine that read
+// it before another goroutine takes over reading the connection's next
+// frames: a request served within it (most are) costs no goroutine
+// switch, and a slower one holds up the requests behind it for no longer.
+const handoffAfter = 100 * time.Microsecond
+
+// takeOver is the hand-off timer's: it becomes the reader if the request
+// being served inline still is.
+func (c *Conn) takeOver(base context.Context, h Handler, done chan<- error) {
+	if ep := c.handEp.Load(); ep&1 == 1 && c.handEp.CompareAndSwap(ep, ep-1) {
+		c.readLoop(base, h, done)
+	}
+}
+
+// readRequest reads one frame. It returns serve false for a frame that
 // needs no serving (a reply, or a malformed frame answered with an error),
 // and stop when the connection is ending, with why (nil: on purpose).
-func (c *Conn) readRequest() (req *Request, stop bool, err error) {
+func (c *Conn) readRequest() (req Request, serve, stop bool, err error) {
 	_, r, err := c.ws.NextReader()
 	if err != nil {
-		return nil, true, c.readFailed(err)
+		return Request{}, false, true, c.readFailed(err)
 	}
 	max := c.opts.MaxFrameBytes
 	data, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
-		return nil, true, c.readFailed(err)
+		return Request{}, false, true, c.readFailed(err)
 	}
 	c.lastIn.Store(time.Now().UnixNano())
 	if int64(len(data)) > max {
 		err := fmt.Errorf("rpc: frame larger than %d bytes", max)
 		c.closeWith(websocket.CloseMessageTooBig, fmt.Sprintf("frame larger than %d bytes", max), err)
-		return nil, true, err
+		return Request{}, false, true, err
 	}
 	f, legacy, ok, err := decodeFrame(data)
 	switch {
 	case err != nil && !ok:
 		err = fmt.Errorf("rpc: %w", err)
 		c.closeWith(websocket.CloseUnsupportedData, "malformed frame: not a JSON object of Juju's RPC", err)
-		return nil, true, err
+		return Request{}, false, true, err
 	case err != nil:
 		c.reply(f.request(legacy), nil, &Error{Message: "malformed request: " + jsonDetail(err), Code: CodeBadRequest})
-		return nil, false, nil
+		return Request{}, false, false, nil
 	case !f.isRequest():
 		// A reply to a request this side never sent: Juju ignores it.
-		return nil, false, nil
+		return Request{}, false, false, nil
 	}
-	rq := f.request(legacy)
-	return &rq, false, nil
+	return f.request(legacy), true, false, nil
 }
 
 func jsonDetail(err error) string {
@@ -337,21 +390,30 @@ func (c *Conn) serveRequest(base context.Context, h Handler, req Request) {
 		c.inFlight.Add(-1)
 		<-c.sem
 	}()
-	ctx, cancel := base, context.CancelFunc(func() {})
-	if c.opts.RequestTimeout > 0 {
-		ctx, cancel = context.WithTimeout(base, c.opts.RequestTimeout)
-	}
-	defer cancel()
+	ctx := base
 	var replied atomic.Bool
-	stop := context.AfterFunc(ctx, func() {
-		// Answer a timeout at once; a closing connection needs no answer.
-		if base.Err() == nil && replied.CompareAndSwap(false, true) {
-			c.reply(req, nil, &Error{Message: fmt.Sprintf("request timed out after %s", c.opts.RequestTimeout), Code: CodeDeadlineExceeded})
-		}
-	})
-	defer stop()
+	if c.opts.RequestTimeout > 0 {
+		// One timer answers the timeout at once and ends ctx (as
+		// context.WithTimeout would, with DeadlineExceeded): cheaper than
+		// a timeout context plus a context.AfterFunc on it.
+		rc := &reqCtx{deadline: time.Now().Add(c.opts.RequestTimeout)}
+		rc.Context, rc.cancel = context.WithCancelCause(base)
+		t := time.AfterFunc(c.opts.RequestTimeout, func() {
+			rc.cancel(context.DeadlineExceeded)
+			// Answer a timeout at once; a closing connection needs no answer.
+			if base.Err() == nil && replied.CompareAndSwap(false, true) {
+				c.reply(req, nil, &Error{Message: fmt.Sprintf("request timed out after %s", c.opts.RequestTimeout), Code: CodeDeadlineExceeded})
+			}
+		})
+		defer func() {
+			t.Stop()
+			rc.cancel(context.Canceled)
+		}()
+		ctx = rc
+	}
 	result, err := c.call(ctx, h, req)
-	if replied.CompareAndSwap(false, true) {
+	// A closing connection needs no answer.
+	if base.Err() == nil && replied.CompareAndSwap(false, true) {
 		c.reply(req, result, ErrorFor(err))
 	}
 }
@@ -409,4 +471,24 @@ func (c *Conn) log(msg string, args ...any) {
 	if c.opts.Logger != nil {
 		c.opts.Logger.Error(msg, args...)
 	}
+}
+
+// reqCtx is a request's context: it ends when its connection's base
+// context does, or at the request timeout, when it reports
+// context.DeadlineExceeded as a context.WithTimeout would. Children of it
+// attach to its cancelCtx directly (Value and Done are that one's).
+type reqCtx struct {
+	context.Context // a context.WithCancelCause of the base
+	cancel          context.CancelCauseFunc
+	deadline        time.Time
+}
+
+func (r *reqCtx) Deadline() (time.Time, bool) { return r.deadline, true }
+
+func (r *reqCtx) Err() error {
+	err := r.Context.Err()
+	if err != nil && context.Cause(r.Context) == context.DeadlineExceeded {
+		return context.DeadlineExceeded
+	}
+	return err
 }
