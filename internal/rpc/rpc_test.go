@@ -216,10 +216,9 @@ func TestSlowHandlerDoesNotBlockOthers(t *testing.T) {
 	}
 }
 
-// A request that arrives alone is served on the goroutine that read it;
-// when it runs long, reading passes to another goroutine, so the next
-// request on the connection is served meanwhile.
-func TestSlowInlineRequestHandsOffReading(t *testing.T) {
+// A request is served on the goroutine that read it while another reads
+// on, so a request that runs long holds up none after it.
+func TestSlowRequestHandsOffReading(t *testing.T) {
 	h := newTestHandler()
 	ts := startServer(t, h, Options{})
 	c := ts.dial(t)

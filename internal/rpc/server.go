@@ -115,11 +115,6 @@ type Conn struct {
 	inFlight atomic.Int32 // requests being served; an idle timeout waits for none
 	lastIn   atomic.Int64 // unix nanos of the last frame read
 
-	// The reader serves a request itself and hands reading over to the
-	// handoff timer's goroutine if it takes long (readLoop).
-	handoff *time.Timer
-	handEp  atomic.Uint64 // episode number × 2, + 1 while its request is served inline
-
 	closeOnce sync.Once
 	closing   chan struct{} // closed by the first CloseWith
 	cause     error         // why it closed; set before closing is closed
@@ -194,8 +189,6 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	// request serves it, and another reads on (see readLoop). The last
 	// reader reports here why reading stopped.
 	readDone := make(chan error, 1)
-	c.handoff = time.AfterFunc(time.Hour, func() { c.takeOver(base, h, readDone) })
-	c.handoff.Stop()
 	c.readLoop(base, h, readDone)
 	readErr := <-readDone
 	c.closeWith(websocket.CloseNormalClosure, "", readErr)
@@ -218,15 +211,12 @@ func (c *Conn) readDeadline() time.Time {
 	return time.Now().Add(c.opts.PongWait)
 }
 
-// readLoop reads frames and serves each request on this goroutine, without
-// waiting for another to be scheduled. A request that arrives while others
-// are being served is served by its reader while a fresh goroutine reads
-// on; one that arrives alone is served inline, and if it takes longer than
-// handoffAfter is left to finish here while the hand-off timer's goroutine
-// reads on, so a slow handler never holds up the frames after it for
-// longer than that. When reading stops the reader sends why on done: nil
-// when the connection was closed on purpose (by either side), the reason
-// otherwise.
+// readLoop reads frames until one is a request, then serves it on this
+// goroutine while a fresh one takes over reading: the request is served
+// by the goroutine the network woke, with no hand-over, and a slow handler
+// holds up none of the frames behind it. When reading stops the reader
+// sends why on done: nil when the connection was closed on purpose (by
+// either side), the reason otherwise.
 func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 	for {
 		select {
@@ -253,40 +243,13 @@ func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 			continue
 		}
 		c.running.Add(1)
-		if c.inFlight.Add(1) > 1 {
-			// Others are being served (the client sends several at
-			// once): hand reading over to a fresh goroutine at once.
-			go c.readLoop(base, h, done)
-			c.serveRequest(base, h, req)
-			return
-		}
-		// Nothing else is being served: serve the request here. If it
-		// takes longer than handoffAfter, the hand-off timer's goroutine
-		// takes over reading. Whichever of the two wins the episode's
-		// CompareAndSwap goes on reading; the loser leaves it (this
-		// goroutine, after serving) or does nothing (the timer's).
-		ep := c.handEp.Add(2) | 1 // this episode, serving
-		c.handEp.Store(ep)
-		c.handoff.Reset(handoffAfter)
+		c.inFlight.Add(1)
+		// The goroutine that read the request serves it, and a fresh one
+		// reads on at once: the request costs no hand-over to another
+		// goroutine, and a slow one holds up nothing behind it.
+		go c.readLoop(base, h, done)
 		c.serveRequest(base, h, req)
-		if !c.handEp.CompareAndSwap(ep, ep-1) {
-			return // handed off: another goroutine reads now
-		}
-		c.handoff.Stop()
-	}
-}
-
-// handoffAfter is how long a request is served on the goroutine that read
-// it before another goroutine takes over reading the connection's next
-// frames: a request served within it (most are) costs no goroutine
-// switch, and a slower one holds up the requests behind it for no longer.
-const handoffAfter = 100 * time.Microsecond
-
-// takeOver is the hand-off timer's: it becomes the reader if the request
-// being served inline still is.
-func (c *Conn) takeOver(base context.Context, h Handler, done chan<- error) {
-	if ep := c.handEp.Load(); ep&1 == 1 && c.handEp.CompareAndSwap(ep, ep-1) {
-		c.readLoop(base, h, done)
+		return
 	}
 }
 
