@@ -76,7 +76,13 @@
 //
 // # Transactions
 //
-// Each operation is one store write transaction (plus provider calls
-// outside it). Batch puts many operations in one transaction, all or
-// nothing; test fixtures use it to build scenarios quickly.
+// Every write is one function that reads, decides and writes in one
+// transaction (Controller.update); when its commit loses a race to
+// another controller sharing the backend (store.ErrConflict), the
+// function runs again on the fresher state, so it does nothing else:
+// provider calls run outside it, and events are logged after the commit.
+// Most operations are one such write; Deploy, AddUnit and the removals
+// are several around their provider calls (see Behaviour). Batch puts
+// many operations in one transaction, all or nothing, and is not run
+// again; test fixtures use it to build scenarios quickly.
 package controller
