@@ -1,0 +1,388 @@
+package etcdstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/store"
+	"github.com/herd-project/herd/store/etcdstore"
+	"github.com/herd-project/herd/store/storetest"
+)
+
+// crashEnv is storetest's variable naming the storage of a crash writer
+// process: such a process uses the parent's etcd and starts none.
+const crashEnv = "HERD_STORETEST_CRASH_STORAGE"
+
+// endpoint is the client URL of the single-member etcd TestMain starts
+// on loopback.
+var endpoint string
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashEnv) != "" {
+		os.Exit(m.Run())
+	}
+	os.Exit(runWithEtcd(m))
+}
+
+func runWithEtcd(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "etcdstore-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer os.RemoveAll(dir)
+	e, err := startEtcd(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start etcd:", err)
+		return 2
+	}
+	defer e.Close()
+	endpoint = e.Config().AdvertiseClientUrls[0].String()
+	return m.Run()
+}
+
+// freeURL is a loopback URL on a port free when asked.
+func freeURL() (url.URL, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return url.URL{}, err
+	}
+	defer l.Close()
+	return url.URL{Scheme: "http", Host: l.Addr().String()}, nil
+}
+
+func startEtcd(dir string) (*embed.Etcd, error) {
+	cfg := embed.NewConfig()
+	cfg.Name = "herd-test"
+	cfg.Dir = dir
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	cfg.MaxTxnOps = 4096
+	var urls [2]url.URL
+	for i := range urls {
+		u, err := freeURL()
+		if err != nil {
+			return nil, err
+		}
+		urls[i] = u
+	}
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{urls[0]}, []url.URL{urls[0]}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{urls[1]}, []url.URL{urls[1]}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+		return e, nil
+	case err := <-e.Err():
+		e.Close()
+		return nil, err
+	case <-time.After(20 * time.Second):
+		e.Close()
+		return nil, errors.New("etcd not ready after 20s")
+	}
+}
+
+var prefixes atomic.Int64
+
+// newPrefix is a prefix no other test uses, in this process or another.
+func newPrefix() string {
+	return fmt.Sprintf("herd-test-%d-%d-%d", os.Getpid(), time.Now().UnixNano(), prefixes.Add(1))
+}
+
+// open opens a backend; its name is "ENDPOINT PREFIX".
+func open(t testing.TB, name string) *etcdstore.Backend {
+	t.Helper()
+	ep, prefix, ok := strings.Cut(name, " ")
+	if !ok {
+		t.Fatalf("storage name %q", name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: []string{ep}, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func harness() storetest.Harness {
+	return storetest.Harness{
+		NewStorage: func(t *testing.T) string { return endpoint + " " + newPrefix() },
+		Open:       func(t *testing.T, name string) store.Backend { return open(t, name) },
+		Processes:  true, // the storage is etcd: a writer process reaches it by its endpoint
+	}
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, harness())
+}
+
+func mustLoad(t *testing.T, b *etcdstore.Backend) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	if err := b.Load(context.Background(), func(r store.Record) error {
+		got[r.Table+"/"+r.Key] = string(r.Value)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func put(table, key, value string) store.Record {
+	return store.Record{Table: table, Key: key, Value: []byte(value)}
+}
+
+// Two backends that loaded the same revision both apply: exactly one
+// commits, the other gets ErrConflict and nothing of it is applied; once
+// it has loaded again it commits.
+func TestConflict(t *testing.T) {
+	name := endpoint + " " + newPrefix()
+	seed := open(t, name)
+	defer seed.Close()
+	if err := seed.Apply(context.Background(), []store.Record{put("users", "tom", "1")}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 20 {
+		a, b := open(t, name), open(t, name)
+		mustLoad(t, a)
+		mustLoad(t, b)
+		if a.Revision() != b.Revision() {
+			t.Fatalf("loaded at %d and %d", a.Revision(), b.Revision())
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, be := range []*etcdstore.Backend{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = be.Apply(context.Background(), []store.Record{put("users", "tom", fmt.Sprintf("%d-%d", round, i)), put("grants", fmt.Sprint(i), "x")})
+			}()
+		}
+		wg.Wait()
+		ok, conflicts := 0, 0
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+				winner = i
+			case errors.Is(err, store.ErrConflict):
+				conflicts++
+				if !errors.Is(err, herd.ErrFailedPrecondition) {
+					t.Errorf("conflict %v is not ErrFailedPrecondition", err)
+				}
+			default:
+				t.Fatalf("Apply: %v", err)
+			}
+		}
+		if ok != 1 || conflicts != 1 {
+			t.Fatalf("round %d: %d committed, %d conflicts: %v", round, ok, conflicts, errs)
+		}
+		got := mustLoad(t, seed)
+		if got["users/tom"] != fmt.Sprintf("%d-%d", round, winner) || got[fmt.Sprintf("grants/%d", 1-winner)] != "" && round == 0 {
+			t.Fatalf("round %d: store holds %v; winner %d", round, got, winner)
+		}
+		// The loser re-runs on fresher state and commits.
+		loser := []*etcdstore.Backend{a, b}[1-winner]
+		if err := loser.Apply(context.Background(), []store.Record{put("users", "tom", "again")}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("stale loser's second Apply: %v, want ErrConflict", err)
+		}
+		mustLoad(t, loser)
+		if err := loser.Apply(context.Background(), []store.Record{put("users", "tom", "again")}); err != nil {
+			t.Fatalf("Apply after loading again: %v", err)
+		}
+		a.Close()
+		b.Close()
+		mustLoad(t, seed)
+	}
+}
+
+// Follow hands each of the other backend's commits to fn, in order, with
+// deletes, and none of its own; a followed backend then commits on the
+// state it followed.
+func TestFollow(t *testing.T) {
+	name := endpoint + " " + newPrefix()
+	a, b := open(t, name), open(t, name)
+	defer a.Close()
+	defer b.Close()
+	mustLoad(t, a)
+	mustLoad(t, b)
+
+	got := make(chan []store.Record, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- a.Follow(ctx, func(cs []store.Record) error {
+			got <- cs
+			return nil
+		})
+	}()
+	const n = 30
+	var want [][]store.Record
+	for i := range n {
+		cs := []store.Record{put("t", fmt.Sprintf("k%03d", i), fmt.Sprint(i)), put("u", "x/y", fmt.Sprint(i))}
+		if i%3 == 2 {
+			cs = append(cs, store.Record{Table: "t", Key: fmt.Sprintf("k%03d", i-1)})
+		}
+		if err := b.Apply(ctx, cs); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, cs)
+		if i%5 == 0 { // a's own commits, interleaved, are not handed back
+			for {
+				err := a.Apply(ctx, []store.Record{put("own", fmt.Sprint(i), "a")})
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, store.ErrConflict) {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Millisecond) // until a has followed b's commit
+			}
+			mustLoad(t, b) // b does not follow: it loads a's commit to write again
+		}
+	}
+	for i, w := range want {
+		select {
+		case cs := <-got:
+			if fmt.Sprint(cs) != fmt.Sprint(w) {
+				t.Fatalf("commit %d: followed %v, want %v", i, cs, w)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("commit %d not followed", i)
+		}
+	}
+	select {
+	case cs := <-got:
+		t.Fatalf("followed an extra change set %v", cs)
+	case <-time.After(100 * time.Millisecond):
+	}
+	// a has seen everything: it commits without conflict.
+	if err := a.Apply(context.Background(), []store.Record{put("own", "last", "a")}); err != nil {
+		t.Fatalf("Apply after following: %v", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Follow after cancel: %v", err)
+	}
+}
+
+// Follow returns ErrCompacted when the history it needs is gone, and
+// herd.ErrClosed when the backend is closed.
+func TestFollowCompactedAndClosed(t *testing.T) {
+	name := endpoint + " " + newPrefix()
+	a, b := open(t, name), open(t, name)
+	defer b.Close()
+	mustLoad(t, a)
+	for i := range 3 {
+		if err := b.Apply(context.Background(), []store.Record{put("t", fmt.Sprint(i), "v")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	resp, err := cli.Get(context.Background(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Compact(context.Background(), resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = a.Follow(ctx, func([]store.Record) error { return nil })
+	if !errors.Is(err, etcdstore.ErrCompacted) {
+		t.Fatalf("Follow after compaction: %v, want ErrCompacted", err)
+	}
+	mustLoad(t, a) // loading again, the backend follows from there
+	done := make(chan error, 1)
+	go func() { done <- a.Follow(ctx, func([]store.Record) error { return nil }) }()
+	time.Sleep(50 * time.Millisecond)
+	a.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, herd.ErrClosed) {
+			t.Fatalf("Follow after Close: %v, want ErrClosed", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Follow did not return after Close")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: []string{endpoint}}); !errors.Is(err, herd.ErrInvalid) {
+		t.Errorf("empty prefix: %v", err)
+	}
+	u, err := freeURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = etcdstore.Open(ctx, etcdstore.Options{Endpoints: []string{u.String()}, Prefix: "p", DialTimeout: 300 * time.Millisecond})
+	if !errors.Is(err, herd.ErrFailedPrecondition) {
+		t.Errorf("no etcd: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Open with no etcd took %v", d)
+	}
+	b := open(t, endpoint+" "+newPrefix())
+	defer b.Close()
+	if err := b.Apply(ctx, []store.Record{put("a/b", "k", "v")}); !errors.Is(err, herd.ErrInvalid) {
+		t.Errorf("table with a slash: %v", err)
+	}
+}
+
+// A durable write of one small record through the backend…
+func BenchmarkApply(b *testing.B) {
+	be := open(b, endpoint+" "+newPrefix())
+	defer be.Close()
+	rec := []store.Record{put("model_grants", "model-0001\x00tom\x00", strings.Repeat("g", 64))}
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := be.Apply(ctx, rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// …and a raw etcd transaction of the same size on the same member: one
+// put of the same key and value, guarded by one compare.
+func BenchmarkRawTxn(b *testing.B) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, Logger: zap.NewNop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close()
+	prefix := newPrefix()
+	key, val := prefix+"/model_grants/model-0001\x00tom\x00", strings.Repeat("g", 64)
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), ">", -1)).Then(clientv3.OpPut(key, val)).Commit()
+		if err != nil || !resp.Succeeded {
+			b.Fatal(err, resp.Succeeded)
+		}
+	}
+}
