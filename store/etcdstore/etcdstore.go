@@ -297,7 +297,8 @@ func (b *Backend) Apply(ctx context.Context, changes []store.Record) error {
 // deletes with a nil Value; a commit is seen once fn returns nil. It
 // returns when ctx is done (ctx's error), when fn fails (fn's error), when
 // the backend is closed (herd.ErrClosed), or when etcd has compacted the
-// history it needs (an error wrapping ErrCompacted: load again).
+// history it needs (an error wrapping ErrCompacted: load again). It must
+// be called after Load, and not while Load runs.
 func (b *Backend) Follow(ctx context.Context, fn func(changes []store.Record) error) error {
 	for {
 		if err := ctx.Err(); err != nil {
@@ -308,6 +309,9 @@ func (b *Backend) Follow(ctx context.Context, fn func(changes []store.Record) er
 		b.mu.Unlock()
 		if closed {
 			return errClosed
+		}
+		if from == 1 {
+			return herd.Errorf(herd.ErrFailedPrecondition, "etcdstore: Follow before Load")
 		}
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 		err := b.follow(wctx, from, fn)
@@ -389,8 +393,10 @@ func (b *Backend) deliver(rev int64, evs []*clientv3.Event, fn func([]store.Reco
 		}
 		changes = append(changes, r)
 	}
-	if err := fn(changes); err != nil {
-		return err
+	if len(changes) > 0 { // not when it only deleted missing keys
+		if err := fn(changes); err != nil {
+			return err
+		}
 	}
 	b.mu.Lock()
 	b.rev = max(b.rev, rev)

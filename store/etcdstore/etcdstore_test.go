@@ -351,6 +351,9 @@ func TestOpenErrors(t *testing.T) {
 	if err := b.Apply(ctx, []store.Record{put("a/b", "k", "v")}); !errors.Is(err, herd.ErrInvalid) {
 		t.Errorf("table with a slash: %v", err)
 	}
+	if err := b.Follow(ctx, func([]store.Record) error { return nil }); !errors.Is(err, herd.ErrFailedPrecondition) {
+		t.Errorf("Follow before Load: %v", err)
+	}
 }
 
 // A durable write of one small record through the backend…
