@@ -69,8 +69,9 @@ import (
 // Options.DialTimeout is 0.
 const DefaultDialTimeout = 5 * time.Second
 
-// pageSize is how many keys one range read of Load returns at most.
-const pageSize = 1000
+// pageSize is how many keys one range read of Load returns at most (a
+// variable for tests).
+var pageSize int64 = 1000
 
 // revName is the last path element of the key every Apply writes.
 const revName = "_rev"
@@ -186,7 +187,9 @@ func (b *Backend) split(key []byte) (table, k string, ok bool, err error) {
 }
 
 // Load calls fn with every record under the prefix, read in pages at one
-// revision, which the backend then remembers as seen.
+// revision, which the backend then remembers as seen. Should etcd compact
+// that revision before the last page is read, the error wraps
+// ErrCompacted and Load may be run again.
 func (b *Backend) Load(ctx context.Context, fn func(store.Record) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -203,6 +206,9 @@ func (b *Backend) Load(ctx context.Context, fn func(store.Record) error) error {
 			opts = append(opts, clientv3.WithRev(at))
 		}
 		resp, err := b.cli.Get(ctx, from, opts...)
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			return fmt.Errorf("etcdstore: load at revision %d: %w", at, ErrCompacted)
+		}
 		if err != nil {
 			return b.etcdErr(ctx, err, "load")
 		}
