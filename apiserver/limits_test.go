@@ -367,3 +367,19 @@ func TestServeStalledClients(t *testing.T) {
 		t.Errorf("a websocket after ReadTimeout: %v", err)
 	}
 }
+
+// Floods are counted per IPv4 address and per IPv6 /64.
+func TestRemoteHostKeys(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:1234":               "127.0.0.1",
+		"[::1]:1234":                   "::/64",
+		"[2001:db8:1:2:3:4:5:6]:17070": "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ff::1]:1":       "2001:db8:1:2::/64",
+		"[::ffff:10.0.0.1]:1":          "::ffff:10.0.0.1",
+		"not an address":               "not an address",
+	} {
+		if got := remoteHost(in); got != want {
+			t.Errorf("remoteHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -259,10 +260,18 @@ func (s *Server) enter() bool {
 // Conns reports how many websocket connections are being served.
 func (s *Server) Conns() int { return int(s.conns.Load()) }
 
+// remoteHost is the source a connection's floods are counted by: its IP
+// address, or for IPv6 its /64 network, since one host commonly holds a
+// whole /64 and could otherwise rotate addresses past the limits.
 func remoteHost(addr string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() && !ip.Is4In6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
 	}
 	return host
 }

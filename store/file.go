@@ -63,7 +63,7 @@ var _ Backend = (*File)(nil)
 // herd.ErrInvalid, and is never written to. An existing file is locked
 // and then checked (its meta pages, freelist and page tree) before bbolt
 // reads it, so a hostile file is refused rather than hanging or crashing
-// the process.
+// the process. An existing file that others may read is made mode 0600.
 func OpenFile(path string, opts FileOptions) (f *File, err error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
@@ -121,6 +121,15 @@ func OpenFile(path string, opts FileOptions) (f *File, err error) {
 			err = errors.Join(err, os.Remove(path))
 		}
 		return nil, errors.Join(err, db.Close())
+	}
+	if !opts.Create {
+		// The state holds secrets: a file others may read (copied, or
+		// made by hand) is made the owner's alone again.
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(path, 0o600); err != nil {
+				return nil, errors.Join(herd.Wrap(herd.ErrFailedPrecondition, err, "cannot make store file "+path+" private"), db.Close())
+			}
+		}
 	}
 	return f, nil
 }

@@ -368,3 +368,22 @@ func TestFileStrayBucketsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A store file that others may read (copied with a loose mode, or made by
+// hand) is made the owner's alone when it is opened.
+func TestFileMadePrivateOnOpen(t *testing.T) {
+	path, s := create(t)
+	closeState(t, s)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := store.OpenFile(path, store.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after opening a 0644 store file: %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+}
