@@ -1,15 +1,10 @@
 package apiserver
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/herd-project/herd/internal/params"
-	"github.com/herd-project/herd/internal/rpc"
 )
 
 // Figures (2026-11-29, go test -bench . -count 6, medians by benchstat;
@@ -62,30 +57,8 @@ func BenchmarkPing(b *testing.B) {
 // UserInfo / Echo is the API's cost as a ratio that survives a noisy
 // machine.
 func BenchmarkEcho(b *testing.B) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := rpc.Upgrade(w, r)
-		if err != nil {
-			return
-		}
-		defer ws.Close()
-		for {
-			mt, data, err := ws.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := ws.WriteMessage(mt, data); err != nil {
-				return
-			}
-		}
-	}))
-	b.Cleanup(srv.Close)
-	d := websocket.Dialer{TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig, HandshakeTimeout: 5 * time.Second}
-	ws, _, err := d.Dial("wss"+strings.TrimPrefix(srv.URL, "https"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ws.Close() })
-	msg := []byte(`{"request-id":1,"type":"UserManager","version":3,"request":"UserInfo","params":{"entities":[{"tag":"user-admin"}],"include-disabled":false}}`)
+	ws := newEchoServer(b).dial(b)
+	msg := echoMsg
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := ws.WriteMessage(websocket.TextMessage, msg); err != nil {
