@@ -45,6 +45,12 @@ type Controller struct {
 	wall   bool
 	coarse coarseClock
 
+	provisioner *provisioner
+	// committed is closed (and cleared) by the next commit; waitUntil
+	// waits on it.
+	commitMu  sync.Mutex
+	committed chan struct{}
+
 	dummyOnce sync.Once
 	dummyHash string
 }
@@ -169,6 +175,7 @@ func bootstrapInto(ctx context.Context, name string, st *state.Store, opts Optio
 		undo()
 		return nil, nil, "", err
 	}
+	c.startProvisioner(false)
 	c.opts.Logger.Info("controller bootstrapped", "controller", name, "uuid", uuid, "cloud", opts.Cloud)
 	return c, admin, secret, nil
 }
@@ -220,6 +227,7 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if err := c.dropExpiredSessions(ctx); err != nil {
 		return fail(err)
 	}
+	c.startProvisioner(true)
 	return c, nil
 }
 
@@ -241,7 +249,10 @@ func checkProvider(info state.Controller, p provider.Provider) error {
 func (c *Controller) attach() {
 	c.auth.attach(c.st)
 	c.watch.limit = c.opts.WatchBuffer
-	c.st.OnCommit(func(_ *state.Txn, changes []state.Change) { c.watch.publish(changes) })
+	c.st.OnCommit(func(_ *state.Txn, changes []state.Change) {
+		c.watch.publish(changes)
+		c.notifyCommit()
+	})
 }
 
 // Name returns the controller's name.
@@ -297,7 +308,11 @@ func (c *Controller) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
+	if c.provisioner != nil {
+		c.provisioner.stop()
+	}
 	c.watch.closeAll(herd.Errorf(herd.ErrClosed, "controller %q is closed", c.info.Name))
+	c.notifyCommit()
 	return c.st.Close()
 }
 

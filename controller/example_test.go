@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -54,6 +55,12 @@ func Example() {
 	d, err := tom.Deploy(ctx, "admin/lxd-model-1", "mysql", controller.DeployOptions{Name: "mysql-staging"})
 	check(err)
 	fmt.Println(d.Application.Name, d.Units[0].Name, "machine", d.Machines[0].ID, d.Machines[0].Status)
+	//    juju wait-for application mysql-staging (the provisioner starts the machine)
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	st, err := tom.WaitStarted(waitCtx, "admin/lxd-model-1", "mysql-staging")
+	check(err)
+	fmt.Println("machine", st.Machines[0].ID, st.Machines[0].Status)
 	// 10. juju logout
 	check(tom.Logout(ctx))
 	_, err = tom.Models(ctx, controller.ModelsOptions{})
@@ -61,6 +68,7 @@ func Example() {
 	// Output:
 	// lxd-controller-1 tom login
 	// admin/lxd-model-1 write 0
-	// mysql-staging mysql-staging/0 machine 0 started
+	// mysql-staging mysql-staging/0 machine 0 pending
+	// machine 0 started
 	// true
 }

@@ -18,8 +18,8 @@ import (
 
 // Deploy racing DestroyModel, and AddUnit racing RemoveApplication, on
 // real LXD, a few rounds each with the removal started at different points
-// of the other call: the removal finishes (called again if it failed) and
-// LXD keeps no instance without a machine row, and in the end nothing. It
+// of the provisioning: once the provisioner has done the removal, LXD
+// keeps no instance of the model, and in the end nothing. It
 // is skipped without an LXD daemon unless HERD_LXD is set.
 func TestDeployRacesDestroyModelOnLXD(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -68,9 +68,10 @@ func TestDeployRacesDestroyModelOnLXD(t *testing.T) {
 			t.Errorf("round %d: deploy: %v", round, deployErr)
 		}
 		if destroyErr != nil {
-			if err := b.Admin.DestroyModel(ctx, m.FullName()); err != nil {
-				t.Fatalf("round %d: destroy: %v; again: %v", round, destroyErr, err)
-			}
+			t.Fatalf("round %d: destroy: %v", round, destroyErr)
+		}
+		if err := b.Admin.WaitRemoved(ctx, m.FullName()); err != nil {
+			t.Fatalf("round %d: waiting for the model to go: %v", round, err)
 		}
 		if _, err := b.Admin.Status(ctx, m.FullName()); !errors.Is(err, herd.ErrNotFound) {
 			t.Errorf("round %d: the model survived: %v", round, err)
@@ -103,9 +104,10 @@ func TestDeployRacesDestroyModelOnLXD(t *testing.T) {
 			t.Errorf("round %d: add-unit: %v", round, addErr)
 		}
 		if removeErr != nil {
-			if err := b.Admin.RemoveApplication(ctx, m.FullName(), app); err != nil {
-				t.Fatalf("round %d: remove-application: %v; again: %v", round, removeErr, err)
-			}
+			t.Fatalf("round %d: remove-application: %v", round, removeErr)
+		}
+		if err := b.Controller.Settle(ctx); err != nil {
+			t.Fatalf("round %d: waiting for the provisioner: %v", round, err)
 		}
 		st, err := b.Admin.Status(ctx, m.FullName())
 		if err != nil {

@@ -72,6 +72,8 @@ type Options struct {
 	// hold before it is ended as fallen behind; 0 means
 	// DefaultWatchBuffer.
 	WatchBuffer int
+	// Provisioning tunes the provisioner that starts and stops machines.
+	Provisioning Provisioning
 	// Logger receives structured events (never secrets); nil discards them.
 	Logger *slog.Logger
 	// Rand is the source of secrets, tokens and UUIDs; nil means
@@ -135,6 +137,7 @@ func (o Options) withDefaults() Options {
 	if o.WatchBuffer <= 0 {
 		o.WatchBuffer = DefaultWatchBuffer
 	}
+	o.Provisioning = o.Provisioning.withDefaults()
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

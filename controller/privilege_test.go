@@ -333,6 +333,7 @@ func privWorld(t *testing.T, actor string, network bool) (*controllertest.Fixtur
 	if _, err := f.Admin.Deploy(ctx, shared, "redis", controller.DeployOptions{NumUnits: 2}); err != nil {
 		t.Fatal(err)
 	}
+	f.Settle(t)
 	name := "actor"
 	switch actor {
 	case aSuperuser:
@@ -396,6 +397,7 @@ func privilegeMatrix(t *testing.T, network bool) {
 					disagree++
 				}
 			}
+			f.Settle(t) // nothing under way changes the store meanwhile
 			before := comparable(f.Controller.Dump(), network)
 			err := o.run(f.Context(), s, actor)
 			switch {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,6 +64,7 @@ func raceWorld(t *testing.T, round, units int) (*controllertest.Fixture, *contro
 			if err := tom.RemoveUnit(f.Context(), "admin/m", "mysql/0"); err != nil {
 				t.Fatal(err)
 			}
+			f.Settle(t)
 		}
 	}
 	j := newJitter(round)
@@ -133,8 +133,8 @@ func lostRace(err error) bool {
 }
 
 // Deploy racing DestroyModel: the deploy succeeds or fails as one that
-// lost the race, the destroy finishes (called again if it failed), and
-// nothing is left running at the provider.
+// lost the race, and once the provisioner settles the model is gone with
+// nothing left running at the provider.
 func TestDeployRacesDestroyModel(t *testing.T) {
 	runRaces(t, func(t *testing.T, n int) (problems []string) {
 		f, tom, j := raceWorld(t, n, -1)
@@ -155,10 +155,9 @@ func TestDeployRacesDestroyModel(t *testing.T) {
 			problems = append(problems, fmt.Sprintf("deploy: %v", deployErr))
 		}
 		if destroyErr != nil {
-			if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
-				problems = append(problems, fmt.Sprintf("destroy: %v; again: %v", destroyErr, err))
-			}
+			problems = append(problems, fmt.Sprintf("destroy: %v", destroyErr))
 		}
+		f.Settle(t)
 		if _, err := f.Admin.Status(ctx, "admin/m"); !errors.Is(err, herd.ErrNotFound) {
 			problems = append(problems, fmt.Sprintf("the model survived its destroy (deploy: %v): %v", deployErr, err))
 		}
@@ -186,22 +185,21 @@ func TestAddUnitRacesRemoveApplication(t *testing.T) {
 			problems = append(problems, fmt.Sprintf("add-unit: %v", addErr))
 		}
 		if removeErr != nil {
-			if err := tom.RemoveApplication(ctx, "admin/m", "mysql"); err != nil {
-				problems = append(problems, fmt.Sprintf("remove-application: %v; again: %v", removeErr, err))
-			}
+			problems = append(problems, fmt.Sprintf("remove-application: %v", removeErr))
 		}
+		f.Settle(t)
 		st, err := f.Admin.Status(ctx, "admin/m")
 		if err != nil {
 			return append(problems, err.Error())
 		}
-		if len(st.Applications) != 0 || len(st.Units) != 0 {
+		if len(st.Applications) != 0 || len(st.Units) != 0 || len(st.Machines) != 0 {
 			problems = append(problems, fmt.Sprintf("the application survived its removal (add-unit: %v): %+v, %+v", addErr, st.Applications, st.Units))
 		}
 		problems = append(problems, leaks(f)...)
-		// Nothing is under way now: the model goes at the first try.
 		if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
 			problems = append(problems, fmt.Sprintf("destroy after the race: %v", err))
 		}
+		f.Settle(t)
 		return append(problems, leaks(f)...)
 	})
 }
@@ -237,6 +235,7 @@ func TestAddUnitRacesRemoveUnit(t *testing.T) {
 		if removeErr != nil && !errors.Is(removeErr, herd.ErrNotFound) {
 			problems = append(problems, fmt.Sprintf("remove-unit: %v", removeErr))
 		}
+		f.Settle(t)
 		st, err := f.Admin.Status(ctx, "admin/m")
 		if err != nil {
 			return append(problems, err.Error())
@@ -246,10 +245,14 @@ func TestAddUnitRacesRemoveUnit(t *testing.T) {
 				problems = append(problems, "mysql/1 survived its removal")
 			}
 		}
+		if want := 1 + (1 + n%2) - 1; len(st.Units) != want && removeErr == nil {
+			problems = append(problems, fmt.Sprintf("%d units left, want %d", len(st.Units), want))
+		}
 		problems = append(problems, leaks(f)...)
 		if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
 			problems = append(problems, fmt.Sprintf("destroy after the race: %v", err))
 		}
+		f.Settle(t)
 		return append(problems, leaks(f)...)
 	})
 }
@@ -300,123 +303,76 @@ func within[T any](t *testing.T, what string, ch <-chan T) T {
 	panic("unreachable")
 }
 
-// interleave runs the interleaving that leaked: add runs until the
-// provider starts its (first) machine, and is held there; then remove runs
-// until its first stop has taken effect (there is no instance yet), and
-// its answer is held; then add's instance lands and add finishes; then
-// remove finishes. If gone, remove is held instead before it removes the
-// model's space (it has removed the machine's row by then), and add's
-// instance lands then. It returns both calls' errors.
-func interleave(t *testing.T, p *fakeprovider.Provider, gone bool, add func() error, remove func() error) (addErr, removeErr error) {
+// removeWhileStarting holds the provisioner's first start (before it
+// takes effect, or after, with its answer held), runs remove meanwhile,
+// releases the start, and checks that once the provisioner settles
+// nothing is left at the provider without a row, and that the machine
+// was stopped after its start.
+func removeWhileStarting(t *testing.T, answer bool, remove func(f *controllertest.Fixture, tom *controller.Session) error) *controllertest.Fixture {
 	t.Helper()
-	start, stop := newHold(fakeprovider.Start, false), newHold(fakeprovider.Stop, true)
-	if gone {
-		stop = newHold(fakeprovider.DestroyModel, false)
-	}
-	holdCalls(p, start, stop)
-	added, removed := make(chan error, 1), make(chan error, 1)
-	go func() { added <- add() }()
-	within(t, "the start", start.reached)
-	go func() { removed <- remove() }()
-	within(t, "the removal's "+string(stop.op), stop.reached)
-	close(start.release)
-	addErr = within(t, "the call adding units", added)
-	close(stop.release)
-	return addErr, within(t, "the removal", removed)
-}
-
-// The interleaving that leaked: the destroy stopped the new machine before
-// its instance was there, and while it waited for the provider's answer
-// the deploy recorded its instance on the row the destroy then removed.
-// Now the deploy sees the model dying when it records its instance and
-// fails, leaving the instance, recorded, to the destroy, which finds the
-// row changed and stops it; the model goes at the first try.
-func TestDeployLosesToDestroyModel(t *testing.T) {
 	f, tom, _ := faultWorld(t)
 	ctx := f.Context()
-	deployErr, destroyErr := interleave(t, f.Provider, false, func() error {
-		_, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{})
-		return err
-	}, func() error { return f.Admin.DestroyModel(ctx, "admin/m") })
-	if !errors.Is(deployErr, herd.ErrFailedPrecondition) || !strings.Contains(fmt.Sprint(deployErr), `model "admin/m" is dying`) {
-		t.Errorf("deploy: %v, want the model is dying", deployErr)
-	}
-	if destroyErr != nil {
-		t.Errorf("destroy: %v", destroyErr)
-		if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
-			t.Errorf("destroy again: %v", err)
-		}
-	}
-	if _, err := f.Admin.Status(ctx, "admin/m"); !errors.Is(err, herd.ErrNotFound) {
-		t.Errorf("the model survived: %v", err)
-	}
-	if l := leaks(f); len(l) > 0 {
-		t.Error(l)
-	}
-}
-
-// The other order: the destroy removed the machine's row before the
-// instance landed (the space is still there). The deploy finds its row
-// gone, fails and stops the instance, and the destroy finishes.
-func TestDeployFindsItsMachineRemoved(t *testing.T) {
-	f, tom, _ := faultWorld(t)
-	ctx := f.Context()
-	deployErr, destroyErr := interleave(t, f.Provider, true, func() error {
-		_, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{})
-		return err
-	}, func() error { return f.Admin.DestroyModel(ctx, "admin/m") })
-	if !errors.Is(deployErr, herd.ErrFailedPrecondition) {
-		t.Errorf("deploy: %v, want ErrFailedPrecondition", deployErr)
-	}
-	if destroyErr != nil {
-		t.Errorf("destroy: %v", destroyErr)
-	}
-	if l := leaks(f); len(l) > 0 {
-		t.Error(l)
-	}
-}
-
-// AddUnit and RemoveApplication in the interleaving that leaked: AddUnit
-// fails, the application goes with everything.
-func TestAddUnitLosesToRemoveApplication(t *testing.T) {
-	f, tom, _ := faultWorld(t)
-	ctx := f.Context()
-	f.Deploy(t, "admin/m", "mysql", 1)
-	if err := tom.RemoveUnit(ctx, "admin/m", "mysql/0"); err != nil {
+	start := newHold(fakeprovider.Start, answer)
+	holdCalls(f.Provider, start)
+	if _, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	addErr, removeErr := interleave(t, f.Provider, false, func() error {
-		_, err := tom.AddUnit(ctx, "admin/m", "mysql", controller.AddUnitOptions{})
-		return err
-	}, func() error { return tom.RemoveApplication(ctx, "admin/m", "mysql") })
-	if !errors.Is(addErr, herd.ErrFailedPrecondition) || !strings.Contains(fmt.Sprint(addErr), `application "mysql" is being removed`) {
-		t.Errorf("add-unit: %v, want the application is being removed", addErr)
+	within(t, "the start", start.reached)
+	if err := remove(f, tom); err != nil {
+		t.Fatal(err)
 	}
-	if removeErr != nil {
-		t.Errorf("remove-application: %v", removeErr)
+	if n := f.Provider.Calls(fakeprovider.Stop); n != 0 {
+		t.Errorf("%d stops while the start was under way", n)
 	}
-	wantLayout(t, f, "admin/m", nil, nil)
+	close(start.release)
+	f.Settle(t)
+	if n := f.Provider.Calls(fakeprovider.Stop); n != 1 {
+		t.Errorf("%d stops after the start, want 1", n)
+	}
 	if l := leaks(f); len(l) > 0 {
 		t.Error(l)
+	}
+	return f
+}
+
+// A destroy that comes while a machine starts waits for the start and
+// then stops what it started; the model goes.
+func TestDestroyModelWhileStarting(t *testing.T) {
+	for _, answer := range []bool{false, true} {
+		t.Run(fmt.Sprint("answer held ", answer), func(t *testing.T) {
+			f := removeWhileStarting(t, answer, func(f *controllertest.Fixture, _ *controller.Session) error {
+				return f.Admin.DestroyModel(f.Context(), "admin/m")
+			})
+			if _, err := f.Admin.Status(f.Context(), "admin/m"); !errors.Is(err, herd.ErrNotFound) {
+				t.Errorf("the model survived: %v", err)
+			}
+		})
 	}
 }
 
-// AddUnit and RemoveUnit of the unit it adds, in the same interleaving:
-// the model stays alive, so AddUnit succeeds, and RemoveUnit then removes
-// the unit and stops its machine.
-func TestAddUnitThenRemoveUnit(t *testing.T) {
-	f, tom, _ := faultWorld(t)
-	ctx := f.Context()
-	f.Deploy(t, "admin/m", "mysql", 1)
-	addErr, removeErr := interleave(t, f.Provider, false, func() error {
-		_, err := tom.AddUnit(ctx, "admin/m", "mysql", controller.AddUnitOptions{})
-		return err
-	}, func() error { return tom.RemoveUnit(ctx, "admin/m", "mysql/1") })
-	if addErr != nil || removeErr != nil {
-		t.Errorf("add-unit: %v; remove-unit: %v", addErr, removeErr)
-	}
-	wantLayout(t, f, "admin/m", []string{"mysql/0@0"}, []string{"0"})
-	if l := leaks(f); len(l) > 0 {
-		t.Error(l)
+// The same for RemoveApplication and RemoveUnit: the application (or the
+// unit) goes, the model stays.
+func TestRemoveWhileStarting(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		run  func(*controller.Session, context.Context) error
+		apps int
+	}{
+		{"remove-application", func(tom *controller.Session, ctx context.Context) error {
+			return tom.RemoveApplication(ctx, "admin/m", "mysql")
+		}, 0},
+		{"remove-unit", func(tom *controller.Session, ctx context.Context) error {
+			return tom.RemoveUnit(ctx, "admin/m", "mysql/0")
+		}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := removeWhileStarting(t, true, func(f *controllertest.Fixture, tom *controller.Session) error {
+				return c.run(tom, f.Context())
+			})
+			st, err := f.Admin.Status(f.Context(), "admin/m")
+			if err != nil || len(st.Applications) != c.apps || len(st.Units) != 0 || len(st.Machines) != 0 {
+				t.Errorf("after %s: %+v, %v", c.name, st, err)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -39,6 +40,7 @@ func layout(t *testing.T, f *controllertest.Fixture, model string) (units []stri
 
 func wantLayout(t *testing.T, f *controllertest.Fixture, model string, units, machines []string) {
 	t.Helper()
+	f.Settle(t)
 	gotU, gotM, insts := layout(t, f, model)
 	if !slices.Equal(gotU, units) || !slices.Equal(gotM, machines) || insts != len(machines) {
 		t.Fatalf("units %v, machines %v, %d instances; want units %v, machines %v, %d instances", gotU, gotM, insts, units, machines, len(machines))
@@ -68,7 +70,7 @@ func TestUnitLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Units) != 2 || d.Units[0].Name != "mysql/2" || d.Machines[1].ID != "3" || d.Machines[1].Status != models.Started {
+	if len(d.Units) != 2 || d.Units[0].Name != "mysql/2" || d.Machines[1].ID != "3" || d.Machines[1].Status != models.Pending {
 		t.Fatalf("AddUnit returned %+v", d)
 	}
 	wantLayout(t, f, "admin/m", []string{"mysql/0@0", "mysql/1@1", "mysql/2@2", "mysql/3@3"}, []string{"0", "1", "2", "3"})
@@ -123,6 +125,7 @@ func TestUnitErrors(t *testing.T) {
 	}
 	reader := f.AddUser(t, "rita")
 	f.Grant(t, "rita", acl.Read, "admin/m")
+	f.Settle(t)
 	before := f.Controller.Dump()
 	starts := f.Provider.Calls(fakeprovider.Start)
 	for _, c := range []struct {
@@ -178,8 +181,8 @@ func TestUnitErrors(t *testing.T) {
 	}
 
 	// In a dying model, every unit operation is refused.
-	f.Provider.FailNext(fakeprovider.Stop, 1, errBoom)
-	if err := f.Admin.DestroyModel(ctx, "admin/m"); !errors.Is(err, errBoom) {
+	f.Provider.Fail(fakeprovider.Stop, errBoom) // keeps it dying
+	if err := f.Admin.DestroyModel(ctx, "admin/m"); err != nil {
 		t.Fatalf("destroy: %v", err)
 	}
 	if _, err := tom.AddUnit(ctx, "admin/m", "mysql", controller.AddUnitOptions{}); !errors.Is(err, herd.ErrFailedPrecondition) {
@@ -193,61 +196,62 @@ func TestUnitErrors(t *testing.T) {
 	}
 }
 
-// A failed AddUnit stops what it started and removes only its own units;
-// the application and its earlier units stay.
+// AddUnit adds to an application whose earlier units run; a start that
+// fails for one of the new units is retried, and the numbers are never
+// reused.
 func TestAddUnitFaults(t *testing.T) {
-	for _, c := range startFaults {
-		t.Run(c.name, func(t *testing.T) {
-			f, tom, _ := faultWorld(t)
-			if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			c.inject(f.Provider)
-			if _, err := tom.AddUnit(callContext(t, c.deadline), "admin/m", "mysql", controller.AddUnitOptions{NumUnits: 3}); !errors.Is(err, c.want) {
-				t.Fatalf("add-unit: %v, want %v", err, c.want)
-			}
-			wantLayout(t, f, "admin/m", []string{"mysql/0@0"}, []string{"0"})
-			f.Provider.Fail(fakeprovider.Start, nil)
-			// Numbers the failed call took are not reused.
-			if _, err := tom.AddUnit(f.Context(), "admin/m", "mysql", controller.AddUnitOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			wantLayout(t, f, "admin/m", []string{"mysql/0@0", "mysql/4@4"}, []string{"0", "4"})
-		})
+	f, tom, _ := faultWorld(t)
+	f.Deploy(t, "admin/m", "mysql", 1)
+	f.Provider.FailAt(fakeprovider.Start, 2, errBoom)
+	if _, err := tom.AddUnit(f.Context(), "admin/m", "mysql", controller.AddUnitOptions{NumUnits: 3}); err != nil {
+		t.Fatal(err)
 	}
+	wantLayout(t, f, "admin/m", []string{"mysql/0@0", "mysql/1@1", "mysql/2@2", "mysql/3@3"}, []string{"0", "1", "2", "3"})
+	if n := f.Provider.Calls(fakeprovider.Start); n != 5 {
+		t.Errorf("%d starts, want 1 + 3 + 1 retry", n)
+	}
+	if err := tom.RemoveUnit(f.Context(), "admin/m", "mysql/3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tom.AddUnit(f.Context(), "admin/m", "mysql", controller.AddUnitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wantLayout(t, f, "admin/m", []string{"mysql/0@0", "mysql/1@1", "mysql/2@2", "mysql/4@4"}, []string{"0", "1", "2", "4"})
 }
 
-// A failed stop leaves the unit with the error on its machine; calling
-// again finishes. A failed RemoveApplication leaves it dying, refusing new
-// units and its name, until a second call finishes.
+// A failed stop is shown on the unit's machine, which stays (with its
+// unit) and is retried until the stop works. A dying application refuses
+// new units and its name until it is gone.
 func TestRemoveFaults(t *testing.T) {
 	f, tom, _ := faultWorld(t)
 	ctx := f.Context()
-	if _, err := tom.Deploy(ctx, "admin/m", "mysql", controller.DeployOptions{NumUnits: 3}); err != nil {
-		t.Fatal(err)
-	}
-	f.Provider.FailNext(fakeprovider.Stop, 1, errBoom)
-	err := tom.RemoveUnit(ctx, "admin/m", "mysql/0")
-	if !errors.Is(err, errBoom) || !errors.Is(err, herd.ErrFailedPrecondition) {
-		t.Fatalf("remove-unit: %v", err)
-	}
-	st, _ := f.Admin.Status(ctx, "admin/m")
-	if len(st.Units) != 3 || st.Machines[0].Status != models.Error || st.Machines[0].Message == "" {
-		t.Fatalf("after a failed remove-unit: %+v", st)
-	}
+	f.Deploy(t, "admin/m", "mysql", 3)
+	f.Provider.Fail(fakeprovider.Stop, errBoom)
 	if err := tom.RemoveUnit(ctx, "admin/m", "mysql/0"); err != nil {
 		t.Fatal(err)
 	}
+	ms := waitMachines(t, f, "admin/m", "the failed stop shows", func(ms []models.Machine) bool {
+		return ms[0].Status == models.Error && strings.Contains(ms[0].Message, errBoom.Error())
+	})
+	if !ms[0].Dying() || ms[0].InstanceID == "" {
+		t.Errorf("machine 0 after a failed stop: %+v", ms[0])
+	}
+	if st, _ := f.Admin.Status(ctx, "admin/m"); len(st.Units) != 3 {
+		t.Fatalf("after a failed stop: %+v", st.Units)
+	}
+	if err := tom.RemoveUnit(ctx, "admin/m", "mysql/0"); err != nil {
+		t.Errorf("removing a unit being removed: %v", err)
+	}
+	f.Provider.Fail(fakeprovider.Stop, nil)
 	wantLayout(t, f, "admin/m", []string{"mysql/1@1", "mysql/2@2"}, []string{"1", "2"})
 
-	f.Provider.FailAt(fakeprovider.Stop, 2, errBoom)
-	if err := tom.RemoveApplication(ctx, "admin/m", "mysql"); !errors.Is(err, errBoom) {
-		t.Fatalf("remove-application: %v", err)
+	f.Provider.Fail(fakeprovider.Stop, errBoom)
+	if err := tom.RemoveApplication(ctx, "admin/m", "mysql"); err != nil {
+		t.Fatal(err)
 	}
-	wantLayout(t, f, "admin/m", []string{"mysql/2@2"}, []string{"2"})
-	st, _ = f.Admin.Status(ctx, "admin/m")
+	st, _ := f.Admin.Status(ctx, "admin/m")
 	if len(st.Applications) != 1 || !st.Applications[0].Dying() {
-		t.Fatalf("after a failed remove-application: %+v", st.Applications)
+		t.Fatalf("after remove-application: %+v", st.Applications)
 	}
 	if _, err := tom.AddUnit(ctx, "admin/m", "mysql", controller.AddUnitOptions{}); !errors.Is(err, herd.ErrFailedPrecondition) {
 		t.Errorf("add-unit to a dying application: %v", err)
@@ -256,9 +260,6 @@ func TestRemoveFaults(t *testing.T) {
 		t.Errorf("deploy over a dying application: %v", err)
 	}
 	f.Provider.Fail(fakeprovider.Stop, nil)
-	if err := tom.RemoveApplication(ctx, "admin/m", "mysql"); err != nil {
-		t.Fatal(err)
-	}
 	wantLayout(t, f, "admin/m", nil, nil)
 	if st, _ := f.Admin.Status(ctx, "admin/m"); len(st.Applications) != 0 {
 		t.Fatalf("applications left: %+v", st.Applications)
@@ -293,6 +294,7 @@ func TestUnitRaces(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		f.Settle(t)
 		for i, err := range errs {
 			// What may fail, fails for losing the race: the application
 			// or unit was gone or going.

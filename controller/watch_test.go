@@ -149,7 +149,7 @@ func equalViews(a, b *view) bool {
 // buffer is full; commits and other watchers go on.
 func TestSlowWatcherFallsBehind(t *testing.T) {
 	ctx := context.Background()
-	b, err := controller.Bootstrap(ctx, "c", controller.Options{Hasher: controllertest.TestHasher{}, WatchBuffer: 3})
+	b, err := controller.Bootstrap(ctx, "c", controller.Options{Hasher: controllertest.TestHasher{}, WatchBuffer: 8}) // a deploy is 3 commits: planned, allocating, started
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ type Status string
 
 const (
 	Pending    Status = "pending"
+	Allocating Status = "allocating" // the provider is starting it
 	Started    Status = "started"
 	Stopped    Status = "stopped"
 	Error      Status = "error"
@@ -75,14 +76,27 @@ type Unit struct {
 	Machine     string
 }
 
-// Machine is a machine in a model, provisioned by the provider.
+// Machine is a machine in a model, provisioned by the provider. The
+// controller's provisioner moves its Status from Pending through
+// Allocating to Started, or to Error with the provider's message; a
+// machine whose Life is Dying is being stopped, and its row (with its
+// unit) goes once the provider confirms.
 type Machine struct {
 	ModelUUID  string
 	ID         string // "0", "1", ...
 	InstanceID string // the provider's id, once known
 	Status     Status
 	Message    string
+	// Life is Dying once the machine's unit, application or model is
+	// being removed ("" reads as Alive).
+	Life Life `json:",omitempty"`
+	// Attempts counts the starts that failed since the last success or
+	// retry-provisioning.
+	Attempts int `json:",omitempty"`
 }
+
+// Dying reports whether the machine is being stopped and removed.
+func (m Machine) Dying() bool { return m.Life == Dying || m.Life == Dead }
 
 var (
 	modelRE = regexp.MustCompile(`^[a-z0-9]+[a-z0-9-]*$`)

@@ -70,7 +70,14 @@ type Options struct {
 	// registration tokens; a fixture with Addrs is always fresh.
 	// apiservertest sets them to its server's address.
 	Addrs []string
+	// Provisioning tunes the provisioner as in controller.Options; a
+	// zero RetryDelay means FixtureRetryDelay here, so that tests of
+	// failing starts do not wait Juju's 10 s.
+	Provisioning controller.Provisioning
 }
+
+// FixtureRetryDelay is a fixture's wait before retrying a failed start.
+const FixtureRetryDelay = 5 * time.Millisecond
 
 // Fixture is a bootstrapped controller and what a test needs around it.
 type Fixture struct {
@@ -115,6 +122,9 @@ func New(tb testing.TB, opts *Options) *Fixture {
 	if o.Start.IsZero() {
 		o.Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
+	if o.Provisioning.RetryDelay == 0 {
+		o.Provisioning.RetryDelay = FixtureRetryDelay
+	}
 	var (
 		f   *Fixture
 		err error
@@ -144,6 +154,7 @@ func fresh(o Options) (*Fixture, error) {
 	b, err := controller.Bootstrap(context.Background(), o.Name, controller.Options{
 		Provider: prov, Now: clock.Now, Hasher: o.Hasher,
 		SessionTTL: o.SessionTTL, TokenTTL: o.TokenTTL, Logger: o.Logger, Addrs: o.Addrs,
+		Provisioning: o.Provisioning,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
@@ -179,7 +190,7 @@ func templateKey(o Options) string {
 	if o.Scenario != nil {
 		sc = *o.Scenario
 	}
-	return fmt.Sprintf("%q %s %d %d %#v", o.Name, o.Start.Format(time.RFC3339Nano), o.SessionTTL, o.TokenTTL, sc)
+	return fmt.Sprintf("%q %s %d %d %#v %#v", o.Name, o.Start.Format(time.RFC3339Nano), o.SessionTTL, o.TokenTTL, sc, o.Provisioning)
 }
 
 // fromTemplate makes a fixture from the template for o, building the
@@ -212,7 +223,7 @@ func fromTemplate(o Options) (*Fixture, error) {
 	ctx := context.Background()
 	c, err := controller.Open(ctx, "", controller.Options{
 		Backend: &hooks.Working{State: t.st.Clone()}, Provider: prov, Now: clock.Now, Hasher: TestHasher{},
-		SessionTTL: o.SessionTTL, TokenTTL: o.TokenTTL,
+		SessionTTL: o.SessionTTL, TokenTTL: o.TokenTTL, Provisioning: o.Provisioning,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("from template: %w", err)
@@ -383,16 +394,44 @@ func (f *Fixture) Revoke(tb testing.TB, user string, level acl.Level, model stri
 }
 
 // Deploy deploys a charm into a model as the admin, with units units (0
-// means 1), each on a machine of the fake provider, and returns what was
-// deployed. The application is named after the charm.
+// means 1), each on a machine of the fake provider, waits until the
+// provisioner has started them all, and returns what was deployed, the
+// machines as started. The application is named after the charm.
 func (f *Fixture) Deploy(tb testing.TB, model, charm string, units int) controller.Deployed {
 	tb.Helper()
-	d, err := f.admin(tb).Deploy(f.Context(), model, charm, controller.DeployOptions{NumUnits: units})
+	admin := f.admin(tb)
+	d, err := admin.Deploy(f.Context(), model, charm, controller.DeployOptions{NumUnits: units})
 	if err != nil {
 		tb.Fatalf("controllertest: Deploy(%q, %q, %d): %v", model, charm, units, err)
 	}
+	st, err := admin.WaitStarted(f.Context(), controller.UUIDRef(d.Application.ModelUUID), d.Application.Name)
+	if err != nil {
+		tb.Fatalf("controllertest: Deploy(%q, %q, %d): waiting for the machines: %v", model, charm, units, err)
+	}
+	for i, mc := range d.Machines {
+		for _, cur := range st.Machines {
+			if cur.ID == mc.ID {
+				d.Machines[i] = cur
+			}
+		}
+	}
 	return d
 }
+
+// Settle waits up to SettleTimeout until the controller's provisioner has
+// done all that the state asks (see controller.Controller.Settle), and
+// fails the test if it has not.
+func (f *Fixture) Settle(tb testing.TB) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(f.Context(), SettleTimeout)
+	defer cancel()
+	if err := f.Controller.Settle(ctx); err != nil {
+		tb.Fatalf("controllertest: the provisioner did not settle: %v", err)
+	}
+}
+
+// SettleTimeout bounds Fixture.Settle.
+const SettleTimeout = 10 * time.Second
 
 // Clock is a clock a test moves by hand. It is safe for concurrent use.
 type Clock struct {

@@ -87,18 +87,27 @@ func TestClockExpiresSessions(t *testing.T) {
 	}
 }
 
+// A fault injected on the fake provider reaches the machine's status, and
+// retry-provisioning starts it once the fault is gone.
 func TestFailureInjectionReachesDeploy(t *testing.T) {
-	f := controllertest.New(t, nil)
+	f := controllertest.New(t, &controllertest.Options{Provisioning: controller.Provisioning{Retries: -1}})
 	tom := f.AddUser(t, "tom")
 	f.CreateModel(t, "admin", "m")
 	f.Grant(t, "tom", acl.Write, "admin/m")
-	boom := errors.New("out of capacity")
-	f.Provider.FailNext(fakeprovider.Start, 1, boom)
-	if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{}); !errors.Is(err, boom) {
+	f.Provider.FailNext(fakeprovider.Start, 1, errors.New("out of capacity"))
+	if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{}); err != nil {
 		t.Fatalf("deploy: %v", err)
 	}
-	if _, err := tom.Deploy(f.Context(), "admin/m", "mysql", controller.DeployOptions{}); err != nil {
-		t.Fatalf("deploy after the fault: %v", err)
+	_, err := tom.WaitStarted(f.Context(), "admin/m")
+	if !errors.Is(err, herd.ErrFailedPrecondition) || !strings.Contains(err.Error(), "out of capacity") {
+		t.Fatalf("waiting for a machine whose start failed: %v", err)
+	}
+	if err := tom.RetryProvisioning(f.Context(), "admin/m", "0"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := tom.WaitStarted(f.Context(), "admin/m")
+	if err != nil || st.Machines[0].InstanceID == "" {
+		t.Fatalf("after retry-provisioning: %+v, %v", st.Machines, err)
 	}
 }
 
@@ -114,6 +123,9 @@ func TestDeployBuilder(t *testing.T) {
 		t.Fatalf("Deploy returned %+v", d)
 	}
 	if err := tom.RemoveUnit(f.Context(), "admin/m", "mysql/0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tom.WaitFor(f.Context(), "admin/m", func(st controller.ModelStatus) bool { return len(st.Units) == 1 }); err != nil {
 		t.Fatal(err)
 	}
 	insts, err := f.Provider.Instances(f.Context(), provider.Filter{ModelUUID: d.Application.ModelUUID})
