@@ -28,25 +28,26 @@
 //     for a superuser).
 //   - Options.TokenTTL zero means the 7-day default and negative means
 //     never (the zero Options must be the safe default).
-//   - Deploy is synchronous towards the provider: machines are recorded
-//     pending, then started one by one, each marked started in a write
-//     that checks again that the model and the application are alive; if
-//     a start fails, or the model or application started dying meanwhile
-//     (herd.ErrFailedPrecondition), everything the call made is stopped
-//     and removed again. AddUnit works the same way for more units of an
-//     existing application. Unit and machine numbers are never reused, as
-//     in Juju.
-//   - RemoveUnit stops the unit's machine and removes both (a unit has a
-//     machine of its own); the application stays even with no units.
-//     RemoveApplication marks the application dying (so no unit is added
-//     and its name is not deployed meanwhile), then removes its units one
-//     by one, reading them again until none is left, and finally the
-//     application. DestroyModel releases machines the same way. On a provider failure both stop
-//     with the error on the machine, keep what is left, and calling again
-//     resumes. Units have no life of their own: a unit is there until its
-//     machine is stopped, then gone.
+//   - Provisioning is asynchronous, as in Juju (see Provisioning and
+//     provisioner.go): Deploy and AddUnit record units on pending machines
+//     and return; RemoveUnit, RemoveApplication and DestroyModel mark the
+//     machines (and the application or model) dying and return. A
+//     provisioner in the controller does the provider's work, several
+//     machines at a time, and records each machine's status (pending,
+//     allocating, started, or error with the provider's message). A failed
+//     start is retried Provisioning.Retries times with a doubling delay,
+//     then waits for RetryProvisioning; a failed stop is retried without
+//     end. Programs wait with WaitStarted, WaitRemoved or WaitFor. Unit and
+//     machine numbers are never reused, as in Juju. Units have no life of
+//     their own: a unit is there until its machine is stopped, then gone;
+//     the application stays even with no units.
+//   - A dying application takes no new units and its name cannot be
+//     deployed again until it is gone; removing something already dying is
+//     not an error.
 //   - A model being destroyed is `dying`; deploys and grants on it are
-//     refused, and destroying it again resumes after a provider failure.
+//     refused, and destroying it again is harmless. DestroyController
+//     marks every model dying and waits (with its ctx) until the
+//     provisioner has removed them.
 //
 // # Authorization fast path
 //

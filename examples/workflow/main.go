@@ -144,18 +144,27 @@ func workflow(ctx context.Context, out io.Writer, prov provider.Provider, keep b
 	if err != nil {
 		return uuid, err
 	}
-	step(9, "juju deploy mysql mysql-staging", "application %q (charm %s): unit %s on machine %s (%s, instance %s)",
-		d.Application.Name, d.Application.Charm, d.Units[0].Name, d.Machines[0].ID, d.Machines[0].Status, d.Machines[0].InstanceID)
+	step(9, "juju deploy mysql mysql-staging", "application %q (charm %s): unit %s on machine %s (%s); the provisioner starts it",
+		d.Application.Name, d.Application.Charm, d.Units[0].Name, d.Machines[0].ID, d.Machines[0].Status)
 	// Wait, as a program would, until the application's machines have
-	// started (with a deadline), watching the model rather than polling.
+	// started (with a deadline), watching the model rather than polling,
+	// and show each machine's progress as it comes.
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	seen := map[string]models.Status{}
 	st, err := tom.WaitFor(wctx, "admin/lxd-model-1", func(st controller.ModelStatus) bool {
+		done := len(st.Machines) > 0
 		for _, m := range st.Machines {
-			if m.Status != models.Started {
-				return false
+			if seen[m.ID] != m.Status {
+				seen[m.ID] = m.Status
+				msg := ""
+				if m.Message != "" {
+					msg = " (" + m.Message + ")"
+				}
+				fmt.Fprintf(out, "        machine %s: %s%s\n", m.ID, m.Status, msg)
 			}
+			done = done && m.Status == models.Started
 		}
-		return len(st.Units) > 0
+		return done
 	})
 	cancel()
 	if err != nil {

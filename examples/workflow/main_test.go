@@ -23,7 +23,8 @@ func TestWorkflowRunsAllTenSteps(t *testing.T) {
 		"step 5  $ juju grant --acl=write tom lxd-model-1",
 		"step 10 $ juju logout",
 		"admin/lxd-model-1  fake/default  available  1         1      write",
-		`application "mysql-staging" (charm mysql): unit mysql-staging/0 on machine 0 (started`,
+		`application "mysql-staging" (charm mysql): unit mysql-staging/0 on machine 0 (pending); the provisioner starts it`,
+		"        machine 0: started",
 		"tom logged out; his session is refused",
 		"fake provider runs 2 instance(s):",
 		"cleanup  controller destroyed",
@@ -56,7 +57,7 @@ func TestWorkflowOnLXD(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	s := out.String()
-	for _, want := range []string{"lxd provider runs 2 instance(s):", "running  (controller)", "running  (model machine 0)", "admin/lxd-model-1  lxd/default"} {
+	for _, want := range []string{"machine 0: started", "lxd provider runs 2 instance(s):", "running  (controller)", "running  (model machine 0)", "admin/lxd-model-1  lxd/default"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
