@@ -317,3 +317,83 @@ func ignoreGone(err error) error {
 	}
 	return err
 }
+
+// On open, the provisioner stops an instance that no machine row leads
+// to, adopts one that a crash left unrecorded (its row still allocating),
+// and starts a machine left pending.
+func TestReopenReconciles(t *testing.T) {
+	dir := t.TempDir()
+	cloud := filepath.Join(dir, "cloud.json")
+	fp, err := fakeprovider.Open(cloud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	opts := controller.Options{Path: filepath.Join(dir, "state.db"), Provider: fp, Hasher: controllertest.TestHasher{}}
+	b, err := controller.Bootstrap(ctx, "c", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := b.Admin
+	fp.Hang(fakeprovider.Start) // the starts never finish: the rows stay allocating
+	d, err := admin.Deploy(ctx, "default", "app", controller.DeployOptions{NumUnits: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMachinesOf(t, admin, "default", func(ms []models.Machine) bool {
+		return ms[0].Status == models.Allocating && ms[1].Status == models.Allocating
+	})
+	if err := b.Controller.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// What a crash could leave: machine 0's start took effect unrecorded;
+	// an instance of the model no row leads to.
+	fp, err = fakeprovider.Open(cloud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uuid := d.Application.ModelUUID
+	for _, id := range []string{"0", "9"} {
+		if _, err := fp.StartInstance(ctx, provider.InstanceSpec{ControllerUUID: b.Controller.UUID(), ModelUUID: uuid, MachineID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts.Provider = fp
+	c, err := controller.Open(ctx, "", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.Settle(sctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		insts, err := fp.Instances(ctx, provider.Filter{ModelUUID: uuid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(insts) == 2 && insts[0].MachineID == "0" && insts[1].MachineID == "1" {
+			break
+		}
+		if sctx.Err() != nil {
+			t.Fatalf("instances after reopening: %+v", insts)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := fp.Calls(fakeprovider.Stop); n != 1 {
+		t.Errorf("%d stops, want 1 (the instance no row leads to): machine 0's instance was adopted", n)
+	}
+	checkProvisioned(t, c, fp)
+}
+
+// waitMachinesOf waits (up to 10s) until cond holds for a model's machines.
+func waitMachinesOf(t *testing.T, s *controller.Session, model string, cond func([]models.Machine) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.WaitFor(ctx, model, func(st controller.ModelStatus) bool { return cond(st.Machines) }); err != nil {
+		t.Fatal(err)
+	}
+}

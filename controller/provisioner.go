@@ -222,8 +222,8 @@ func (p *provisioner) due(key string) bool {
 	if !ok {
 		return true
 	}
-	if wait := time.Until(at); wait > 0 {
-		p.timer.Reset(min(wait, p.untilTimer()))
+	if time.Until(at) > 0 {
+		p.timer.Reset(p.untilTimer())
 		return false
 	}
 	delete(p.notAfter, key)
@@ -303,8 +303,8 @@ func (p *provisioner) schedule(key string, job func() error) {
 		return
 	}
 	if at, ok := p.notAfter[key]; ok {
-		if wait := time.Until(at); wait > 0 {
-			p.timer.Reset(min(wait, p.untilTimer()))
+		if time.Until(at) > 0 {
+			p.timer.Reset(p.untilTimer())
 			return
 		}
 		delete(p.notAfter, key)
@@ -333,14 +333,20 @@ func (p *provisioner) schedule(key string, job func() error) {
 	}()
 }
 
-// untilTimer is how long until the earliest retry already waited for;
-// p.mu is held.
+// untilTimer is how long until the earliest retry still to come; p.mu is
+// held. Entries whose time has passed are dropped: their job runs at the
+// next pass, or is gone.
 func (p *provisioner) untilTimer() time.Duration {
 	earliest := time.Hour
-	for _, at := range p.notAfter {
-		earliest = min(earliest, time.Until(at))
+	for key, at := range p.notAfter {
+		wait := time.Until(at)
+		if wait <= 0 {
+			delete(p.notAfter, key)
+			continue
+		}
+		earliest = min(earliest, wait)
 	}
-	return max(earliest, time.Millisecond)
+	return earliest
 }
 
 // startMachine starts mc: it marks the machine allocating (if it is still

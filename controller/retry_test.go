@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
@@ -41,6 +42,7 @@ func TestWriteRetriedOnConflict(t *testing.T) {
 		{"remove app", func() error { return admin.RemoveApplication(ctx, "m", "mysql") }},
 	} {
 		name, op := step.name, step.op
+		settle(t, b.Controller) // the conflict is the operation's, not the provisioner's
 		before := mem.Applied()
 		mem.ConflictNext()
 		if err := op(); err != nil {
@@ -50,6 +52,7 @@ func TestWriteRetriedOnConflict(t *testing.T) {
 			t.Errorf("%s: nothing reached the backend", name)
 		}
 	}
+	settle(t, b.Controller)
 	want := b.Controller.Dump()
 	if err := b.Controller.Close(); err != nil {
 		t.Fatal(err)
@@ -103,4 +106,14 @@ func (a *alwaysConflict) Apply(ctx context.Context, changes []store.Record) erro
 		return store.ErrConflict
 	}
 	return a.Memory.Apply(ctx, changes)
+}
+
+// settle waits up to 10s for c's provisioner to have nothing left to do.
+func settle(t *testing.T, c *controller.Controller) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
