@@ -2,7 +2,9 @@ package controller_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,9 +110,11 @@ func BenchmarkProvisionLXD(b *testing.B) {
 		}
 	}
 	// pair times rawOp and herdOp (with their set-ups and clean-ups
-	// untimed), in alternating order, and reports both and their ratio.
-	pair := func(b *testing.B, rawOp, herdOp func(b *testing.B) time.Duration) {
-		var rawT, herdT time.Duration
+	// untimed), in alternating order, and reports both and their ratio;
+	// parOp, when set, is the raw client doing the same with every
+	// container at once (goroutines), LXD's own floor for parallel work.
+	pair := func(b *testing.B, rawOp, herdOp, parOp func(b *testing.B) time.Duration) {
+		var rawT, herdT, parT time.Duration
 		i := 0
 		for b.Loop() {
 			if i%2 == 0 {
@@ -120,11 +124,49 @@ func BenchmarkProvisionLXD(b *testing.B) {
 				herdT += herdOp(b)
 				rawT += rawOp(b)
 			}
+			if parOp != nil {
+				parT += parOp(b)
+			}
 			i++
 		}
 		b.ReportMetric(float64(rawT.Milliseconds())/float64(i), "raw-ms")
 		b.ReportMetric(float64(herdT.Milliseconds())/float64(i), "herd-ms")
 		b.ReportMetric(float64(herdT)/float64(rawT), "herd/raw")
+		if parOp != nil {
+			b.ReportMetric(float64(parT.Milliseconds())/float64(i), "rawpar-ms")
+			b.ReportMetric(float64(herdT)/float64(parT), "herd/rawpar")
+		}
+	}
+	// rawPar starts (or, with names, stops) containers all at once.
+	rawPar := func(b *testing.B, n int, names []string) ([]string, time.Duration) {
+		if names == nil {
+			for range n {
+				seq++
+				names = append(names, fmt.Sprintf("rawbench-%d", seq))
+			}
+			start := time.Now()
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i, name := range names {
+				wg.Go(func() { errs[i] = rawStart(ctx, srv, name) })
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				b.Fatal(err)
+			}
+			return names, time.Since(start)
+		}
+		start := time.Now()
+		errs := make([]error, len(names))
+		var wg sync.WaitGroup
+		for i, name := range names {
+			wg.Go(func() { errs[i] = rawDelete(ctx, srv, name) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			b.Fatal(err)
+		}
+		return nil, time.Since(start)
 	}
 	timed := func(f func()) time.Duration {
 		start := time.Now()
@@ -132,6 +174,14 @@ func BenchmarkProvisionLXD(b *testing.B) {
 		return time.Since(start)
 	}
 	for _, n := range []int{1, 10} {
+		var par func(b *testing.B) time.Duration
+		if n > 1 {
+			par = func(b *testing.B) time.Duration {
+				names, d := rawPar(b, n, nil)
+				rawPar(b, n, names)
+				return d
+			}
+		}
 		b.Run(fmt.Sprintf("start-%d", n), func(b *testing.B) {
 			pair(b, func(b *testing.B) time.Duration {
 				var names []string
@@ -142,7 +192,7 @@ func BenchmarkProvisionLXD(b *testing.B) {
 				d := timed(func() { deploy(b, "bench", n) })
 				clear(b)
 				return d
-			})
+			}, par)
 		})
 	}
 	b.Run("stop-10", func(b *testing.B) {
@@ -164,6 +214,10 @@ func BenchmarkProvisionLXD(b *testing.B) {
 					b.Fatal(err)
 				}
 			})
+		}, func(b *testing.B) time.Duration {
+			names, _ := rawPar(b, 10, nil)
+			_, d := rawPar(b, 10, names)
+			return d
 		})
 	})
 }
