@@ -11,6 +11,7 @@ import (
 	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider"
+	"github.com/herd-project/herd/store"
 )
 
 // Provisioning, as Juju does it: Deploy, AddUnit, RemoveUnit,
@@ -105,11 +106,15 @@ func (p Provisioning) gaveUp(mc models.Machine) bool {
 type provisioner struct {
 	c      *Controller
 	opts   Provisioning
-	ctx    context.Context
+	life   context.Context // the provisioner's, until stop
 	cancel context.CancelFunc
-	wake   chan struct{} // capacity 1: a pass is due
-	sem    chan struct{} // a slot per worker
-	wg     sync.WaitGroup
+	// ctx is the current term's (see run): it ends when the term does.
+	// Written by run only while no worker runs.
+	ctx  context.Context
+	wake chan struct{} // capacity 1: a pass is due
+	sem  chan struct{} // a slot per worker
+	wg   sync.WaitGroup // run
+	jobs sync.WaitGroup // workers
 
 	mu       sync.Mutex
 	busy     map[string]bool      // job key: a worker has it
@@ -122,7 +127,7 @@ type provisioner struct {
 // instances no row leads to first (on open).
 func (c *Controller) startProvisioner(reconcile bool) {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &provisioner{c: c, opts: c.opts.Provisioning, ctx: ctx, cancel: cancel,
+	p := &provisioner{c: c, opts: c.opts.Provisioning, life: ctx, ctx: ctx, cancel: cancel,
 		wake: make(chan struct{}, 1), sem: make(chan struct{}, c.opts.Provisioning.Workers),
 		busy: map[string]bool{}, failures: map[string]int{}, notAfter: map[string]time.Time{}}
 	c.provisioner = p
@@ -158,10 +163,54 @@ func (p *provisioner) poke() {
 	}
 }
 
+// run provisions in terms: when the backend is shared by several
+// controllers (a store.Elector), only the one that leads the
+// "provisioner" role provisions, and a term lasts as long as its lead; a
+// controller alone has one term, until stop. A new term after another
+// controller's starts with a reconcile.
 func (p *provisioner) run(reconcile bool) {
 	defer p.wg.Done()
 	p.timer = time.NewTimer(time.Hour)
 	defer p.timer.Stop()
+	elector, _ := p.c.opts.Backend.(store.Elector)
+	for p.life.Err() == nil {
+		term, end := context.WithCancel(p.life)
+		resign := func() {}
+		if elector != nil {
+			lost, giveUp, err := elector.Lead(p.life, "provisioner")
+			if err != nil {
+				end()
+				if p.life.Err() == nil {
+					p.c.opts.Logger.Warn("provisioner cannot campaign for the lead; will try again", "err", err)
+					sleepCtx(p.life, p.opts.RetryDelay)
+				}
+				continue
+			}
+			p.c.opts.Logger.Info("this controller leads the provisioner")
+			reconcile = true
+			resign = giveUp
+			go func() {
+				select {
+				case <-lost:
+					p.c.opts.Logger.Warn("this controller lost the provisioner's lead")
+				case <-term.Done():
+				}
+				end()
+			}()
+		}
+		p.ctx = term
+		p.serve(reconcile)
+		end()
+		p.jobs.Wait()
+		resign()
+		if elector == nil {
+			return
+		}
+	}
+}
+
+// serve runs passes until the term ends.
+func (p *provisioner) serve(reconcile bool) {
 	for {
 		if reconcile && p.due("reconcile") {
 			reconcile = !p.reconcile()
@@ -173,6 +222,16 @@ func (p *provisioner) run(reconcile bool) {
 		case <-p.wake:
 		case <-p.timer.C:
 		}
+	}
+}
+
+// sleepCtx waits for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
@@ -315,9 +374,9 @@ func (p *provisioner) schedule(key string, job func() error) {
 		return
 	}
 	p.busy[key] = true
-	p.wg.Add(1)
+	p.jobs.Add(1)
 	go func() {
-		defer p.wg.Done()
+		defer p.jobs.Done()
 		err := job()
 		p.mu.Lock()
 		delete(p.busy, key)
