@@ -111,8 +111,8 @@ type provisioner struct {
 	// ctx is the current term's (see run): it ends when the term does.
 	// Written by run only while no worker runs.
 	ctx  context.Context
-	wake chan struct{} // capacity 1: a pass is due
-	sem  chan struct{} // a slot per worker
+	wake chan struct{}  // capacity 1: a pass is due
+	sem  chan struct{}  // a slot per worker
 	wg   sync.WaitGroup // run
 	jobs sync.WaitGroup // workers
 
