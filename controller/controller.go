@@ -253,6 +253,7 @@ func (c *Controller) attach() {
 		c.watch.publish(changes)
 		c.notifyCommit()
 	})
+	c.newProvisioner()
 }
 
 // Name returns the controller's name.

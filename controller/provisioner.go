@@ -123,9 +123,9 @@ type provisioner struct {
 	timer    *time.Timer          // wakes the loop for the earliest retry
 }
 
-// startProvisioner starts c's provisioner; reconcile says to look for
-// instances no row leads to first (on open).
-func (c *Controller) startProvisioner(reconcile bool) {
+// newProvisioner makes c's provisioner and hooks it to c's commits (it is
+// started later, by startProvisioner).
+func (c *Controller) newProvisioner() {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &provisioner{c: c, opts: c.opts.Provisioning, life: ctx, ctx: ctx, cancel: cancel,
 		wake: make(chan struct{}, 1), sem: make(chan struct{}, c.opts.Provisioning.Workers),
@@ -144,6 +144,12 @@ func (c *Controller) startProvisioner(reconcile bool) {
 			}
 		}
 	})
+}
+
+// startProvisioner starts c's provisioner; reconcile says to look for
+// instances no row leads to first (on open).
+func (c *Controller) startProvisioner(reconcile bool) {
+	p := c.provisioner
 	p.wg.Add(1)
 	go p.run(reconcile)
 }
@@ -153,7 +159,7 @@ func (c *Controller) startProvisioner(reconcile bool) {
 // again.
 func (p *provisioner) stop() {
 	p.cancel()
-	p.wg.Wait()
+	p.wg.Wait() // returns at once if it never started
 }
 
 func (p *provisioner) poke() {
