@@ -136,7 +136,7 @@ func planUnits(t *state.Txn, m *models.Model, d *Deployed, n int) error {
 // removes its space at the provider and then the model (see
 // Provisioning). Wait for that with WaitRemoved. If the provider fails,
 // the model stays dying with the error in its status message while the
-// provisioner tries again; calling DestroyModel again is harmless.
+// provisioner tries again; calling DestroyModel again retries at once.
 func (s *Session) DestroyModel(ctx context.Context, model string) error {
 	var m models.Model
 	err := s.update(ctx, func(t *state.Txn, w caller) error {
@@ -150,6 +150,7 @@ func (s *Session) DestroyModel(ctx context.Context, model string) error {
 	if err != nil {
 		return err
 	}
+	s.c.provisioner.retryNow(m.UUID)
 	s.c.opts.Logger.Info("model destroying", "model", m.FullName(), "by", s.user)
 	return nil
 }
@@ -187,19 +188,25 @@ func markModelDying(t *state.Txn, m models.Model) error {
 // If ctx ends first, or the provider fails, the models stay dying and
 // the provisioner goes on; calling it again resumes.
 func (s *Session) DestroyController(ctx context.Context) error {
+	var uuids []string
 	err := s.update(ctx, func(t *state.Txn, w caller) error {
 		if err := may(t, w, acl.ControllerAccess, ""); err != nil {
 			return err
 		}
+		uuids = uuids[:0]
 		for _, m := range state.List[models.Model](t, state.TableModels, state.IndexID) {
 			if err := markModelDying(t, m); err != nil {
 				return err
 			}
+			uuids = append(uuids, m.UUID)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	for _, uuid := range uuids {
+		s.c.provisioner.retryNow(uuid)
 	}
 	var why string
 	err = s.c.waitUntil(ctx, func(t *state.Txn) bool {

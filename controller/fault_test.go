@@ -330,3 +330,37 @@ func TestCreateModelFaults(t *testing.T) {
 		t.Error("a failed create left a model")
 	}
 }
+
+// Asking again to remove what the provider failed to remove retries at
+// once, without waiting for the retry delay (an hour here).
+func TestRemoveAgainRetriesAtOnce(t *testing.T) {
+	f := controllertest.New(t, &controllertest.Options{Provisioning: controller.Provisioning{RetryDelay: time.Hour}})
+	f.CreateModel(t, "admin", "m")
+	f.Deploy(t, "admin/m", "mysql", 2)
+	f.Provider.Fail(fakeprovider.Stop, errBoom)
+	if err := f.Admin.RemoveUnit(f.Context(), "admin/m", "mysql/0"); err != nil {
+		t.Fatal(err)
+	}
+	waitMachines(t, f, "admin/m", "the failed stop shows", func(ms []models.Machine) bool { return ms[0].Status == models.Error })
+	f.Provider.Fail(fakeprovider.Stop, nil)
+	if err := f.Admin.RemoveUnit(f.Context(), "admin/m", "mysql/0"); err != nil {
+		t.Fatal(err)
+	}
+	waitMachines(t, f, "admin/m", "the unit is gone", func(ms []models.Machine) bool { return len(ms) == 1 })
+	f.Provider.Fail(fakeprovider.DestroyModel, errBoom)
+	if err := f.Admin.DestroyModel(f.Context(), "admin/m"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(f.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := f.Admin.WaitFor(ctx, "admin/m", func(st controller.ModelStatus) bool { return st.StatusMessage != "" }); err != nil {
+		t.Fatal(err)
+	}
+	f.Provider.Fail(fakeprovider.DestroyModel, nil)
+	if err := f.Admin.DestroyModel(f.Context(), "admin/m"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Admin.WaitRemoved(ctx, "admin/m"); err != nil {
+		t.Fatal(err)
+	}
+}

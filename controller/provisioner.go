@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,6 +161,21 @@ func (c *Controller) startProvisioner(reconcile bool) {
 func (p *provisioner) stop() {
 	p.cancel()
 	p.wg.Wait() // returns at once if it never started
+}
+
+// retryNow drops the waits of the failed jobs of a model (its machines'
+// and its own), so that the next pass runs them: a user asking again to
+// remove something resumes at once, as in Juju.
+func (p *provisioner) retryNow(modelUUID string) {
+	p.mu.Lock()
+	for key := range p.notAfter {
+		if strings.HasPrefix(key, "machine/"+modelUUID+"/") || key == "model/"+modelUUID {
+			delete(p.notAfter, key)
+			delete(p.failures, key)
+		}
+	}
+	p.mu.Unlock()
+	p.poke()
 }
 
 func (p *provisioner) poke() {

@@ -78,17 +78,20 @@ func (s *Session) liveModel(t *state.Txn, w caller, model string) (models.Model,
 // needs model write. The machine is marked dying and the call returns;
 // the provisioner stops it (after its start, if one is under way) and
 // then removes the machine and the unit. The application stays, even with
-// no units left. Removing a unit already being removed is not an error;
-// one that is gone is herd.ErrNotFound.
+// no units left. Removing a unit already being removed is not an error
+// (a stop that failed is retried at once); one that is gone is
+// herd.ErrNotFound.
 func (s *Session) RemoveUnit(ctx context.Context, model, unit string) error {
 	if _, _, err := models.ParseUnitName(unit); err != nil {
 		return err
 	}
+	var uuid string
 	err := s.update(ctx, func(t *state.Txn, w caller) error {
 		m, err := s.liveModel(t, w, model)
 		if err != nil {
 			return err
 		}
+		uuid = m.UUID
 		u, ok := state.Get[models.Unit](t, state.TableUnits, state.IndexID, m.UUID, unit)
 		if !ok {
 			return herd.Errorf(herd.ErrNotFound, "unit %q not found", unit)
@@ -98,6 +101,7 @@ func (s *Session) RemoveUnit(ctx context.Context, model, unit string) error {
 	if err != nil {
 		return err
 	}
+	s.c.provisioner.retryNow(uuid)
 	s.c.opts.Logger.Info("unit removing", "unit", unit, "by", s.user)
 	return nil
 }
@@ -127,12 +131,13 @@ func (s *Session) RemoveApplication(ctx context.Context, model, application stri
 	if err := models.ValidateApplicationName(application); err != nil {
 		return err
 	}
-	n := 0
+	n, uuid := 0, ""
 	err := s.update(ctx, func(t *state.Txn, w caller) error {
 		m, app, err := s.application(t, w, model, application)
 		if err != nil {
 			return err
 		}
+		uuid = m.UUID
 		if !app.Dying() {
 			app.Life = models.Dying
 			if err := t.Insert(state.TableApplications, app); err != nil {
@@ -151,6 +156,7 @@ func (s *Session) RemoveApplication(ctx context.Context, model, application stri
 	if err != nil {
 		return err
 	}
+	s.c.provisioner.retryNow(uuid)
 	s.c.opts.Logger.Info("application removing", "application", application, "units", n, "by", s.user)
 	return nil
 }
