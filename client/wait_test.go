@@ -80,3 +80,43 @@ func TestWaitLive(t *testing.T) {
 		t.Errorf("status of a removed model: %v", err)
 	}
 }
+
+// A wait outlives its connection: the API server it uses goes away
+// while a machine is starting; the wait goes on through the other one
+// (the session resumed there) and sees the machine start.
+func TestWaitFailsOver(t *testing.T) {
+	prov := fakeprovider.New()
+	release := make(chan struct{})
+	prov.Delay(func(ctx context.Context, op fakeprovider.Method, answer bool) {
+		if op == fakeprovider.Start && !answer {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+	})
+	l, stop, err := newLiveWith(2, controller.Options{Provider: prov})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	ctx := ctxFor(t)
+	s := l.login(t, "admin", l.secret)
+	if _, err := s.Deploy(ctx, "default", "mysql", controller.DeployOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.WaitStarted(ctx, "default")
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // most likely waiting by now; either way it must finish
+	l.stop[0]()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("wait across a lost connection: %v", err)
+	}
+	if st, err := s.Status(ctx, "default"); err != nil || len(st.Machines) != 1 || st.Machines[0].Status != models.Started {
+		t.Errorf("status after failover %+v %v", st, err)
+	}
+}

@@ -22,8 +22,10 @@ import (
 // Client.FullStatus and tests the condition on that, so the condition sees
 // what Status returns. Nothing polls: between changes the wait is one
 // Next in flight. A Next cut short by the server's request timeout (code
-// "deadline exceeded") is made again; the watcher is stopped when the wait
-// ends.
+// "deadline exceeded") is made again; a connection that drops is dialled
+// again (to any of the controller's addresses, the session resumed) with a
+// new watcher, and the model read again; the watcher is stopped when the
+// wait ends.
 
 // allWatcher is one AllWatcher on a model connection.
 type allWatcher struct {
@@ -46,6 +48,41 @@ func (s *Session) watchAll(ctx context.Context, uuid string) (*allWatcher, error
 	}
 	return &allWatcher{l: l, id: res.AllWatcherId}, nil
 }
+
+// follow is an AllWatcher on model uuid that outlives its connection: a
+// Next that fails because the connection dropped (the controller
+// restarted, or the session moved to another of its addresses) opens a
+// new watcher, on a new connection, and reports a change, so that the
+// caller reads the model again and misses nothing.
+type follow struct {
+	s    *Session
+	uuid string
+	w    *allWatcher
+}
+
+func (s *Session) follow(ctx context.Context, uuid string) (*follow, error) {
+	w, err := s.watchAll(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	return &follow{s: s, uuid: uuid, w: w}, nil
+}
+
+// next waits for a change; its deltas are nil after a reconnection.
+func (f *follow) next(ctx context.Context) ([]json.RawMessage, error) {
+	deltas, err := f.w.next(ctx)
+	if err == nil || ctx.Err() != nil || !f.w.l.down() {
+		return deltas, err
+	}
+	w, werr := f.s.watchAll(ctx, f.uuid)
+	if werr != nil {
+		return nil, werr
+	}
+	f.w = w
+	return nil, nil
+}
+
+func (f *follow) stop(ctx context.Context) { f.w.stop(ctx) }
 
 // next waits for the watcher's next deltas and returns them as sent.
 func (w *allWatcher) next(ctx context.Context) ([]json.RawMessage, error) {
@@ -108,7 +145,7 @@ func (s *Session) waitFor(ctx context.Context, model string, cond func(controlle
 	if err != nil {
 		return controller.ModelStatus{}, err
 	}
-	w, err := s.watchAll(ctx, m.UUID)
+	w, err := s.follow(ctx, m.UUID)
 	if err != nil {
 		return controller.ModelStatus{}, err
 	}
@@ -175,7 +212,7 @@ func (s *Session) WaitRemoved(ctx context.Context, model string) error {
 	if err != nil {
 		return err
 	}
-	w, err := s.watchAll(ctx, m.UUID)
+	w, err := s.follow(ctx, m.UUID)
 	if errors.Is(err, herd.ErrNotFound) {
 		return nil // gone since it was looked up
 	}
@@ -186,7 +223,9 @@ func (s *Session) WaitRemoved(ctx context.Context, model string) error {
 	for {
 		deltas, err := w.next(ctx)
 		if errors.Is(err, herd.ErrNotFound) {
-			return nil // the removal was given to a Next that was cut short
+			// The removal was given to a Next that was cut short, or the
+			// model went while the connection was down.
+			return nil
 		}
 		if err != nil {
 			return err
