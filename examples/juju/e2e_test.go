@@ -1020,8 +1020,78 @@ func TestProvisioningCommands(t *testing.T) {
 		}
 	}
 	admin.must("provisioning", "09-retry-all", "", "retry-provisioning --all")
+	watchUntilInterrupted(t, admin)
 	admin.must("provisioning", "10-destroy-model", "", "destroy-model m1 -y")
 	if _, errOut, code := admin.juju("", "status", "-m", "m1"); code != 1 || !strings.HasPrefix(errOut, "ERROR model \"m1\" not found") {
 		t.Errorf("status of a destroyed model: exit %d, %q", code, errOut)
+	}
+}
+
+// watchUntilInterrupted runs status --watch while a deploy happens: the
+// status is printed again as it changes, and Ctrl-C ends the watch
+// (exit 0).
+func watchUntilInterrupted(t *testing.T, u *user) {
+	t.Helper()
+	cmd := exec.Command(jujuBin, "status", "--watch", "1m")
+	cmd.Env = u.env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		buf := make([]byte, 4096)
+		var acc string
+		for {
+			n, err := stdout.Read(buf)
+			acc += string(buf[:n])
+			for {
+				i := strings.IndexByte(acc, '\n')
+				if i < 0 {
+					break
+				}
+				lines <- acc[:i]
+				acc = acc[i+1:]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	until := func(what string, pred func(string) bool) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("status --watch ended before %s", what)
+				}
+				if pred(l) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("status --watch: no %s", what)
+			}
+		}
+	}
+	until("first status", func(l string) bool { return strings.HasPrefix(l, "0 ") && strings.Contains(l, "started") })
+	if _, errOut, code := u.juju("", "deploy", "redis"); code != 0 {
+		t.Fatalf("deploy redis: exit %d, %s", code, errOut)
+	}
+	until("redis's machine started", func(l string) bool { return strings.HasPrefix(l, "1 ") && strings.Contains(l, "started") })
+	start := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("status --watch after Ctrl-C: %v, want exit 0", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("status --watch took %v to end after Ctrl-C", d)
 	}
 }
