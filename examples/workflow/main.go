@@ -20,7 +20,6 @@ import (
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
-	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider"
 	"github.com/herd-project/herd/provider/fakeprovider"
 	"github.com/herd-project/herd/provider/lxdprovider"
@@ -144,22 +143,19 @@ func workflow(ctx context.Context, out io.Writer, prov provider.Provider, keep b
 	if err != nil {
 		return uuid, err
 	}
-	step(9, "juju deploy mysql mysql-staging", "application %q (charm %s): unit %s on machine %s (%s, instance %s)",
-		d.Application.Name, d.Application.Charm, d.Units[0].Name, d.Machines[0].ID, d.Machines[0].Status, d.Machines[0].InstanceID)
-	// Wait, as a program would, until the application's machines have
-	// started (with a deadline), watching the model rather than polling.
+	step(9, "juju deploy mysql mysql-staging", "application %q (charm %s): unit %s on machine %s (%s: the provisioner starts it)",
+		d.Application.Name, d.Application.Charm, d.Units[0].Name, d.Machines[0].ID, d.Machines[0].Status)
+	// Deploy returns once the controller has recorded the application;
+	// wait, as a program would, until its machines have started (with a
+	// deadline), watching the model rather than polling.
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	st, err := tom.WaitFor(wctx, "admin/lxd-model-1", func(st controller.ModelStatus) bool {
-		for _, m := range st.Machines {
-			if m.Status != models.Started {
-				return false
-			}
-		}
-		return len(st.Units) > 0
-	})
+	st, err := tom.WaitStarted(wctx, "admin/lxd-model-1", "mysql-staging")
 	cancel()
 	if err != nil {
 		return uuid, err
+	}
+	for _, m := range st.Machines {
+		fmt.Fprintf(out, "        machine %s %s, instance %s\n", m.ID, m.Status, m.InstanceID)
 	}
 	fmt.Fprintf(out, "        waited: %d unit(s) on %d started machine(s)\n", len(st.Units), len(st.Machines))
 	if err := printModels(ctx, out, tom); err != nil {
