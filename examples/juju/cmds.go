@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -1284,7 +1285,7 @@ func cmdDestroyController(e *env, a *args) error {
 	if ownErr == nil {
 		pid, running = agentPID(own)
 	}
-	if err := c.session.DestroyController(e.ctx); err != nil {
+	if err := c.session.DestroyController(e.ctx); err != nil && !(errors.Is(err, herd.ErrClosed) && controllerGone(e, c)) {
 		return err
 	}
 	// The controller is gone: forget it, and remove its folder if this
@@ -1307,6 +1308,18 @@ func cmdDestroyController(e *env, a *args) error {
 	}
 	fmt.Fprintf(e.stderr, "Destroyed controller %q\n", name)
 	return nil
+}
+
+// controllerGone reports, after a destroy-controller whose connection
+// closed before its answer came (the controller stops serving once it is
+// destroyed, and the answer may lose that race), whether the controller
+// is gone: it no longer answers, or answers that it is closed. One that
+// still serves the session was not destroyed.
+func controllerGone(e *env, c *conn) bool {
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	err := c.session.Check(ctx)
+	return err != nil && errors.Is(err, herd.ErrClosed)
 }
 
 func cmdKillController(e *env, a *args) error {
