@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/herd-project/herd/client"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/models"
+	"github.com/herd-project/herd/provider/fakeprovider"
 	"github.com/herd-project/herd/users"
 )
 
@@ -64,7 +66,10 @@ var (
 // transcript runs the same operations on a session of either kind and
 // writes what each returns, without UUIDs and times: the in-process and
 // the network sessions must write the same.
-func transcript(ctx context.Context, s operations, login func(user, password string) (operations, error), register func(token, password string) (operations, error)) []string {
+//
+// failStarts makes the controller's fake provider fail every start with
+// err (nil: start again).
+func transcript(ctx context.Context, s operations, login func(user, password string) (operations, error), register func(token, password string) (operations, error), failStarts func(error)) []string {
 	var out []string
 	say := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	e := func(err error) string {
@@ -171,6 +176,26 @@ func transcript(ctx context.Context, s operations, login func(user, password str
 	gone, err := s.WaitFor(ctx, "m1", func(st controller.ModelStatus) bool { return len(st.Applications) == 0 })
 	say("wait for the application to go: machines=%d units=%d %s", len(gone.Machines), len(gone.Units), e(err))
 	say("remove application again %s", e(s.RemoveApplication(ctx, "m1", "db")))
+	// A provider that cannot start machines: the provisioner retries, then
+	// gives up; retry-provisioning starts the machine again.
+	failStarts(errors.New("no capacity"))
+	d, err = s.Deploy(ctx, "m1", "redis", controller.DeployOptions{})
+	say("deploy with no capacity %s %d %s", d.Application.Name, len(d.Machines), e(err))
+	_, err = s.WaitStarted(ctx, "m1", "redis")
+	say("wait started with no capacity %s", e(err))
+	st, err = s.Status(ctx, "m1")
+	for _, mc := range st.Machines {
+		say("  machine %s %s %q life=%q attempts=%d instance=%v", mc.ID, mc.Status, mc.Message, mc.Life, mc.Attempts, mc.InstanceID != "")
+	}
+	say("status with a failed machine %s", e(err))
+	failStarts(nil)
+	say("retry provisioning the failed machine %s", e(s.RetryProvisioning(ctx, "m1", "3")))
+	st, err = s.WaitStarted(ctx, "m1", "redis")
+	for _, mc := range st.Machines {
+		say("  machine %s %s %q attempts=%d instance=%v", mc.ID, mc.Status, mc.Message, mc.Attempts, mc.InstanceID != "")
+	}
+	say("wait started after retry %s", e(err))
+	say("remove redis %s", e(s.RemoveApplication(ctx, "m1", "redis")))
 	say("revoke %s", e(s.Revoke(ctx, "bob", acl.Read, "m1")))
 	say("revoke again %s", e(s.Revoke(ctx, "bob", acl.Read, "m1")))
 	say("disable %s", e(s.DisableUser(ctx, "bob")))
@@ -310,7 +335,11 @@ func bobsView(ctx context.Context, bob operations, say func(string, ...any), e f
 // and one on a network admin session of another controller.
 func TestMirrorsInProcess(t *testing.T) {
 	ctx := ctxFor(t)
-	b, err := controller.Bootstrap(ctx, "herd-e2e", controller.Options{PasswordCost: bcrypt.MinCost})
+	// Fake providers whose starts can fail, and a provisioner that retries
+	// them quickly.
+	provisioning := controller.Provisioning{RetryDelay: 5 * time.Millisecond}
+	inProc, network := fakeprovider.New(), fakeprovider.New()
+	b, err := controller.Bootstrap(ctx, "herd-e2e", controller.Options{PasswordCost: bcrypt.MinCost, Provider: inProc, Provisioning: provisioning})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,9 +348,13 @@ func TestMirrorsInProcess(t *testing.T) {
 		return b.Controller.Login(ctx, user, password)
 	}, func(token, password string) (operations, error) {
 		return b.Controller.Register(ctx, token, password)
-	})
+	}, func(err error) { inProc.Fail(fakeprovider.Start, err) })
 
-	l := startLive(t)
+	l, stop, err := newLiveWith(1, controller.Options{Provider: network, Provisioning: provisioning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 	got := transcript(ctx, l.login(t, "admin", l.secret), func(user, password string) (operations, error) {
 		c, err := client.Dial(ctx, l.opts())
 		if err != nil {
@@ -340,7 +373,7 @@ func TestMirrorsInProcess(t *testing.T) {
 		}
 		t.Cleanup(func() { s.Close() })
 		return s, nil
-	})
+	}, func(err error) { network.Fail(fakeprovider.Start, err) })
 	if testing.Verbose() {
 		t.Log("transcript:\n" + strings.Join(got, "\n"))
 	}
