@@ -147,7 +147,9 @@ func CharmURL(charm string) string { return "ch:" + charm }
 // Deploy deploys a charm into a model as an application (Application.Deploy
 // on the model connection): model write. opts.Name "" means the charm
 // name; opts.NumUnits 0 means 1. The result is read back with
-// Client.FullStatus: the application, its units and their machines.
+// Client.FullStatus: the application, its units and their machines, whose
+// statuses are whatever the controller's provisioner has made of them by
+// then (pending, allocating, ...): wait for them with WaitStarted.
 func (s *Session) Deploy(ctx context.Context, model, charm string, opts controller.DeployOptions) (controller.Deployed, error) {
 	m, err := s.resolve(ctx, model)
 	if err != nil {
