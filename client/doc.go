@@ -149,7 +149,9 @@
 //     machines. Deploy's and AddUnit's machines are read back with
 //     FullStatus, so their status is whatever it is by then. Wait with
 //     WaitStarted, WaitRemoved or WaitFor, which watch the model (no
-//     polling) and test their condition on Status after each change.
+//     polling) and test their condition on Status after each change. Each
+//     wait holds one AllWatcher on the model connection while it runs; the
+//     server allows apiserver.MaxWatchers (64) at once per connection.
 //   - Status reads a machine's status from Juju's instance status
 //     ("pending", "allocating", "running", "provisioning error" with the
 //     provider's message), its life from the agent status, and Attempts
