@@ -110,6 +110,14 @@ func TestProvisioningStatusAndRetry(t *testing.T) {
 	if mc := fs.Machines["0"]; mc.AgentStatus.Life != "dying" {
 		t.Errorf("dying machine %+v", mc)
 	}
+	// A model being destroyed (its machine's stop still hangs).
+	if err := f.Admin.DestroyModel(ctxFor(t), "admin/m1"); err != nil {
+		t.Fatal(err)
+	}
+	fs = fullStatusOn(t, tom)
+	if ms := fs.Model.ModelStatus; ms.Life != "dying" || ms.Status != "destroying" {
+		t.Errorf("dying model %+v", ms)
+	}
 	f.Provider.Fail(fakeprovider.Stop, nil)
 }
 
