@@ -994,6 +994,11 @@ func TestProvisioningCommands(t *testing.T) {
 	}
 	admin.must("provisioning", "04-status-error", "", "status")
 	admin.must("provisioning", "05-status-error-yaml", "", "status --format yaml")
+	for _, args := range []string{"wait-for unit mysql/0", "wait-for machine 0", "wait-for model m1"} {
+		if _, errOut, code := admin.juju("", strings.Fields(args)...); code != 1 || !strings.HasSuffix(errOut, "ERROR machine 0 failed to start: no capacity in zone a\n") {
+			t.Errorf("%s on a machine that cannot start: exit %d, %q", args, code, errOut)
+		}
+	}
 	if err := os.Remove(fault); err != nil {
 		t.Fatal(err)
 	}

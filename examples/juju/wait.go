@@ -264,7 +264,7 @@ func cmdWaitFor(e *env, a *args) error {
 			return err
 		}
 		return e.inModel(a, func(c *conn, model string) error {
-			return waitGoal(e, c, model, name, timeout, []string{name}, appGoal(name), fmt.Sprintf("Application %q is running", name))
+			return waitGoal(e, c, model, name, timeout, func() []string { return []string{name} }, appGoal(name), fmt.Sprintf("Application %q is running", name))
 		})
 	case "unit":
 		app, _, err := models.ParseUnitName(name)
@@ -272,14 +272,21 @@ func cmdWaitFor(e *env, a *args) error {
 			return err
 		}
 		return e.inModel(a, func(c *conn, model string) error {
-			return waitGoal(e, c, model, name, timeout, []string{app}, unitGoal(name), fmt.Sprintf("unit %q is running", name))
+			return waitGoal(e, c, model, name, timeout, func() []string { return []string{app} }, unitGoal(name), fmt.Sprintf("unit %q is running", name))
 		})
 	case "machine":
 		if !validMachine(name) {
 			return usagef("invalid machine %q", name)
 		}
 		return e.inModel(a, func(c *conn, model string) error {
-			return waitGoal(e, c, model, name, timeout, nil, machineGoal(name), fmt.Sprintf("machine %q is running", name))
+			var app string // of the machine's unit, once seen
+			apps := func() []string {
+				if app == "" {
+					return nil
+				}
+				return []string{app}
+			}
+			return waitGoal(e, c, model, name, timeout, apps, machineGoal(name, &app), fmt.Sprintf("machine %q is running", name))
 		})
 	case "model":
 		if a.has("m", "model") {
@@ -290,17 +297,17 @@ func cmdWaitFor(e *env, a *args) error {
 			return err
 		}
 		defer c.Close()
-		return waitGoal(e, c, name, name, timeout, nil, modelGoal(name), fmt.Sprintf("model %q is running", name))
+		return waitGoal(e, c, name, name, timeout, func() []string { return nil }, modelGoal(name), fmt.Sprintf("model %q is running", name))
 	}
 	return usagef("wait-for %q: want application, unit, machine or model", kind)
 }
 
 // waitGoal waits until g holds in model, printing g's progress lines,
 // then says done on stderr. When a machine waited for is in error,
-// WaitStarted (of apps, or of the model) says whether the controller has
-// given up on it (the wait ends with that error) or waits through its
-// retry.
-func waitGoal(e *env, c *conn, model, name string, timeout time.Duration, apps []string, g goal, done string) error {
+// WaitStarted (of the applications apps gives, or of the whole model)
+// says whether the controller has given up on it (the wait ends with that
+// error) or waits through its retry.
+func waitGoal(e *env, c *conn, model, name string, timeout time.Duration, apps func() []string, g goal, done string) error {
 	parent, stop := e.interruptible()
 	defer stop()
 	ctx, cancel := context.WithTimeout(parent, timeout)
@@ -326,7 +333,7 @@ func waitGoal(e *env, c *conn, model, name string, timeout time.Duration, apps [
 			fmt.Fprintln(e.stderr, done)
 			return nil
 		}
-		if _, err := c.session.WaitStarted(ctx, model, apps...); err != nil {
+		if _, err := c.session.WaitStarted(ctx, model, apps()...); err != nil {
 			return waitErr(parent, ctx, err, timedOut)
 		}
 	}
@@ -391,8 +398,15 @@ func unitGoal(name string) goal {
 	}
 }
 
-func machineGoal(id string) goal {
+// machineGoal waits for machine id; it records in app the application of
+// the machine's unit.
+func machineGoal(id string, app *string) goal {
 	return func(st controller.ModelStatus) (bool, string, bool) {
+		for _, u := range st.Units {
+			if u.Machine == id {
+				*app = u.Application
+			}
+		}
 		if !slices.ContainsFunc(st.Machines, func(m models.Machine) bool { return m.ID == id }) {
 			return false, fmt.Sprintf("machine %q not found, waiting...", id), false
 		}
