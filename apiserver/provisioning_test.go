@@ -3,12 +3,14 @@ package apiserver
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/herd-project/herd/acl"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
 	"github.com/herd-project/herd/internal/params"
 	"github.com/herd-project/herd/internal/rpc"
+	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider/fakeprovider"
 )
 
@@ -176,4 +178,26 @@ func TestAllWatcherFollowsProvisioning(t *testing.T) {
 			return ui.Life == "dying" && ui.AgentStatus.Current == "allocating"
 		},
 	})
+}
+
+// A failed start the provisioner will try again carries Juju's
+// "transient" flag (and Herd's attempts), which Herd's client reads.
+func TestProvisioningErrorTransient(t *testing.T) {
+	f := controllertest.New(t, &controllertest.Options{Provisioning: controller.Provisioning{RetryDelay: time.Hour}})
+	e := newEnvFor(t, f, Options{})
+	m := f.CreateModel(t, "admin", "m1")
+	admin := e.asAt(t, "/model/"+m.UUID+"/api", "admin")
+	f.Provider.Fail(fakeprovider.Start, errors.New("no capacity"))
+	if _, err := f.Admin.Deploy(ctxFor(t), "admin/m1", "mysql", controller.DeployOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Admin.WaitFor(ctxFor(t), "admin/m1", func(st controller.ModelStatus) bool {
+		return len(st.Machines) == 1 && st.Machines[0].Status == models.Error
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mc := fullStatusOn(t, admin).Machines["0"]
+	if mc.InstanceStatus.Status != "provisioning error" || mc.InstanceStatus.Data["transient"] != true || mc.InstanceStatus.Data["attempts"] != float64(1) {
+		t.Errorf("machine being retried %+v", mc.InstanceStatus)
+	}
 }

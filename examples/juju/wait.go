@@ -204,7 +204,8 @@ func removing(dying bool) string {
 }
 
 // watchStatus is `status --watch D`: the status now, then again at each
-// change that shows, until D has passed or Ctrl-C.
+// change that shows (on a terminal, on a cleared screen; otherwise after a
+// blank line), until D has passed or Ctrl-C.
 func watchStatus(e *env, c *conn, model, format string, d time.Duration) error {
 	parent, stop := e.interruptible()
 	defer stop()
@@ -212,13 +213,20 @@ func watchStatus(e *env, c *conn, model, format string, d time.Duration) error {
 	defer cancel()
 	var last string
 	var werr error
+	tty := false
+	if f, ok := e.stdout.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
 	_, err := c.session.WaitFor(ctx, model, func(st controller.ModelStatus) bool {
 		var b bytes.Buffer
 		if werr = writeStatus(&b, format, c.name, st); werr != nil {
 			return true
 		}
 		if out := b.String(); out != last {
-			if last != "" {
+			switch {
+			case tty:
+				fmt.Fprint(e.stdout, "\033[H\033[2J") // a fresh screen, as Juju's --watch
+			case last != "":
 				fmt.Fprintln(e.stdout)
 			}
 			io.WriteString(e.stdout, out)
