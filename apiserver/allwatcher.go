@@ -108,11 +108,14 @@ type allWatcher struct {
 	stopOnce sync.Once
 	pending  []params.Delta // translated, not yet answered (under turn)
 
-	// For units' statuses, which Herd derives from their machines': each
-	// live machine's status and each live unit.
-	machines map[string]models.Status
+	// For units' statuses and lives, which Herd derives from their
+	// machines' and applications': each machine, each application's
+	// dying, and each unit, as last sent.
+	machines map[string]models.Machine
+	apps     map[string]bool
 	units    map[string]models.Unit
 	ctrlUUID string
+	retrying func(models.Machine) bool
 }
 
 func (a *allWatcher) stop() {
@@ -130,8 +133,8 @@ func watchAll(ctx context.Context, k call) (any, error) {
 	}
 	a := &allWatcher{
 		w: w, turn: make(chan struct{}, 1), stopped: make(chan struct{}),
-		machines: map[string]models.Status{}, units: map[string]models.Unit{},
-		ctrlUUID: k.c.srv.ctrl.UUID(),
+		machines: map[string]models.Machine{}, apps: map[string]bool{}, units: map[string]models.Unit{},
+		ctrlUUID: k.c.srv.ctrl.UUID(), retrying: k.c.srv.ctrl.Retrying,
 	}
 	id, err := k.c.watchers.add(a)
 	if err != nil {
@@ -216,21 +219,36 @@ func allWatcherStop(ctx context.Context, k call) (any, error) {
 }
 
 // translate turns a batch into Juju's deltas, in the batch's order. A
-// unit's statuses follow its machine's (as in FullStatus), so a machine
-// that starts or stops is followed by a change of each of its units the
-// batch does not already carry.
+// unit's statuses and life follow its machine's and its application's
+// (as in FullStatus), so a machine that starts, stops or becomes dying,
+// or an application that becomes dying, is followed by a change of each
+// of its units the batch does not already carry.
 func (a *allWatcher) translate(batch []controller.Delta) []params.Delta {
-	restate := map[string]bool{} // machines whose units' statuses changed
+	restate := map[string]bool{}    // machines whose units' statuses changed
+	restateApp := map[string]bool{} // applications whose units' lives changed
 	for _, d := range batch {
-		if mc := d.Machine; mc != nil {
+		switch {
+		case d.Machine != nil:
+			mc := *d.Machine
 			before, had := a.machines[mc.ID]
 			if d.Removed {
 				delete(a.machines, mc.ID)
 				continue
 			}
-			a.machines[mc.ID] = mc.Status
-			if had && (before == models.Started) != (mc.Status == models.Started) {
+			a.machines[mc.ID] = mc
+			if had && ((before.Status == models.Started) != (mc.Status == models.Started) || before.Dying() != mc.Dying()) {
 				restate[mc.ID] = true
+			}
+		case d.Application != nil:
+			ap := *d.Application
+			before, had := a.apps[ap.Name]
+			if d.Removed {
+				delete(a.apps, ap.Name)
+				continue
+			}
+			a.apps[ap.Name] = ap.Dying()
+			if had && before != ap.Dying() {
+				restateApp[ap.Name] = true
 			}
 		}
 	}
@@ -244,7 +262,8 @@ func (a *allWatcher) translate(batch []controller.Delta) []params.Delta {
 		case d.Application != nil:
 			e = application(*d.Application)
 		case d.Machine != nil:
-			e = machine(*d.Machine)
+			mc := *d.Machine
+			e = machine(mc, a.retrying(mc))
 		case d.Unit != nil:
 			u := *d.Unit
 			if d.Removed {
@@ -259,10 +278,10 @@ func (a *allWatcher) translate(batch []controller.Delta) []params.Delta {
 		}
 		out = append(out, params.Delta{Removed: d.Removed, Entity: e})
 	}
-	if len(restate) > 0 {
+	if len(restate) > 0 || len(restateApp) > 0 {
 		var names []string
 		for name, u := range a.units {
-			if restate[u.Machine] && !inBatch[name] {
+			if (restate[u.Machine] || restateApp[u.Application]) && !inBatch[name] {
 				names = append(names, name)
 			}
 		}
@@ -320,37 +339,38 @@ func application(ap models.Application) *params.ApplicationInfo {
 }
 
 // machine is a machine as Juju's MachineInfo, its statuses as FullStatus
-// maps them.
-func machine(mc models.Machine) *params.MachineInfo {
-	agent, instance := machineStatus(mc.Status)
+// maps them (with retrying for the "transient" flag).
+func machine(mc models.Machine, retrying bool) *params.MachineInfo {
+	agent, instance := machineStatus(mc, retrying)
 	return &params.MachineInfo{
 		ModelUUID:      mc.ModelUUID,
 		Id:             mc.ID,
 		InstanceId:     mc.InstanceID,
-		AgentStatus:    params.StatusInfo{Current: agent},
-		InstanceStatus: params.StatusInfo{Current: instance, Message: mc.Message},
-		Life:           string(models.Alive),
+		AgentStatus:    agent.info(),
+		InstanceStatus: instance.info(),
+		Life:           life(mc.Life),
 		Jobs:           []string{"JobHostUnits"},
 	}
 }
 
-// unit is a unit as Juju's UnitInfo, its statuses as FullStatus derives
-// them from its machine; no ports ([] as Juju sends), no charm URL (Juju
-// has none until the unit's agent sets it).
+// unit is a unit as Juju's UnitInfo, its statuses and life as FullStatus
+// derives them from its machine and application; no ports ([] as Juju
+// sends), no charm URL (Juju has none until the unit's agent sets it).
 func (a *allWatcher) unit(u models.Unit) *params.UnitInfo {
-	agent, workload := "allocating", "waiting"
-	if a.machines[u.Machine] == models.Started {
-		agent, workload = "idle", "unknown"
+	agent, workload := unitStatus(a.machines[u.Machine], a.apps[u.Application])
+	l := string(agent.life)
+	if l == "" {
+		l = string(models.Alive)
 	}
 	return &params.UnitInfo{
 		ModelUUID:      u.ModelUUID,
 		Name:           u.Name,
 		Application:    u.Application,
-		Life:           string(models.Alive),
+		Life:           l,
 		MachineId:      u.Machine,
 		Ports:          []params.Port{},
 		PortRanges:     []params.PortRange{},
-		WorkloadStatus: params.StatusInfo{Current: workload},
-		AgentStatus:    params.StatusInfo{Current: agent},
+		WorkloadStatus: workload.info(),
+		AgentStatus:    agent.info(),
 	}
 }

@@ -105,6 +105,7 @@
 //	Client 6,7,8     FullStatus, WatchAll (model connection)
 //	AllWatcher 3     Next, Stop (model connection; the watcher id in the request's "id")
 //	Application 15-22  Deploy, AddUnits, DestroyApplication, DestroyUnit (model connection)
+//	MachineManager 9,10  RetryProvisioning (model connection)
 //	HerdSession 1    Logout, SessionToken, Explain, EndSessions
 //
 // # Following a model (Client.WatchAll, AllWatcher)
@@ -126,8 +127,40 @@
 // watcher (a waiting Next gets Juju's `watcher was stopped`). A connection
 // holds at most MaxWatchers (64) watchers, Herd's bound. The statuses are
 // FullStatus's (a unit's follow its machine's, and a machine that starts
-// restates its units); an application's is Juju's "unset"; units carry
-// no charm URL, ports or addresses.
+// or becomes dying, or an application that becomes dying, restates its
+// units); an application's is Juju's "unset"; units carry no charm URL,
+// ports or addresses.
+//
+// # Provisioning (what `juju status` and `juju retry-provisioning` see)
+//
+// Deploy, AddUnits, DestroyUnit, DestroyApplication and DestroyModels
+// record what is wanted and return; the controller's provisioner starts
+// and stops machines (controller.Provisioning). FullStatus and the
+// AllWatcher show it in Juju's terms, as Juju's provisioner sets them:
+//
+//	Herd machine   agent status  instance status      message
+//	pending        pending       pending
+//	allocating     pending       allocating
+//	started        started       running
+//	error          pending       provisioning error   the provider's
+//
+// Herd adds to a provisioning error's data "attempts" (failed starts in a
+// row) and, while the provisioner will try again by itself, "transient":
+// true (the flag Juju's retry-provisioning sets; Herd's client reads it to
+// know a machine has been given up on). A machine, application or model
+// being removed has life "dying" (FullStatus: the machine's and units'
+// agent status life, the application's life, the model status's life;
+// AllWatcher: each entity's life), a unit dying with its machine or
+// application. Units are "allocating", workload "waiting" ("waiting for
+// machine", Juju's words), until their machine is started.
+//
+// MachineManager.RetryProvisioning takes {"machines": [tags], "all":
+// bool} and, as Juju's, returns {"results": [...]} with an item per
+// failure only: a tag that is not a machine's, then the Session's
+// refusal; the call is one Session.RetryProvisioning, which retries all
+// the named machines or none (a machine not found, or not in a
+// provisioning error). A caller without model write is refused as a
+// whole (as Juju's CanWrite).
 //
 // Bulk calls make one Session call per item and put each item's error in
 // its result (one refused item does not fail the others), in request
@@ -184,8 +217,10 @@
 //   - FullStatus ignores patterns and returns the whole model; Herd has no
 //     agent or workload status, so units say "allocating"/"waiting" until
 //     their machine is started and "idle"/"unknown" after; machines'
-//     statuses map pending/started/stopped/error to Juju's
-//     agent/instance statuses; no relations, offers or storage.
+//     statuses map as above; no relations, offers or storage. Juju shows
+//     a start being retried as "allocating" with a retry message; Herd
+//     shows "provisioning error" with the provider's message and
+//     "transient": true.
 //   - ListModels and AllModels have no per-model last connection: the
 //     zero time (ListModels) and null (AllModels), as Juju sends for a
 //     user who never connected. ModelManager v9's default-series and

@@ -25,6 +25,7 @@ func FuzzFacadeParams(f *testing.F) {
 		`{"models":[{"model-tag":"model-"}]}`, `{"applications":[{"application":"a","charm-url":"ch:","num-units":-1}]}`,
 		`{"application":"a","num-units":1000000}`, `{"units":[{"unit-tag":"unit-a-0"}]}`,
 		`{"user-tag":"","model-tag":"model-x"}`, `{"applications":[{"application-tag":"application-a","dry-run":true}]}`,
+		`{"machines":["machine-0","machine-x","unit-a-0"],"all":false}`, `{"all":true}`,
 	} {
 		for i := range len(sortedMethods()) {
 			f.Add(i, []byte(seed))

@@ -46,6 +46,7 @@ type jujulibReport struct {
 	WatchKinds         []string      `json:"watchKinds"`
 	WatchUnit          []string      `json:"watchUnit"`
 	WatchStoppedError  string        `json:"watchStoppedError"`
+	RetryProvisioning  []any         `json:"retryProvisioning"`
 }
 
 // TestJujulib drives the server with @canonical/jujulib 9.1.0 (Node): the
@@ -98,6 +99,7 @@ func TestJujulib(t *testing.T) {
 		WatchKinds:         []string{"application", "machine", "model", "unit"},
 		WatchUnit:          []string{"mysql-staging/0@0"},
 		WatchStoppedError:  "unknown watcher id",
+		RetryProvisioning:  []any{float64(0), `machine "42" not found`},
 	}
 	if r.TomAddUserError == nil {
 		t.Fatalf("tom's AddUser was not refused: %+v", r)

@@ -26,13 +26,21 @@ func (s *Session) Status(ctx context.Context, model string) (controller.ModelSta
 }
 
 func (s *Session) status(ctx context.Context, m params.ModelSummary) (controller.ModelStatus, error) {
+	st, _, err := s.fullStatus(ctx, m)
+	return st, err
+}
+
+// fullStatus reads model m with Client.FullStatus, and the machines the
+// provisioner is still retrying (a provisioning error marked
+// "transient").
+func (s *Session) fullStatus(ctx context.Context, m params.ModelSummary) (controller.ModelStatus, map[string]bool, error) {
 	sum, err := modelSummary(m)
 	if err != nil {
-		return controller.ModelStatus{}, err
+		return controller.ModelStatus{}, nil, err
 	}
 	var fs params.FullStatus
 	if err := s.modelCall(ctx, m.UUID, "Client", "FullStatus", params.StatusParams{Patterns: []string{}}, &fs); err != nil {
-		return controller.ModelStatus{}, err
+		return controller.ModelStatus{}, nil, err
 	}
 	st := controller.ModelStatus{
 		Applications: []models.Application{},
@@ -40,31 +48,47 @@ func (s *Session) status(ctx context.Context, m params.ModelSummary) (controller
 		Machines:     []models.Machine{},
 	}
 	for name, a := range fs.Applications {
-		life := models.Life(a.Life)
-		if life == "" {
-			life = models.Alive
-		}
-		st.Applications = append(st.Applications, models.Application{ModelUUID: m.UUID, Name: name, Charm: charmName(a.Charm), Life: life})
+		st.Applications = append(st.Applications, models.Application{ModelUUID: m.UUID, Name: name, Charm: charmName(a.Charm), Life: life(a.Life)})
 		for uname, u := range a.Units {
 			st.Units = append(st.Units, models.Unit{ModelUUID: m.UUID, Name: uname, Application: name, Machine: u.Machine})
 		}
 	}
+	retrying := map[string]bool{}
 	for id, mc := range fs.Machines {
 		status, msg := machineStatus(mc)
-		st.Machines = append(st.Machines, models.Machine{ModelUUID: m.UUID, ID: id, InstanceID: mc.InstanceID, Status: status, Message: msg})
+		wm := models.Machine{ModelUUID: m.UUID, ID: id, InstanceID: mc.InstanceID, Status: status, Message: msg}
+		if l := models.Life(mc.AgentStatus.Life); l != "" && l != models.Alive {
+			wm.Life = l
+		}
+		if status == models.Error {
+			wm.Attempts = attempts(mc.InstanceStatus.Data)
+			retrying[id] = mc.InstanceStatus.Data["transient"] == true
+		}
+		st.Machines = append(st.Machines, wm)
 	}
 	slices.SortFunc(st.Applications, func(a, b models.Application) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(st.Units, func(a, b models.Unit) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(st.Machines, func(a, b models.Machine) int { return machineOrder(a.ID, b.ID) })
 	sum.Machines, sum.Units = len(st.Machines), len(st.Units)
+	if l := fs.Model.ModelStatus.Life; l != "" {
+		sum.Model.Life = models.Life(l)
+	}
 	st.ModelSummary = sum
-	return st, nil
+	return st, retrying, nil
+}
+
+// life reads a life as FullStatus sends it ("" is alive).
+func life(l string) models.Life {
+	if l == "" {
+		return models.Alive
+	}
+	return models.Life(l)
 }
 
 // machineStatus reads Herd's machine status back from Juju's instance
 // status (what the provider says: "running", "stopped", "provisioning
-// error", "pending"), else from the agent status ("started", "down",
-// "error"), and the message from the instance status.
+// error", "allocating", "pending"), else from the agent status
+// ("started", "down", "error"), and the message from the instance status.
 func machineStatus(mc params.MachineStatus) (models.Status, string) {
 	switch mc.InstanceStatus.Status {
 	case "running", "started":
@@ -73,7 +97,9 @@ func machineStatus(mc params.MachineStatus) (models.Status, string) {
 		return models.Stopped, mc.InstanceStatus.Info
 	case "provisioning error", "error":
 		return models.Error, mc.InstanceStatus.Info
-	case "pending", "allocating":
+	case "allocating":
+		return models.Allocating, mc.InstanceStatus.Info
+	case "pending":
 		return models.Pending, mc.InstanceStatus.Info
 	}
 	switch mc.AgentStatus.Status {
@@ -121,7 +147,9 @@ func CharmURL(charm string) string { return "ch:" + charm }
 // Deploy deploys a charm into a model as an application (Application.Deploy
 // on the model connection): model write. opts.Name "" means the charm
 // name; opts.NumUnits 0 means 1. The result is read back with
-// Client.FullStatus: the application, its units and their machines.
+// Client.FullStatus: the application, its units and their machines, whose
+// statuses are whatever the controller's provisioner has made of them by
+// then (pending, allocating, ...): wait for them with WaitStarted.
 func (s *Session) Deploy(ctx context.Context, model, charm string, opts controller.DeployOptions) (controller.Deployed, error) {
 	m, err := s.resolve(ctx, model)
 	if err != nil {

@@ -326,6 +326,28 @@ func TestFrames(t *testing.T) {
 			return nil, s.RemoveApplication(ctx, "admin/m1", "mysql-staging")
 		},
 		want: call{Path: "/model/" + fakeModel + "/api", Facade: "Application", Version: 22, Method: "DestroyApplication", Params: `{"applications":[{"application-tag":"application-mysql-staging","force":false}]}`},
+	}, {
+		name: "RetryProvisioning",
+		replies: map[string]any{
+			"ModelManager.ListModelSummaries":  summariesJSON,
+			"MachineManager.RetryProvisioning": `{"results":[]}`,
+		},
+		run: func(ctx context.Context, s *Session) (any, error) {
+			return nil, s.RetryProvisioning(ctx, "admin/m1", "0", "10")
+		},
+		want: call{Path: "/model/" + fakeModel + "/api", Facade: "MachineManager", Version: 10, Method: "RetryProvisioning", Params: `{"machines":["machine-0","machine-10"],"all":false}`},
+	}, {
+		name: "RetryProvisioningAll",
+		replies: map[string]any{
+			"ModelManager.ListModelSummaries":  summariesJSON,
+			"MachineManager.RetryProvisioning": `{"results":[{"error":{"message":"machine 3 is started, not in a provisioning error","code":""}}]}`,
+		},
+		run: func(ctx context.Context, s *Session) (any, error) {
+			err := s.RetryProvisioning(ctx, "admin/m1")
+			return err.Error(), nil
+		},
+		want:   call{Path: "/model/" + fakeModel + "/api", Facade: "MachineManager", Version: 10, Method: "RetryProvisioning", Params: `{"all":true}`},
+		result: "machine 3 is started, not in a provisioning error",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

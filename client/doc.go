@@ -25,6 +25,7 @@
 //	// keep reg.CACert, reg.Addrs and s.Token() (a 0600 file) to come back later:
 //	ms, err := s.Models(ctx, controller.ModelsOptions{})
 //	d, err := s.Deploy(ctx, "admin/lxd-model-1", "mysql", controller.DeployOptions{Name: "mysql-staging"})
+//	st, err := s.WaitStarted(ctx, "admin/lxd-model-1", "mysql-staging") // the provisioner starts them
 //	s.Close() // the session goes on on the controller
 //
 // and later, in another process:
@@ -74,6 +75,9 @@
 //	AddUnit                  Application.AddUnits, then FullStatus      (model connection)
 //	RemoveUnit               Application.DestroyUnit                     (model connection)
 //	RemoveApplication        Application.DestroyApplication              (model connection)
+//	RetryProvisioning        MachineManager(10 or 9).RetryProvisioning   (model connection)
+//	WaitFor, WaitStarted,    Client.WatchAll, then AllWatcher(3).Next as the signal that
+//	WaitRemoved              something changed and Client.FullStatus after each; AllWatcher.Stop
 //	Logout, Token, Explain,  HerdSession(1).Logout, SessionToken, Explain, EndSessions
 //	EndSessions
 //	Check                    Pinger(1).Ping (the controller checks the session)
@@ -139,9 +143,21 @@
 //   - Deploy sends the charm as a Charmhub URL without revision
 //     (CharmURL: "ch:mysql") with origin source "charm-hub"; nothing is
 //     downloaded, the controller records it.
-//   - Deploy, AddUnit and DestroyModel return when the controller answers,
-//     as their in-process counterparts do; nothing is asynchronous yet on
-//     the client's side.
+//   - Deploy, AddUnit, RemoveUnit, RemoveApplication and DestroyModel return
+//     when the controller has recorded what is wanted, as their in-process
+//     counterparts do; the controller's provisioner then starts and stops
+//     machines. Deploy's and AddUnit's machines are read back with
+//     FullStatus, so their status is whatever it is by then. Wait with
+//     WaitStarted, WaitRemoved or WaitFor, which watch the model (no
+//     polling) and test their condition on Status after each change. Each
+//     wait holds one AllWatcher on the model connection while it runs; the
+//     server allows apiserver.MaxWatchers (64) at once per connection.
+//   - Status reads a machine's status from Juju's instance status
+//     ("pending", "allocating", "running", "provisioning error" with the
+//     provider's message), its life from the agent status, and Attempts
+//     from Herd's "attempts" in the error's data. WaitStarted gives up on
+//     a machine in error that the controller no longer retries (no
+//     "transient" flag), as the in-process WaitStarted does.
 //   - Every method may also fail with an error wrapping herd.ErrClosed when
 //     the controller cannot be reached, and with the context's error when
 //     ctx ends first (the request may still run on the controller).

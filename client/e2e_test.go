@@ -19,6 +19,7 @@ import (
 	"github.com/herd-project/herd/apiserver"
 	"github.com/herd-project/herd/client"
 	"github.com/herd-project/herd/controller"
+	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/users"
 )
 
@@ -318,7 +319,15 @@ func TestAdminOperations(t *testing.T) {
 	if err != nil || len(d.Units) != 2 || d.Units[0].Name != "mysql/1" || len(d.Machines) != 2 {
 		t.Fatalf("add units %+v %v", d, err)
 	}
+	if st, err := tom.WaitStarted(ctx, "m1", "mysql"); err != nil || len(st.Machines) != 3 || st.Machines[2].Status != models.Started {
+		t.Fatalf("wait started %+v %v", st, err)
+	}
 	if err := tom.RemoveUnit(ctx, "m1", "mysql/1"); err != nil {
+		t.Fatal(err)
+	}
+	// Removal is the provisioner's: the unit goes once its machine has
+	// stopped.
+	if _, err := tom.WaitFor(ctx, "m1", func(st controller.ModelStatus) bool { return len(st.Units) == 2 }); err != nil {
 		t.Fatal(err)
 	}
 	if err := tom.RemoveUnit(ctx, "m1", "mysql/1"); !errors.Is(err, herd.ErrNotFound) {
@@ -327,7 +336,13 @@ func TestAdminOperations(t *testing.T) {
 	if err := tom.RemoveApplication(ctx, "m1", "mysql"); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := tom.Status(ctx, "m1"); err != nil || len(st.Applications) != 0 {
+	if st, err := tom.Status(ctx, "m1"); err != nil || len(st.Applications) != 1 || !st.Applications[0].Dying() {
+		// Dying until its machines have stopped (or gone already).
+		if len(st.Applications) != 0 {
+			t.Errorf("status right after removal %+v %v", st, err)
+		}
+	}
+	if st, err := tom.WaitFor(ctx, "m1", func(st controller.ModelStatus) bool { return len(st.Applications) == 0 }); err != nil || len(st.Machines) != 0 {
 		t.Errorf("status after removal %+v %v", st, err)
 	}
 
@@ -366,6 +381,9 @@ func TestAdminOperations(t *testing.T) {
 		t.Errorf("remove the controller owner: %v", err)
 	}
 	if err := admin.DestroyModel(ctx, "tom/m1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WaitRemoved(ctx, "tom/m1"); err != nil {
 		t.Fatal(err)
 	}
 	if ms, err := admin.Models(ctx, controller.ModelsOptions{All: true}); err != nil || len(ms) != 1 || ms[0].FullName() != "admin/default" {

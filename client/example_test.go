@@ -60,6 +60,15 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println("deployed", d.Application.Name, "units:", len(d.Units))
+	// Deploy returns at once; the controller's provisioner starts the
+	// machines. Wait for them (a deadline on ctx bounds the wait).
+	st, err := tom.WaitStarted(ctx, "admin/lxd-model-1", "mysql-staging")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, mc := range st.Machines {
+		fmt.Println("machine", mc.ID, mc.Status)
+	}
 	_, err = tom.AddUser(ctx, "bob", "")
 	fmt.Println("tom adds a user:", err)
 	if err := tom.Logout(ctx); err != nil {
@@ -69,5 +78,6 @@ func Example() {
 	// registered with herd-e2e
 	// admin/lxd-model-1 write
 	// deployed mysql-staging units: 1
+	// machine 0 started
 	// tom adds a user: permission denied
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/herd-project/herd/client"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/models"
+	"github.com/herd-project/herd/provider/fakeprovider"
 	"github.com/herd-project/herd/users"
 )
 
@@ -45,6 +47,10 @@ type operations interface {
 	AddUnit(ctx context.Context, model, application string, opts controller.AddUnitOptions) (controller.Deployed, error)
 	RemoveUnit(ctx context.Context, model, unit string) error
 	RemoveApplication(ctx context.Context, model, application string) error
+	WaitFor(ctx context.Context, model string, cond func(controller.ModelStatus) bool) (controller.ModelStatus, error)
+	WaitStarted(ctx context.Context, model string, apps ...string) (controller.ModelStatus, error)
+	WaitRemoved(ctx context.Context, model string) error
+	RetryProvisioning(ctx context.Context, model string, machines ...string) error
 	Explain(ctx context.Context, user, model string) (controller.Explanation, error)
 	Check(ctx context.Context) error
 	Logout(ctx context.Context) error
@@ -60,7 +66,10 @@ var (
 // transcript runs the same operations on a session of either kind and
 // writes what each returns, without UUIDs and times: the in-process and
 // the network sessions must write the same.
-func transcript(ctx context.Context, s operations, login func(user, password string) (operations, error), register func(token, password string) (operations, error)) []string {
+//
+// failStarts makes the controller's fake provider fail every start with
+// err (nil: start again).
+func transcript(ctx context.Context, s operations, login func(user, password string) (operations, error), register func(token, password string) (operations, error), failStarts func(error)) []string {
 	var out []string
 	say := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	e := func(err error) string {
@@ -120,13 +129,31 @@ func transcript(ctx context.Context, s operations, login func(user, password str
 	for _, u := range d.Units {
 		say("  unit %s on %s", u.Name, u.Machine)
 	}
+	// The provisioner starts the machines after Deploy returns: what a
+	// machine's status is by then is a race, so only its id is written
+	// here, and its status once waited for.
 	for _, mc := range d.Machines {
-		say("  machine %s %s", mc.ID, mc.Status)
+		say("  machine %s", mc.ID)
 	}
+	started, err := s.WaitStarted(ctx, "m1", "db")
+	for _, mc := range started.Machines {
+		say("  started: machine %s %s %q life=%q attempts=%d", mc.ID, mc.Status, mc.Message, mc.Life, mc.Attempts)
+	}
+	say("wait started %s", e(err))
 	_, err = s.Deploy(ctx, "m1", "mysql", controller.DeployOptions{Name: "db"})
 	say("deploy again %s", e(err))
 	d, err = s.AddUnit(ctx, "m1", "db", controller.AddUnitOptions{})
 	say("add unit %s %d %d %s", d.Application.Name, len(d.Units), len(d.Machines), e(err))
+	_, err = s.WaitStarted(ctx, "m1")
+	say("wait started (the model) %s", e(err))
+	say("retry provisioning a started machine %s", e(s.RetryProvisioning(ctx, "m1", "0")))
+	say("retry provisioning a missing machine %s", e(s.RetryProvisioning(ctx, "m1", "42")))
+	say("retry provisioning a bad id %s", e(s.RetryProvisioning(ctx, "m1", "x")))
+	say("retry provisioning all %s", e(s.RetryProvisioning(ctx, "m1")))
+	say("retry provisioning in a missing model %s", e(s.RetryProvisioning(ctx, "nope")))
+	_, err = s.WaitStarted(ctx, "nope")
+	say("wait started in a missing model %s", e(err))
+	say("wait removed of a missing model %s", e(s.WaitRemoved(ctx, "nope")))
 	st, err := s.Status(ctx, "m1")
 	say("status %s %s machines=%d units=%d %s", st.FullName(), st.Access, st.ModelSummary.Machines, st.ModelSummary.Units, e(err))
 	for _, a := range st.Applications {
@@ -139,10 +166,36 @@ func transcript(ctx context.Context, s operations, login func(user, password str
 		say("  machine %s %s %q", mc.ID, mc.Status, mc.Message)
 	}
 	say("remove unit %s", e(s.RemoveUnit(ctx, "m1", "db/0")))
+	_, err = s.WaitFor(ctx, "m1", func(st controller.ModelStatus) bool {
+		return !slices.ContainsFunc(st.Units, func(u models.Unit) bool { return u.Name == "db/0" })
+	})
+	say("wait for the unit to go %s", e(err))
 	say("remove unit again %s", e(s.RemoveUnit(ctx, "m1", "db/0")))
 	say("remove unit bad name %s", e(s.RemoveUnit(ctx, "m1", "db")))
 	say("remove application %s", e(s.RemoveApplication(ctx, "m1", "db")))
+	gone, err := s.WaitFor(ctx, "m1", func(st controller.ModelStatus) bool { return len(st.Applications) == 0 })
+	say("wait for the application to go: machines=%d units=%d %s", len(gone.Machines), len(gone.Units), e(err))
 	say("remove application again %s", e(s.RemoveApplication(ctx, "m1", "db")))
+	// A provider that cannot start machines: the provisioner retries, then
+	// gives up; retry-provisioning starts the machine again.
+	failStarts(errors.New("no capacity"))
+	d, err = s.Deploy(ctx, "m1", "redis", controller.DeployOptions{})
+	say("deploy with no capacity %s %d %s", d.Application.Name, len(d.Machines), e(err))
+	_, err = s.WaitStarted(ctx, "m1", "redis")
+	say("wait started with no capacity %s", e(err))
+	st, err = s.Status(ctx, "m1")
+	for _, mc := range st.Machines {
+		say("  machine %s %s %q life=%q attempts=%d instance=%v", mc.ID, mc.Status, mc.Message, mc.Life, mc.Attempts, mc.InstanceID != "")
+	}
+	say("status with a failed machine %s", e(err))
+	failStarts(nil)
+	say("retry provisioning the failed machine %s", e(s.RetryProvisioning(ctx, "m1", "3")))
+	st, err = s.WaitStarted(ctx, "m1", "redis")
+	for _, mc := range st.Machines {
+		say("  machine %s %s %q attempts=%d instance=%v", mc.ID, mc.Status, mc.Message, mc.Attempts, mc.InstanceID != "")
+	}
+	say("wait started after retry %s", e(err))
+	say("remove redis %s", e(s.RemoveApplication(ctx, "m1", "redis")))
 	say("revoke %s", e(s.Revoke(ctx, "bob", acl.Read, "m1")))
 	say("revoke again %s", e(s.Revoke(ctx, "bob", acl.Read, "m1")))
 	say("disable %s", e(s.DisableUser(ctx, "bob")))
@@ -195,6 +248,7 @@ func transcript(ctx context.Context, s operations, login func(user, password str
 	_, err = register("not-a-token", "carol-password")
 	say("register with garbage %s", e(err))
 	say("destroy model %s", e(s.DestroyModel(ctx, "m1")))
+	say("wait removed %s", e(s.WaitRemoved(ctx, "m1")))
 	say("destroy model again %s", e(s.DestroyModel(ctx, "m1")))
 	return out
 }
@@ -249,6 +303,9 @@ func bobsView(ctx context.Context, bob operations, say func(string, ...any), e f
 	say("bob: status of his own m1 %s", e(err))
 	_, err = bob.Deploy(ctx, "admin/m1", "mysql", controller.DeployOptions{})
 	say("bob: deploy %s", e(err))
+	say("bob: retry provisioning %s", e(bob.RetryProvisioning(ctx, "admin/m1")))
+	st, err = bob.WaitStarted(ctx, "admin/m1")
+	say("bob: wait started machines=%d %s", len(st.Machines), e(err))
 	_, err = bob.AddUser(ctx, "carol", "")
 	say("bob: add user %s", e(err))
 	us, err := bob.Users(ctx, controller.UsersOptions{})
@@ -278,7 +335,11 @@ func bobsView(ctx context.Context, bob operations, say func(string, ...any), e f
 // and one on a network admin session of another controller.
 func TestMirrorsInProcess(t *testing.T) {
 	ctx := ctxFor(t)
-	b, err := controller.Bootstrap(ctx, "herd-e2e", controller.Options{PasswordCost: bcrypt.MinCost})
+	// Fake providers whose starts can fail, and a provisioner that retries
+	// them quickly.
+	provisioning := controller.Provisioning{RetryDelay: 5 * time.Millisecond}
+	inProc, network := fakeprovider.New(), fakeprovider.New()
+	b, err := controller.Bootstrap(ctx, "herd-e2e", controller.Options{PasswordCost: bcrypt.MinCost, Provider: inProc, Provisioning: provisioning})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,9 +348,13 @@ func TestMirrorsInProcess(t *testing.T) {
 		return b.Controller.Login(ctx, user, password)
 	}, func(token, password string) (operations, error) {
 		return b.Controller.Register(ctx, token, password)
-	})
+	}, func(err error) { inProc.Fail(fakeprovider.Start, err) })
 
-	l := startLive(t)
+	l, stop, err := newLiveWith(1, controller.Options{Provider: network, Provisioning: provisioning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 	got := transcript(ctx, l.login(t, "admin", l.secret), func(user, password string) (operations, error) {
 		c, err := client.Dial(ctx, l.opts())
 		if err != nil {
@@ -308,7 +373,7 @@ func TestMirrorsInProcess(t *testing.T) {
 		}
 		t.Cleanup(func() { s.Close() })
 		return s, nil
-	})
+	}, func(err error) { network.Fail(fakeprovider.Start, err) })
 	if testing.Verbose() {
 		t.Log("transcript:\n" + strings.Join(got, "\n"))
 	}

@@ -859,3 +859,12 @@ func (c *Controller) Settle(ctx context.Context) error {
 		return true
 	})
 }
+
+// Retrying reports whether the provisioner will try mc's failed start
+// again by itself: mc is in error with no instance, not dying, and has
+// retries left (Provisioning.Retries). A machine in error that is not
+// retrying stays so until Session.RetryProvisioning; WaitStarted fails
+// on it. The API server sends this as Juju's "transient" flag.
+func (c *Controller) Retrying(mc models.Machine) bool {
+	return mc.Status == models.Error && mc.InstanceID == "" && !mc.Dying() && !c.opts.Provisioning.gaveUp(mc)
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -1011,8 +1012,10 @@ func cmdDeploy(e *env, a *args) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "Deployed %q from charm %q\n", d.Application.Name, d.Application.Charm)
-		printUnits(e, d)
+		// Juju's one line: the controller records the application and
+		// returns; its provisioner starts the machines (watch them with
+		// status --watch, or wait-for application).
+		fmt.Fprintf(e.stderr, "Deploying %q from charm %q\n", d.Application.Name, d.Application.Charm)
 		return nil
 	})
 }
@@ -1028,9 +1031,11 @@ func numUnits(a *args) (int, error) {
 	return n, nil
 }
 
+// printUnits lists new units and their machines (whose statuses are the
+// provisioner's business by now: see status).
 func printUnits(e *env, d controller.Deployed) {
-	for i, u := range d.Units {
-		fmt.Fprintf(e.stderr, "  %s on machine %s (%s)\n", u.Name, d.Machines[i].ID, d.Machines[i].Status)
+	for _, u := range d.Units {
+		fmt.Fprintf(e.stderr, "  %s on machine %s\n", u.Name, u.Machine)
 	}
 }
 
@@ -1087,60 +1092,24 @@ func cmdRemoveApplication(e *env, a *args) error {
 }
 
 func cmdStatus(e *env, a *args) error {
+	format := a.get("format")
+	var watch time.Duration
+	if v := a.get("watch"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return usagef("--watch %q not valid: want a duration such as 30s or 5m", v)
+		}
+		watch = d
+	}
 	return e.inModel(a, func(c *conn, model string) error {
-		st, err := c.session.Status(e.ctx, model)
-		if err != nil {
-			return err
-		}
-		type unit struct {
-			Name, Machine string
-		}
-		type machine struct {
-			ID, Status, Instance string
-		}
-		v := struct {
-			Model        string            `json:"model" yaml:"model"`
-			Controller   string            `json:"controller" yaml:"controller"`
-			Cloud        string            `json:"cloud-region" yaml:"cloud-region"`
-			Status       string            `json:"status" yaml:"status"`
-			Applications map[string]string `json:"applications" yaml:"applications"`
-			Units        []unit            `json:"units" yaml:"units"`
-			Machines     []machine         `json:"machines" yaml:"machines"`
-		}{Model: st.FullName(), Controller: c.name, Cloud: st.Cloud + "/" + st.Region, Status: string(st.Status), Applications: map[string]string{}}
-		if st.StatusMessage != "" {
-			v.Status += ": " + st.StatusMessage
-		}
-		for _, app := range st.Applications {
-			v.Applications[app.Name] = app.Charm
-		}
-		for _, u := range st.Units {
-			v.Units = append(v.Units, unit{u.Name, u.Machine})
-		}
-		for _, m := range st.Machines {
-			v.Machines = append(v.Machines, machine{m.ID, string(m.Status), m.InstanceID})
-		}
-		return output(e.stdout, a.get("format"), v, func(tw *tabwriter.Writer) {
-			fmt.Fprintln(tw, "Model\tController\tCloud/Region\tStatus")
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n\n", v.Model, v.Controller, v.Cloud, v.Status)
-			fmt.Fprintln(tw, "App\tCharm\tUnits")
-			for _, app := range st.Applications {
-				n := 0
-				for _, u := range st.Units {
-					if u.Application == app.Name {
-						n++
-					}
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\n", app.Name, app.Charm, n)
+		if watch == 0 {
+			st, err := c.session.Status(e.ctx, model)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintln(tw, "\nUnit\tMachine")
-			for _, u := range v.Units {
-				fmt.Fprintf(tw, "%s\t%s\n", u.Name, u.Machine)
-			}
-			fmt.Fprintln(tw, "\nMachine\tStatus\tInstance")
-			for _, m := range v.Machines {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", m.ID, m.Status, m.Instance)
-			}
-		})
+			return writeStatus(e.stdout, format, c.name, st)
+		}
+		return watchStatus(e, c, model, format, watch)
 	})
 }
 
@@ -1185,9 +1154,17 @@ func cmdRemoveUser(e *env, a *args) error {
 	return userCmd(e, a, "remove", func(s *hclient.Session, u string) error { return s.RemoveUser(e.ctx, u) })
 }
 
+// cmdDestroyModel is Juju's destroy-model: the controller marks the
+// model dying and its provisioner stops the machines; the command waits
+// until the model is gone (--timeout, 30 minutes by default, as Juju's),
+// with a progress line as the machines and applications go.
 func cmdDestroyModel(e *env, a *args) error {
 	if len(a.pos) != 1 {
 		return usagef("destroy-model needs a model")
+	}
+	timeout, err := timeoutArg(a, 30*time.Minute)
+	if err != nil {
+		return err
 	}
 	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q model.\nThis includes all machines, applications, data and other resources.", a.pos[0])); err != nil {
 		return err
@@ -1205,7 +1182,11 @@ func cmdDestroyModel(e *env, a *args) error {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stderr, "Destroying model\nModel %q destroyed.\n", a.pos[0])
+	fmt.Fprintln(e.stderr, "Destroying model")
+	if err := waitRemoved(e, c, a.pos[0], timeout); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Model %q destroyed.\n", a.pos[0])
 	return nil
 }
 
@@ -1297,15 +1278,25 @@ func cmdDestroyController(e *env, a *args) error {
 	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q controller and every model in it.", name)); err != nil {
 		return err
 	}
-	if err := c.session.DestroyController(e.ctx); err != nil {
+	// The process of a controller this client bootstrapped, known before
+	// it exits (its pid file goes before it has quite finished).
+	own, ownErr := e.ownControllerDir(name)
+	pid, running := 0, false
+	if ownErr == nil {
+		pid, running = agentPID(own)
+	}
+	if err := c.session.DestroyController(e.ctx); err != nil && !(errors.Is(err, herd.ErrClosed) && controllerGone(e, c)) {
 		return err
 	}
 	// The controller is gone: forget it, and remove its folder if this
 	// client bootstrapped it (the folder says whose it is).
-	if own, err := e.ownControllerDir(name); err == nil {
+	if ownErr == nil {
 		if cfg, err := readAgentConfig(own); err == nil && cfg.UUID == c.entry.UUID {
 			if err := waitAgent(own, 10*time.Second); err != nil {
 				return err
+			}
+			for end := time.Now().Add(10 * time.Second); running && isAgent(pid, own) && time.Now().Before(end); {
+				time.Sleep(20 * time.Millisecond)
 			}
 			if err := os.RemoveAll(own); err != nil {
 				return err
@@ -1317,6 +1308,18 @@ func cmdDestroyController(e *env, a *args) error {
 	}
 	fmt.Fprintf(e.stderr, "Destroyed controller %q\n", name)
 	return nil
+}
+
+// controllerGone reports, after a destroy-controller whose connection
+// closed before its answer came (the controller stops serving once it is
+// destroyed, and the answer may lose that race), whether the controller
+// is gone: it no longer answers, or answers that it is closed. One that
+// still serves the session was not destroyed.
+func controllerGone(e *env, c *conn) bool {
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	err := c.session.Check(ctx)
+	return err != nil && errors.Is(err, herd.ErrClosed)
 }
 
 func cmdKillController(e *env, a *args) error {

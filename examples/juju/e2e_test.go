@@ -160,14 +160,21 @@ func (u *user) must(set, step, stdin, line string) string {
 }
 
 var (
+	// progressRE is a progress line of wait-for, status --watch or
+	// destroy-model ("..., waiting...", "Waiting for model to be
+	// removed..."): which ones show, and how many, depends on how fast the
+	// provisioner is, so goldens leave them out (TestProvisioningCommands
+	// checks one).
+	progressRE = regexp.MustCompile(`(?m)^(.*, waiting\.\.\.|Waiting for model to be removed.*\.\.\.)\n`)
 	tokenRE    = regexp.MustCompile(`juju register [A-Za-z0-9_=-]{40,}`)
 	instanceRE = regexp.MustCompile(`juju-[0-9a-f]{6}-`)
 	uuidRE     = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 )
 
-// normalize hides what differs from run to run: tokens, instance ids and
-// UUIDs.
+// normalize hides what differs from run to run: progress lines, tokens,
+// instance ids and UUIDs.
 func normalize(s string) string {
+	s = progressRE.ReplaceAllString(s, "")
 	s = tokenRE.ReplaceAllString(s, "juju register <TOKEN>")
 	s = instanceRE.ReplaceAllString(s, "juju-<uuid>-")
 	return uuidRE.ReplaceAllString(s, "<uuid>")
@@ -231,6 +238,8 @@ func seed(t *testing.T, set string, extra ...string) (admin, tom *user) {
 	tom.must(set, "07b-list-models", "", "list-models")
 	tom.must(set, "08-change-user-password", "tom-new-password\ntom-new-password\n", "change-user-password")
 	tom.must(set, "09-deploy", "", "deploy mysql mysql-staging")
+	// deploy returns at once, as Juju's; the provisioner starts the machine.
+	tom.must(set, "09a-wait-for", "", "wait-for application mysql-staging")
 	out = tom.must(set, "09b-list-models", "", "list-models")
 	if !regexp.MustCompile(`admin/lxd-model-1\*\s+\S+\s+\S+\s+available\s+1\s+1\s+write`).MatchString(out) {
 		t.Errorf("tom's models after deploy lack admin/lxd-model-1 with 1 machine and write access:\n%s", out)
@@ -426,9 +435,12 @@ func TestSeedOnLXD(t *testing.T) {
 		}
 	}
 	admin.must("lxd", "10a-add-unit", "", "add-unit mysql-staging -m lxd-model-1")
+	admin.must("lxd", "10a2-wait-for", "", "wait-for unit mysql-staging/1 -m lxd-model-1")
 	running(3, "the controller and mysql-staging/0 and /1")
 	admin.must("lxd", "10b-remove-unit", "", "remove-unit mysql-staging/0 -m lxd-model-1")
+	admin.must("lxd", "10b2-wait-for", "", "wait-for model lxd-model-1")
 	running(2, "the controller and mysql-staging/1")
+	admin.must("lxd", "10c-status", "", "status -m lxd-model-1")
 	admin.must("lxd", "11-destroy-controller", "", "destroy-controller lxd-controller-1 -y")
 	if insts, _ := p.Instances(t.Context(), provider.Filter{ControllerUUID: uuid}); len(insts) != 0 {
 		t.Errorf("instances left: %v", insts)
@@ -513,8 +525,11 @@ func TestUnitCommands(t *testing.T) {
 	admin.must("units", "01-bootstrap", "", "bootstrap c1 localhost-fake")
 	admin.must("units", "02-add-model", "", "add-model staging")
 	admin.must("units", "03-deploy", "", "deploy mysql -n 2")
+	admin.must("units", "03a-wait-for", "", "wait-for application mysql")
 	admin.must("units", "04-add-unit", "", "add-unit mysql -n 2")
+	admin.must("units", "04a-wait-for", "", "wait-for application mysql")
 	admin.must("units", "05-remove-unit", "", "remove-unit mysql/1 mysql/2")
+	admin.must("units", "05a-wait-for", "", "wait-for model staging")
 	admin.must("units", "06-status", "", "status")
 	before := snapshot(t, admin.data)
 	for _, c := range []struct{ args, want string }{
@@ -535,6 +550,7 @@ func TestUnitCommands(t *testing.T) {
 		t.Error("refused commands changed the admin's files")
 	}
 	admin.must("units", "07-remove-application", "", "remove-application mysql --no-prompt")
+	admin.must("units", "07a-wait-for", "", "wait-for model staging")
 	admin.must("units", "08-status", "", "status --format yaml")
 }
 
@@ -719,6 +735,7 @@ func TestKillController(t *testing.T) {
 	admin.must("kill", "01-bootstrap", "", "bootstrap localhost-fake k1")
 	admin.must("kill", "02-add-model", "", "add-model m1")
 	admin.must("kill", "03-deploy", "", "deploy mysql -n 2")
+	admin.must("kill", "03a-wait-for", "", "wait-for application mysql")
 	dir := filepath.Join(admin.data, "controllers", "k1")
 	pid, ok := agentPID(dir)
 	if !ok {
@@ -803,6 +820,7 @@ func TestDestroyControllerOverNetwork(t *testing.T) {
 	token := tokenIn(t, admin.must("destroy", "03-add-user", "", "add-user tom"))
 	tom.must("destroy", "04-register", "tom-password\ntom-password\n\n", "register "+token)
 	admin.must("destroy", "05-deploy", "", "deploy mysql -m default")
+	admin.must("destroy", "05a-wait-for", "", "wait-for application mysql -m default")
 	dir := filepath.Join(admin.data, "controllers", "c1")
 	pid, ok := agentPID(dir)
 	if !ok {
@@ -881,6 +899,7 @@ func TestListControllersRefresh(t *testing.T) {
 	tom.must("refresh", "03-register", "tom-password\ntom-password\n\n", "register "+token)
 	admin.must("refresh", "04-add-model", "", "add-model m1")
 	admin.must("refresh", "05-deploy", "", "deploy mysql -n 2")
+	admin.must("refresh", "05a-wait-for", "", "wait-for application mysql")
 	admin.must("refresh", "06-controllers", "", "controllers")
 	admin.must("refresh", "07-controllers-refresh", "", "controllers --refresh")
 	admin.must("refresh", "08-controllers", "", "controllers")
@@ -917,6 +936,7 @@ func TestControllerAndModelFlags(t *testing.T) {
 	admin.must("flags", "02-bootstrap", "", "bootstrap localhost-fake c2") // c2 is current
 	admin.must("flags", "03-add-model", "", "add-model m1 -c c1")
 	admin.must("flags", "04-deploy", "", "deploy mysql -m c1:m1")
+	admin.must("flags", "04a-wait-for", "", "wait-for application mysql -m c1:m1")
 	admin.must("flags", "05-status", "", "status -m c1:admin/m1")
 	admin.must("flags", "06-models", "", "models -c c1")
 	admin.must("flags", "07-add-user", "", "add-user bob --controller c1")
@@ -949,5 +969,134 @@ func TestControllerAndModelFlags(t *testing.T) {
 	}
 	if snapshot(t, admin.data) != before {
 		t.Error("refused commands changed the admin's files")
+	}
+}
+
+// Following the provisioner from the CLI: deploy returns at once; a
+// machine the provider cannot start ends wait-for with the provider's
+// message and shows in status; retry-provisioning starts it again once
+// the provider can; wait-for times out with Juju's words and a progress
+// line; status --watch prints the status and ends when its time is up;
+// destroy-model waits until the model is gone.
+func TestProvisioningCommands(t *testing.T) {
+	fault := filepath.Join(t.TempDir(), "start-fault")
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1", "HERD_TEST_START_FAULT="+fault, "HERD_TEST_RETRY_DELAY=20ms")
+	admin.must("provisioning", "01-bootstrap", "", "bootstrap c1 localhost-fake")
+	admin.must("provisioning", "02-add-model", "", "add-model m1")
+	if err := os.WriteFile(fault, []byte("no capacity in zone a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	admin.must("provisioning", "03-deploy", "", "deploy mysql")
+	// The controller retries the start (3 times), then gives up.
+	_, errOut, code := admin.juju("", "wait-for", "application", "mysql", "--timeout", "30s")
+	if code != 1 || !strings.HasSuffix(errOut, "ERROR machine 0 failed to start: no capacity in zone a\n") {
+		t.Fatalf("wait-for a machine that cannot start: exit %d, %q", code, errOut)
+	}
+	admin.must("provisioning", "04-status-error", "", "status")
+	admin.must("provisioning", "05-status-error-yaml", "", "status --format yaml")
+	for _, args := range []string{"wait-for unit mysql/0", "wait-for machine 0", "wait-for model m1"} {
+		if _, errOut, code := admin.juju("", strings.Fields(args)...); code != 1 || !strings.HasSuffix(errOut, "ERROR machine 0 failed to start: no capacity in zone a\n") {
+			t.Errorf("%s on a machine that cannot start: exit %d, %q", args, code, errOut)
+		}
+	}
+	if err := os.Remove(fault); err != nil {
+		t.Fatal(err)
+	}
+	admin.must("provisioning", "06-retry-provisioning", "", "retry-provisioning 0")
+	admin.must("provisioning", "07-wait-for-machine", "", "wait-for machine 0")
+	admin.must("provisioning", "08-status-watch", "", "status --watch 200ms")
+	for _, c := range []struct {
+		args, want string
+		code       int
+	}{
+		{"retry-provisioning 0", "ERROR machine 0 is started, not in a provisioning error\n", 1},
+		{"retry-provisioning 7", "ERROR machine \"7\" not found\n", 1},
+		{"retry-provisioning", "ERROR no machine specified\n", 2},
+		{"retry-provisioning 0 --all", "ERROR specify machines or --all but not both\n", 2},
+		{"retry-provisioning x", "ERROR invalid machine \"x\"\n", 2},
+		{"wait-for application mysql --timeout soon", "ERROR --timeout \"soon\" not valid", 2},
+		{"wait-for thing mysql", "ERROR wait-for \"thing\": want application, unit, machine or model", 2},
+		{"status --watch 0s", "ERROR --watch \"0s\" not valid", 2},
+		{"wait-for application nope --timeout 300ms",
+			"application \"nope\" not found, waiting...\nERROR timed out waiting for \"nope\" to reach goal state\n", 1},
+	} {
+		if _, errOut, code := admin.juju("", strings.Fields(c.args)...); code != c.code || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("juju %s: exit %d, %q; want exit %d and %q", c.args, code, errOut, c.code, c.want)
+		}
+	}
+	admin.must("provisioning", "09-retry-all", "", "retry-provisioning --all")
+	watchUntilInterrupted(t, admin)
+	admin.must("provisioning", "10-destroy-model", "", "destroy-model m1 -y")
+	if _, errOut, code := admin.juju("", "status", "-m", "m1"); code != 1 || !strings.HasPrefix(errOut, "ERROR model \"m1\" not found") {
+		t.Errorf("status of a destroyed model: exit %d, %q", code, errOut)
+	}
+}
+
+// watchUntilInterrupted runs status --watch while a deploy happens: the
+// status is printed again as it changes, and Ctrl-C ends the watch
+// (exit 0).
+func watchUntilInterrupted(t *testing.T, u *user) {
+	t.Helper()
+	cmd := exec.Command(jujuBin, "status", "--watch", "1m")
+	cmd.Env = u.env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		buf := make([]byte, 4096)
+		var acc string
+		for {
+			n, err := stdout.Read(buf)
+			acc += string(buf[:n])
+			for {
+				i := strings.IndexByte(acc, '\n')
+				if i < 0 {
+					break
+				}
+				lines <- acc[:i]
+				acc = acc[i+1:]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	until := func(what string, pred func(string) bool) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("status --watch ended before %s", what)
+				}
+				if pred(l) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("status --watch: no %s", what)
+			}
+		}
+	}
+	until("first status", func(l string) bool { return strings.HasPrefix(l, "0 ") && strings.Contains(l, "started") })
+	if _, errOut, code := u.juju("", "deploy", "redis"); code != 0 {
+		t.Fatalf("deploy redis: exit %d, %s", code, errOut)
+	}
+	until("redis's machine started", func(l string) bool { return strings.HasPrefix(l, "1 ") && strings.Contains(l, "started") })
+	start := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("status --watch after Ctrl-C: %v, want exit 0", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("status --watch took %v to end after Ctrl-C", d)
 	}
 }

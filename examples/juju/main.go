@@ -30,7 +30,12 @@
 // HERD_CONTROLLER_ADDR (host:port) is where a new controller listens;
 // HERD_TEST_NOW (RFC 3339) fixes the clocks of the client and of a
 // controller process started with it, and HERD_TEST_NO_LIMITS=1 turns the
-// controller's login and register rate limits off, for tests only.
+// controller's login and register rate limits off, for tests only;
+// HERD_TEST_START_FAULT (a path) makes a controller process started with
+// it fail every machine start, with the file's text as the provider's
+// message, while that file exists, and HERD_TEST_RETRY_DELAY (a
+// duration) shortens its wait before retrying a failed start, for tests
+// only.
 package main
 
 import (
@@ -95,11 +100,13 @@ func init() {
 		"add-unit":             {cmdAddUnit, nil, []string{"n", "num-units", "m", "model"}, "add-unit <application> [-n N] [-m model]"},
 		"remove-unit":          {cmdRemoveUnit, nil, []string{"m", "model"}, "remove-unit <unit>... [-m model]"},
 		"remove-application":   {cmdRemoveApplication, []string{"y", "yes", "no-prompt"}, []string{"m", "model"}, "remove-application <application>... [-y] [-m model]"},
-		"status":               {cmdStatus, nil, []string{"m", "model", "format"}, "status [-m model] [--format tabular|json|yaml]"},
+		"status":               {cmdStatus, nil, []string{"m", "model", "format", "watch"}, "status [-m model] [--format tabular|json|yaml] [--watch DURATION]"},
+		"wait-for":             {cmdWaitFor, nil, []string{"m", "model", "timeout"}, "wait-for (application|unit|machine|model) <name> [--timeout DURATION] [-m model]"},
+		"retry-provisioning":   {cmdRetryProvisioning, []string{"all"}, []string{"m", "model"}, "retry-provisioning <machine>... | --all [-m model]"},
 		"disable-user":         {cmdDisableUser, nil, []string{"c", "controller"}, "disable-user <user> [-c controller]"},
 		"enable-user":          {cmdEnableUser, nil, []string{"c", "controller"}, "enable-user <user> [-c controller]"},
 		"remove-user":          {cmdRemoveUser, []string{"y", "yes"}, []string{"c", "controller"}, "remove-user <user> [-y] [-c controller]"},
-		"destroy-model":        {cmdDestroyModel, []string{"y", "yes"}, nil, "destroy-model <model> [-y]"},
+		"destroy-model":        {cmdDestroyModel, []string{"y", "yes"}, []string{"timeout"}, "destroy-model <model> [-y] [--timeout DURATION]"},
 		"show-model":           {cmdShowModel, nil, []string{"m", "model", "format"}, "show-model [model] [--format yaml|json]"},
 		"grant-cloud":          {cmdGrantCloud, nil, []string{"c", "controller"}, "grant-cloud <user> add-model <cloud>... [-c controller]"},
 		"revoke-cloud":         {cmdRevokeCloud, nil, []string{"c", "controller"}, "revoke-cloud <user> add-model <cloud>... [-c controller]"},

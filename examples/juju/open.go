@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -57,7 +58,32 @@ type conn struct {
 func (c *conn) Close() { c.session.Close() }
 
 func (e *env) options(prov provider.Provider) controller.Options {
-	return controller.Options{Provider: prov, Now: e.now, LockTimeout: 30 * time.Second}
+	o := controller.Options{Provider: prov, Now: e.now, LockTimeout: 30 * time.Second}
+	if v := os.Getenv("HERD_TEST_RETRY_DELAY"); v != "" {
+		// Tests of failed starts do not wait Juju's 10 s per retry.
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			o.Provisioning.RetryDelay = d
+		}
+	}
+	if path := os.Getenv("HERD_TEST_START_FAULT"); path != "" {
+		o.Provider = faultyStarts{Provider: prov, path: path}
+	}
+	return o
+}
+
+// faultyStarts, for tests only (HERD_TEST_START_FAULT=PATH), makes every
+// start of a machine fail, with the file's text as the provider's
+// message, while the file at PATH exists.
+type faultyStarts struct {
+	provider.Provider
+	path string
+}
+
+func (f faultyStarts) StartInstance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
+	if b, err := os.ReadFile(f.path); err == nil {
+		return provider.Instance{}, herd.Errorf(herd.ErrFailedPrecondition, "%s", strings.TrimSpace(string(b)))
+	}
+	return f.Provider.StartInstance(ctx, s)
 }
 
 // target is a controller as this client knows it, before connecting.

@@ -13,15 +13,16 @@ import (
 // version Juju serves lets jujulib, python-libjuju and the juju CLI 3.6
 // all find theirs. The table is read-only: never modify it.
 var Facades = map[string][]int{
-	"Admin":        {3},
-	"Pinger":       {1},
-	"UserManager":  {3},
-	"ModelManager": {9, 10},
-	"Controller":   {11, 12},
-	"Client":       {6, 7, 8},
-	"Application":  {15, 16, 17, 18, 19, 20, 21, 22},
-	"HerdSession":  {1},
-	"AllWatcher":   {3},
+	"Admin":          {3},
+	"Pinger":         {1},
+	"UserManager":    {3},
+	"ModelManager":   {9, 10},
+	"Controller":     {11, 12},
+	"Client":         {6, 7, 8},
+	"Application":    {15, 16, 17, 18, 19, 20, 21, 22},
+	"MachineManager": {9, 10},
+	"HerdSession":    {1},
+	"AllWatcher":     {3},
 }
 
 // Serves reports whether Herd serves version of facade.

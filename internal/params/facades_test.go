@@ -6,19 +6,21 @@ import (
 	"testing"
 )
 
-// The table spec/api.md asks for, with Application at the versions Juju
-// 3.6.26 registers (apiserver/facades/client/application/register.go).
+// The table spec/api.md asks for, with Application and MachineManager at
+// the versions Juju 3.6.26 registers
+// (apiserver/facades/client/{application,machinemanager}/register.go).
 func TestFacadesMatchSpec(t *testing.T) {
 	want := map[string][]int{
-		"Admin":        {3},
-		"Pinger":       {1},
-		"UserManager":  {3},
-		"ModelManager": {9, 10},
-		"Controller":   {11, 12},
-		"Client":       {6, 7, 8},
-		"Application":  {15, 16, 17, 18, 19, 20, 21, 22},
-		"HerdSession":  {1},
-		"AllWatcher":   {3},
+		"Admin":          {3},
+		"Pinger":         {1},
+		"UserManager":    {3},
+		"ModelManager":   {9, 10},
+		"Controller":     {11, 12},
+		"Client":         {6, 7, 8},
+		"Application":    {15, 16, 17, 18, 19, 20, 21, 22},
+		"MachineManager": {9, 10},
+		"HerdSession":    {1},
+		"AllWatcher":     {3},
 	}
 	if !reflect.DeepEqual(Facades, want) {
 		t.Fatalf("Facades = %v, want %v", Facades, want)
@@ -39,7 +41,7 @@ func TestFacadeList(t *testing.T) {
 	if got, want := names(FacadeList(false)), []string{"Controller", "HerdSession", "ModelManager", "Pinger", "UserManager"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("controller connection lists %v, want %v", got, want)
 	}
-	if got, want := names(FacadeList(true)), []string{"AllWatcher", "Application", "Client", "HerdSession", "Pinger"}; !reflect.DeepEqual(got, want) {
+	if got, want := names(FacadeList(true)), []string{"AllWatcher", "Application", "Client", "HerdSession", "MachineManager", "Pinger"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("model connection lists %v, want %v", got, want)
 	}
 	l := FacadeList(true)
@@ -67,6 +69,7 @@ func TestServedOn(t *testing.T) {
 		{"Client", true, false},
 		{"Application", true, false},
 		{"AllWatcher", true, false},
+		{"MachineManager", true, false},
 	} {
 		if ServedOn(c.facade, true) != c.model || ServedOn(c.facade, false) != c.controller {
 			t.Errorf("%s: ServedOn model %v controller %v", c.facade, ServedOn(c.facade, true), ServedOn(c.facade, false))

@@ -12,6 +12,7 @@ import ControllerV12 from "@canonical/jujulib/dist/api/facades/controller/Contro
 import ClientV8 from "@canonical/jujulib/dist/api/facades/client/ClientV8.js";
 import ApplicationV19 from "@canonical/jujulib/dist/api/facades/application/ApplicationV19.js";
 import AllWatcherV3 from "@canonical/jujulib/dist/api/facades/all-watcher/AllWatcherV3.js";
+import MachineManagerV10 from "@canonical/jujulib/dist/api/facades/machine-manager/MachineManagerV10.js";
 import websocket from "websocket";
 
 const { w3cwebsocket } = websocket;
@@ -104,7 +105,7 @@ report.tomDefaultModelError = await connectAndLogin(`${base}/model/${defaultMode
 
 // tom on the model: deploy, then status.
 const modelConn = await step("tom model login", () =>
-  connectAndLogin(`${base}/model/${model.uuid}/api`, opts([ClientV8, ApplicationV19, AllWatcherV3]), { username: "tom", password: "tom-secret" }));
+  connectAndLogin(`${base}/model/${model.uuid}/api`, opts([ClientV8, ApplicationV19, AllWatcherV3, MachineManagerV10]), { username: "tom", password: "tom-secret" }));
 const m = modelConn.conn;
 report.tomModelAccess = m.info.user["model-access"];
 const deployed = await step("deploy", () =>
@@ -126,6 +127,11 @@ report.watchKinds = [...new Set(first.deltas.map((d) => d[0]))].sort();
 report.watchUnit = first.deltas.filter((d) => d[0] === "unit").map((d) => `${d[2].name}@${d[2]["machine-id"]}`);
 await step("all-watcher stop", () => m.facades.allWatcher.stop({ id: watch["watcher-id"] }));
 report.watchStoppedError = await m.facades.allWatcher.next({ id: watch["watcher-id"] }).then(() => null, (err) => err.message);
+
+// retry-provisioning as the juju CLI calls it: failures only in results.
+const retryAll = await step("retry-provisioning all", () => m.facades.machineManager.retryProvisioning({ all: true }));
+const retryMissing = await step("retry-provisioning missing", () => m.facades.machineManager.retryProvisioning({ machines: ["machine-42"], all: false }));
+report.retryProvisioning = [retryAll.results.length, ...retryMissing.results.map((r) => r.error && r.error.message)];
 
 for (const c of [admin, tomConn, modelConn]) c.logout();
 clearTimeout(watchdog);
