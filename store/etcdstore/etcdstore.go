@@ -22,15 +22,16 @@
 // commit was made on the prefix after rev, that is, when the decisions
 // behind the change set were made on the newest state. Of two backends that
 // both saw revision R, the first to commit moves PREFIX/_rev past R and the
-// second fails the guard: its Apply returns an error wrapping
-// store.ErrConflict, nothing of it is applied, and the caller re-runs its
-// write once it has seen the other commit (through Follow, or by loading
-// again). Writes to the prefix that do not go through a Backend are not
+// second fails the guard: its Apply returns a *store.ConflictError
+// (wrapping store.ErrConflict) that names the newest commit's revision,
+// nothing of it is applied, and the caller re-runs its write once it has
+// seen that commit (WaitRevision while Follow runs, or by loading again). Writes to the prefix that do not go through a Backend are not
 // guarded against; nothing else must write there.
 //
 // # Following
 //
-// Backend implements the optional interface the store package describes:
+// Backend implements store.Follower, the optional interface of the store
+// package:
 // Follow watches the prefix from rev+1 and hands every commit it has not
 // seen (each one as its change set, deletes with a nil Value) to its
 // callback, in order, skipping its own commits. When etcd has compacted the
@@ -78,8 +79,9 @@ const revName = "_rev"
 
 // ErrCompacted is wrapped by the error Follow returns when etcd no longer
 // holds the history after the backend's revision: the caller must load
-// everything again (Load) before it follows again.
-var ErrCompacted error = &herd.Error{Kind: herd.ErrFailedPrecondition, Msg: "etcdstore: history compacted, load again"}
+// everything again (Load) before it follows again. It is
+// store.ErrCompacted.
+var ErrCompacted = store.ErrCompacted
 
 // Options configure Open.
 type Options struct {
@@ -107,11 +109,12 @@ type Backend struct {
 	applyMu sync.Mutex
 
 	mu     sync.Mutex
-	rev    int64 // every commit on the prefix up to rev has been seen
+	rev    int64         // every commit on the prefix up to rev has been seen
+	moved  chan struct{} // closed (and replaced) when rev moves or the backend closes
 	closed bool
 }
 
-var _ store.Backend = (*Backend)(nil)
+var _ store.Follower = (*Backend)(nil)
 
 // Open connects to etcd and returns a backend on opts.Prefix. It checks
 // that etcd answers within the dial timeout.
@@ -141,7 +144,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, herd.Wrap(herd.ErrFailedPrecondition, err, "etcdstore: connect")
 	}
-	b := &Backend{cli: cli, prefix: prefix + "/", revKey: prefix + "/" + revName, id: hex.EncodeToString(idb[:])}
+	b := &Backend{cli: cli, prefix: prefix + "/", revKey: prefix + "/" + revName, id: hex.EncodeToString(idb[:]), moved: make(chan struct{})}
 	cctx, cancel := context.WithTimeout(ctx, dial)
 	defer cancel()
 	if _, err := cli.Get(cctx, b.revKey); err != nil {
@@ -160,6 +163,39 @@ func (b *Backend) Revision() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.rev
+}
+
+// advance moves rev up to at least rev and wakes WaitRevision.
+func (b *Backend) advance(rev int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if rev > b.rev {
+		b.rev = rev
+		close(b.moved)
+		b.moved = make(chan struct{})
+	}
+}
+
+// WaitRevision returns nil once the backend has seen every commit up to
+// rev (Revision() >= rev), ctx's error when ctx is done first, or
+// herd.ErrClosed when the backend is closed first.
+func (b *Backend) WaitRevision(ctx context.Context, rev int64) error {
+	for {
+		b.mu.Lock()
+		cur, closed, moved := b.rev, b.closed, b.moved
+		b.mu.Unlock()
+		switch {
+		case cur >= rev:
+			return nil
+		case closed:
+			return errClosed
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func (b *Backend) isClosed() bool {
@@ -236,9 +272,7 @@ func (b *Backend) Load(ctx context.Context, fn func(store.Record) error) error {
 		}
 		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
-	b.mu.Lock()
-	b.rev = max(b.rev, at)
-	b.mu.Unlock()
+	b.advance(at)
 	return nil
 }
 
@@ -285,16 +319,23 @@ func (b *Backend) Apply(ctx context.Context, changes []store.Record) error {
 	resp, err := b.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(b.revKey), "<", rev+1)).
 		Then(ops...).
+		Else(clientv3.OpGet(b.revKey)).
 		Commit()
 	if err != nil {
 		return b.etcdErr(ctx, err, "apply")
 	}
 	if !resp.Succeeded {
-		return fmt.Errorf("etcdstore: commit guarded by revision %d: %w", rev, store.ErrConflict)
+		// The Else read PREFIX/_rev: its ModRevision is the newest
+		// commit on the prefix, the one to wait for.
+		won := rev + 1
+		if len(resp.Responses) == 1 {
+			if rr := resp.Responses[0].GetResponseRange(); rr != nil && len(rr.Kvs) == 1 {
+				won = max(won, rr.Kvs[0].ModRevision)
+			}
+		}
+		return &store.ConflictError{Revision: won, Msg: fmt.Sprintf("etcdstore: commit guarded by revision %d lost to revision %d", rev, won)}
 	}
-	b.mu.Lock()
-	b.rev = max(b.rev, resp.Header.Revision)
-	b.mu.Unlock()
+	b.advance(resp.Header.Revision)
 	return nil
 }
 
@@ -404,9 +445,7 @@ func (b *Backend) deliver(rev int64, evs []*clientv3.Event, fn func([]store.Reco
 			return err
 		}
 	}
-	b.mu.Lock()
-	b.rev = max(b.rev, rev)
-	b.mu.Unlock()
+	b.advance(rev)
 	return nil
 }
 
@@ -431,6 +470,8 @@ func (b *Backend) Close() error {
 		return nil
 	}
 	b.closed = true
+	close(b.moved)
+	b.moved = make(chan struct{})
 	b.mu.Unlock()
 	if err := b.cli.Close(); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -548,3 +548,46 @@ func TestLoadPages(t *testing.T) {
 		t.Errorf("Apply after a Load older than another's commit: %v, want ErrConflict", err)
 	}
 }
+
+// A lost Apply names the revision that beat it; WaitRevision returns once
+// Follow has handed that commit on, and the write then commits.
+func TestConflictRevisionAndWait(t *testing.T) {
+	name := endpoint + " " + newPrefix()
+	a, b := open(t, name), open(t, name)
+	defer a.Close()
+	defer b.Close()
+	mustLoad(t, a)
+	mustLoad(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Apply(ctx, []store.Record{put("t", "k", "b")}); err != nil {
+		t.Fatal(err)
+	}
+	err := a.Apply(ctx, []store.Record{put("t", "k", "a")})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("Apply on stale state: %v, want ErrConflict", err)
+	}
+	if got, want := store.ConflictRevision(err), b.Revision(); got != want {
+		t.Fatalf("conflict names revision %d, want b's commit %d", got, want)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	if err := a.WaitRevision(short, store.ConflictRevision(err)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitRevision without Follow: %v, want the deadline", err)
+	}
+	cancelShort()
+	fctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Follow(fctx, func([]store.Record) error { return nil }) }()
+	if err := a.WaitRevision(ctx, store.ConflictRevision(err)); err != nil {
+		t.Fatalf("WaitRevision while following: %v", err)
+	}
+	if err := a.Apply(ctx, []store.Record{put("t", "k", "a")}); err != nil {
+		t.Fatalf("Apply after waiting: %v", err)
+	}
+	stop()
+	<-done
+	a.Close()
+	if err := a.WaitRevision(ctx, a.Revision()+100); !errors.Is(err, herd.ErrClosed) {
+		t.Fatalf("WaitRevision after Close: %v, want ErrClosed", err)
+	}
+}
