@@ -37,6 +37,8 @@ type Controller struct {
 	closed atomic.Bool
 	auth   authz
 	watch  watchHub
+	// follow follows other controllers' commits (follow.go).
+	follow atomic.Pointer[follower]
 	// lastSweep is when (unix nanoseconds, controller clock) expired
 	// sessions and keys were last deleted.
 	lastSweep atomic.Int64
@@ -170,6 +172,7 @@ func bootstrapInto(ctx context.Context, name string, st *state.Store, opts Optio
 		return nil, nil, "", err
 	}
 	c.opts.Logger.Info("controller bootstrapped", "controller", name, "uuid", uuid, "cloud", opts.Cloud)
+	c.startFollowing()
 	return c, admin, secret, nil
 }
 
@@ -190,8 +193,12 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
+	var c *Controller
 	// fail releases a file opened here; a caller's Backend stays open.
 	fail := func(err error) (*Controller, error) {
+		if c != nil {
+			c.stopFollowing()
+		}
 		if opts.Backend == nil && opts.Path != "" {
 			err = errors.Join(err, st.Close())
 		}
@@ -209,8 +216,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if len(opts.Addrs) == 0 {
 		opts.Addrs = info.Addrs // as bootstrapped
 	}
-	c := &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
+	c = &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
 	c.attach()
+	c.startFollowing()
 	if err := c.ensureCA(ctx); err != nil {
 		return fail(err)
 	}
@@ -298,6 +306,7 @@ func (c *Controller) Close() error {
 		return nil
 	}
 	c.watch.closeAll(herd.Errorf(herd.ErrClosed, "controller %q is closed", c.info.Name))
+	c.stopFollowing()
 	return c.st.Close()
 }
 

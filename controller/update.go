@@ -27,6 +27,7 @@ func (c *Controller) update(ctx context.Context, fn func(*state.Txn) error) erro
 			return err
 		}
 		c.opts.Logger.Debug("write lost a race; running it again", "attempt", attempt)
+		c.awaitWinner(ctx, err)
 	}
 }
 

@@ -1,0 +1,146 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/store"
+)
+
+// Several controllers on one backend.
+//
+// When Options.Backend is a store.Follower (store/etcdstore), other
+// controllers commit to the same state. Open and Bootstrap then start a
+// goroutine that follows their commits into this controller's working set
+// (state.Store.ApplyFollowed): each one reaches the authorization fast
+// path, the caches and the watchers through the same commit hooks as a
+// local commit, so a logout, a disabled user, a changed password, a
+// removal or a revoke on one controller takes effect on every other as
+// soon as its commit is followed (TestRevocationDelay measures how soon).
+// When the backend's history is gone (store.ErrCompacted) the working set
+// is loaded again (state.Store.Reload, which hands the hooks the net
+// differences) and following resumes; other errors are logged and retried
+// with backoff. Close stops the goroutine and waits for it.
+//
+// A write that loses a race (store.ErrConflict) waits, before it runs
+// again, until the follower has applied the commit that beat it
+// (store.ConflictRevision), so that it runs on state at least that fresh
+// instead of losing again on the same stale state. A controller's own
+// commits are in its working set when the call returns, and are never
+// applied twice: the backend does not hand them to Follow.
+
+// Bounds of the follower's retries and of a lost write's wait.
+const (
+	followMinBackoff = 10 * time.Millisecond
+	followMaxBackoff = 2 * time.Second
+	// conflictWait bounds how long a write that lost a race waits for
+	// the winning commit to be followed before it runs again anyway.
+	conflictWait = 2 * time.Second
+)
+
+// follower is the goroutine that follows other controllers' commits.
+type follower struct {
+	f      store.Follower
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startFollowing starts the follower if the backend is a store.Follower.
+func (c *Controller) startFollowing() {
+	f := c.st.Follower()
+	if f == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	fl := &follower{f: f, cancel: cancel, done: make(chan struct{})}
+	if !c.follow.CompareAndSwap(nil, fl) {
+		cancel()
+		return
+	}
+	go func() {
+		defer close(fl.done)
+		c.runFollower(ctx, f)
+	}()
+}
+
+// stopFollowing stops the follower and waits for it to return.
+func (c *Controller) stopFollowing() {
+	if fl := c.follow.Load(); fl != nil {
+		fl.cancel()
+		<-fl.done
+	}
+}
+
+// runFollower follows until ctx is done or the backend is closed.
+func (c *Controller) runFollower(ctx context.Context, f store.Follower) {
+	log := c.opts.Logger.With("controller", c.info.Name)
+	backoff := followMinBackoff
+	sleep := func() bool {
+		t := time.NewTimer(backoff)
+		defer t.Stop()
+		backoff = min(2*backoff, followMaxBackoff)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	over := func(err error) bool { return ctx.Err() != nil || errors.Is(err, herd.ErrClosed) }
+	for {
+		err := f.Follow(ctx, func(changes []store.Record) error {
+			if err := c.st.ApplyFollowed(changes); err != nil {
+				return err
+			}
+			backoff = followMinBackoff
+			return nil
+		})
+		if over(err) {
+			return
+		}
+		if !errors.Is(err, store.ErrCompacted) {
+			log.Warn("cannot follow other controllers' commits; following again", "err", err, "after", backoff)
+			if !sleep() {
+				return
+			}
+			continue
+		}
+		log.Info("other controllers' commits are compacted away; loading the whole state again", "err", err)
+		for {
+			err := c.st.Reload(ctx)
+			if err == nil {
+				break
+			}
+			if over(err) {
+				return
+			}
+			log.Warn("cannot load the state again; retrying", "err", err, "after", backoff)
+			if !sleep() {
+				return
+			}
+		}
+		log.Info("state loaded again; following other controllers' commits", "revision", f.Revision())
+	}
+}
+
+// awaitWinner waits, after a commit lost a race with err, until the
+// follower has applied the commit that won (at most conflictWait), so
+// that the write runs again on state at least that fresh.
+func (c *Controller) awaitWinner(ctx context.Context, err error) {
+	fl := c.follow.Load()
+	if fl == nil {
+		return
+	}
+	rev := store.ConflictRevision(err)
+	if rev == 0 {
+		rev = fl.f.Revision() + 1
+	}
+	wctx, cancel := context.WithTimeout(ctx, conflictWait)
+	defer cancel()
+	if werr := fl.f.WaitRevision(wctx, rev); werr != nil && ctx.Err() == nil {
+		c.opts.Logger.Warn("the commit that won a race was not followed in time; running the write again anyway",
+			"revision", rev, "err", werr)
+	}
+}
