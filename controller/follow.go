@@ -144,3 +144,44 @@ func (c *Controller) awaitWinner(ctx context.Context, err error) {
 			"revision", rev, "err", werr)
 	}
 }
+
+// catchUpWait bounds catchUp.
+const catchUpWait = time.Second
+
+// followed returns the follower's revision (0 without a follower): take
+// it before a read that catchUp may have to repeat.
+func (c *Controller) followed() int64 {
+	if fl := c.follow.Load(); fl != nil {
+		return fl.f.Revision()
+	}
+	return 0
+}
+
+// catchUp waits until the working set holds every commit acknowledged on
+// the shared backend before it was called (a linearizable read of the
+// newest revision, then a wait for the follower), at most catchUpWait. It
+// reports whether the working set holds commits it did not hold at
+// revision since (from followed, taken before the read to repeat): false
+// without a follower, or when it could not catch up (the error is logged).
+//
+// Reads are served from the working set and never wait for the backend;
+// only a call that would fail for want of another controller's recent
+// commit catches up and looks again: a session resumed on this controller
+// right after it logged in on another, a login right after a password
+// change on another.
+func (c *Controller) catchUp(ctx context.Context, since int64) bool {
+	fl := c.follow.Load()
+	if fl == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	latest, err := fl.f.Latest(ctx)
+	if err == nil {
+		err = fl.f.WaitRevision(ctx, latest)
+	}
+	if err != nil {
+		c.opts.Logger.Warn("cannot catch up with other controllers' commits", "err", err)
+	}
+	return fl.f.Revision() > since
+}

@@ -73,6 +73,11 @@ type Follower interface {
 	// WaitRevision returns nil once Revision() >= rev, or ctx's error,
 	// or an error wrapping herd.ErrClosed when the backend is closed.
 	WaitRevision(ctx context.Context, rev int64) error
+	// Latest asks the shared backend (not a cache) for the revision of
+	// the newest commit made on it by any controller. Once Revision()
+	// reaches it, the caller has seen every commit acknowledged before
+	// Latest was called.
+	Latest(ctx context.Context) (int64, error)
 }
 
 // ErrCompacted is wrapped by the error Follow returns when the backend no

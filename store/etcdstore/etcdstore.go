@@ -198,6 +198,22 @@ func (b *Backend) WaitRevision(ctx context.Context, rev int64) error {
 	}
 }
 
+// Latest returns the revision of the newest commit on the prefix (0 if
+// there is none), read from etcd with a linearizable read.
+func (b *Backend) Latest(ctx context.Context) (int64, error) {
+	if b.isClosed() {
+		return 0, errClosed
+	}
+	resp, err := b.cli.Get(ctx, b.revKey)
+	if err != nil {
+		return 0, b.etcdErr(ctx, err, "latest revision")
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, nil
+	}
+	return resp.Kvs[0].ModRevision, nil
+}
+
 func (b *Backend) isClosed() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()

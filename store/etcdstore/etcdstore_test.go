@@ -575,6 +575,9 @@ func TestConflictRevisionAndWait(t *testing.T) {
 		t.Fatalf("WaitRevision without Follow: %v, want the deadline", err)
 	}
 	cancelShort()
+	if latest, err := a.Latest(ctx); err != nil || latest != b.Revision() {
+		t.Fatalf("Latest = %d, %v; want b's commit %d", latest, err, b.Revision())
+	}
 	fctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- a.Follow(fctx, func([]store.Record) error { return nil }) }()
