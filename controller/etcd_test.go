@@ -34,9 +34,10 @@ func etcdPrefix() string {
 // raceLog counts the writes that lost a race and were run again, and
 // keeps warnings for the test's log.
 type raceLog struct {
-	lost  atomic.Int64
-	mu    sync.Mutex
-	warns []string
+	lost      atomic.Int64
+	compacted atomic.Int64
+	mu        sync.Mutex
+	warns     []string
 }
 
 func (l *raceLog) Enabled(context.Context, slog.Level) bool { return true }
@@ -45,6 +46,9 @@ func (l *raceLog) WithGroup(string) slog.Handler            { return l }
 func (l *raceLog) Handle(_ context.Context, r slog.Record) error {
 	if strings.HasPrefix(r.Message, "write lost a race") {
 		l.lost.Add(1)
+	}
+	if strings.Contains(r.Message, "compacted") {
+		l.compacted.Add(1)
 	}
 	if r.Level >= slog.LevelWarn {
 		l.mu.Lock()
@@ -58,41 +62,24 @@ func (l *raceLog) Handle(_ context.Context, r slog.Record) error {
 // opens n-1 more on it, each with its own etcd client: controller i talks
 // to member i (mod the cluster's size) first.
 type etcdWorld struct {
-	boot  *controller.Bootstrapped
-	ctls  []*controller.Controller
-	log   *raceLog
-	clean func()
+	boot   *controller.Bootstrapped
+	ctls   []*controller.Controller
+	log    *raceLog
+	prefix string
 }
 
 func etcdControllers(t *testing.T, cl *etcdtest.Cluster, n int) *etcdWorld {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	prefix := etcdPrefix()
+	w := &etcdWorld{log: &raceLog{}, prefix: etcdPrefix()}
 	eps := cl.Endpoints()
-	w := &etcdWorld{log: &raceLog{}}
-	opts := func(i int) controller.Options {
-		// Member i first; the others to fail over to.
-		mine := append([]string{eps[i%len(eps)]}, slices.Delete(slices.Clone(eps), i%len(eps), i%len(eps)+1)...)
-		b, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: mine, Prefix: prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return controller.Options{Backend: b, Hasher: controllertest.TestHasher{}, Logger: slog.New(w.log)}
-	}
-	boot, err := controller.Bootstrap(ctx, "c", opts(0))
+	boot, err := controller.Bootstrap(ctx, "c", w.options(t, ctx, eps))
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.boot = boot
 	w.ctls = []*controller.Controller{boot.Controller}
-	for i := 1; i < n; i++ {
-		c, err := controller.Open(ctx, "", opts(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.ctls = append(w.ctls, c)
-	}
 	t.Cleanup(func() {
 		for _, c := range w.ctls {
 			if err := c.Close(); err != nil {
@@ -100,7 +87,33 @@ func etcdControllers(t *testing.T, cl *etcdtest.Cluster, n int) *etcdWorld {
 			}
 		}
 	})
+	for i := 1; i < n; i++ {
+		// Member i first; the others to fail over to.
+		mine := append([]string{eps[i%len(eps)]}, slices.Delete(slices.Clone(eps), i%len(eps), i%len(eps)+1)...)
+		w.open(t, ctx, mine)
+	}
 	return w
+}
+
+// options are a controller's options on a new etcd client of endpoints.
+func (w *etcdWorld) options(t *testing.T, ctx context.Context, endpoints []string) controller.Options {
+	t.Helper()
+	b, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: endpoints, Prefix: w.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return controller.Options{Backend: b, Hasher: controllertest.TestHasher{}, Logger: slog.New(w.log)}
+}
+
+// open opens one more controller on the world's prefix, through endpoints.
+func (w *etcdWorld) open(t *testing.T, ctx context.Context, endpoints []string) *controller.Controller {
+	t.Helper()
+	c, err := controller.Open(ctx, "", w.options(t, ctx, endpoints))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ctls = append(w.ctls, c)
+	return c
 }
 
 // eventually polls cond every 200µs until it holds, for at most d.
@@ -459,4 +472,44 @@ func TestEtcdInvariantsAcrossControllers(t *testing.T) {
 		w.converged(t)
 	}
 	t.Logf("%d conflicting pairs; %d writes lost a race to the other controller and ran again on fresher state", 3*rounds, w.log.lost.Load())
+}
+
+// A controller cut off from etcd while others write, and etcd compacts
+// the history it missed, loads the whole state again once it reaches
+// etcd: it then holds what the others hold, its fast path included (a
+// session ended meanwhile is refused, a user added meanwhile logs in).
+func TestEtcdReloadsAfterCompaction(t *testing.T) {
+	ctx := context.Background()
+	cl := etcdtest.Shared(t)
+	w := etcdControllers(t, cl, 1)
+	gate := cl.Gate(t)
+	b := w.open(t, ctx, gate.Endpoints())
+	admin := w.boot.Admin
+	w.user(t, ctx, "tom")
+	tomA := loginOn(t, ctx, w.ctls[0], "tom")
+	tomB, err := b.Resume(ctx, tomA.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate.Cut()
+	must(t, admin.DisableUser(ctx, "tom"))
+	w.user(t, ctx, "ann")
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	must(t, cl.Compact(cctx))
+	time.Sleep(50 * time.Millisecond)
+	if err := tomB.Check(ctx); err != nil {
+		t.Logf("cut off, b already refuses tom: %v", err)
+	}
+	gate.Heal()
+	eventually(t, 10*time.Second, "b does not refuse tom's session after its reload", func() bool {
+		return errors.Is(tomB.Check(ctx), herd.ErrUnauthenticated)
+	})
+	if _, err := b.Login(ctx, "ann", "ann-pw"); err != nil {
+		t.Fatalf("ann, added while b was cut off, on b: %v", err)
+	}
+	w.converged(t)
+	if w.log.compacted.Load() == 0 {
+		t.Error("b did not log that it loaded everything again")
+	}
 }

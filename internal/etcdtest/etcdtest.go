@@ -59,6 +59,7 @@ type Cluster struct {
 	life  *time.Timer
 	mu    sync.Mutex
 	mems  []*member
+	gates []*Gate
 	ended bool
 }
 
@@ -301,6 +302,9 @@ func (c *Cluster) Close() {
 	if c.life != nil {
 		c.life.Stop()
 	}
+	for _, g := range c.gates {
+		g.close()
+	}
 	var running []*embed.Etcd
 	for _, m := range c.mems {
 		m.proxy.close()
@@ -428,9 +432,11 @@ const sharedIdle = 3 * time.Second
 
 // Shared returns a three-member cluster shared by the tests of the
 // process that use it at about the same time, started on first use: each
-// test keeps to its own key prefix and must not stop, cut or compact it
-// (Start gives a cluster of one's own for that). It stops by itself
-// sharedIdle after its last test ends, and after 10 minutes at most.
+// test keeps to its own key prefix and must not stop or cut its members
+// (Start gives a cluster of one's own for that; a Gate of its own may be
+// cut, and Compact is allowed: a follower then behind loads again). It
+// stops by itself sharedIdle after its last test ends, and after 10
+// minutes at most.
 func Shared(tb testing.TB) *Cluster {
 	tb.Helper()
 	shared.mu.Lock()
@@ -498,5 +504,62 @@ func removeStale(base string) {
 			continue
 		}
 		os.RemoveAll(filepath.Join(base, e.Name()))
+	}
+}
+
+// Gate is a set of proxies of its own in front of every member: a client
+// given Gate's endpoints can be cut off from the whole cluster (Cut)
+// while other clients go on, as when one controller's network fails.
+type Gate struct {
+	proxies []*proxy
+}
+
+// Gate returns a new gate to the cluster's members; it closes at the end
+// of the test, or with the cluster.
+func (c *Cluster) Gate(tb testing.TB) *Gate {
+	tb.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := &Gate{}
+	for _, m := range c.mems {
+		p, err := newProxy(m.proxy.target)
+		if err != nil {
+			g.close()
+			tb.Fatalf("etcdtest: gate: %v", err)
+		}
+		g.proxies = append(g.proxies, p)
+	}
+	c.gates = append(c.gates, g)
+	tb.Cleanup(g.close)
+	return g
+}
+
+// Endpoints returns the gate's client URLs, one a member.
+func (g *Gate) Endpoints() []string {
+	out := make([]string, len(g.proxies))
+	for i, p := range g.proxies {
+		out[i] = p.url()
+	}
+	return out
+}
+
+// Cut closes every connection through the gate and refuses new ones until
+// Heal.
+func (g *Gate) Cut() {
+	for _, p := range g.proxies {
+		p.cut(true)
+	}
+}
+
+// Heal lets connections through the gate again.
+func (g *Gate) Heal() {
+	for _, p := range g.proxies {
+		p.cut(false)
+	}
+}
+
+func (g *Gate) close() {
+	for _, p := range g.proxies {
+		p.close()
 	}
 }
