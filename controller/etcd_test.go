@@ -513,3 +513,87 @@ func TestEtcdReloadsAfterCompaction(t *testing.T) {
 		t.Error("b did not log that it loaded everything again")
 	}
 }
+
+// The privilege matrix's questions, asked on a second controller of
+// sessions made on the first (and taken away there, for the actors whose
+// session is no longer valid): every answer of Session.Allowed on the
+// second is what spec §4 says, as it is on a single controller. (The
+// operations themselves run on one controller in TestPrivilegeMatrix; the
+// expired actor is left out, its session being a matter of the clock
+// alone.)
+func TestEtcdPrivilegeQuestionsOnAnotherController(t *testing.T) {
+	ctx := context.Background()
+	w := etcdControllers(t, etcdtest.Shared(t), 2)
+	a, b := w.ctls[0], w.ctls[1]
+	admin := w.boot.Admin
+	for _, u := range []string{"owner", "victim", "sleeper", "bystander"} {
+		w.user(t, ctx, u)
+	}
+	must(t, admin.Grant(ctx, "owner", acl.AddModel, ""))
+	if _, err := admin.CreateModel(ctx, "shared", controller.CreateModelOptions{Owner: "owner"}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, admin.Grant(ctx, "bystander", acl.Read, shared))
+	must(t, admin.DisableUser(ctx, "sleeper"))
+	type actorOn struct {
+		kind, name string
+		own, other *controller.Session
+	}
+	var all []actorOn
+	for i, kind := range actors {
+		if kind == aExpired {
+			continue
+		}
+		name := fmt.Sprintf("actor%d", i)
+		w.user(t, ctx, name)
+		switch kind {
+		case aSuperuser:
+			must(t, admin.Grant(ctx, name, acl.Superuser, ""))
+		case aAddModel:
+			must(t, admin.Grant(ctx, name, acl.AddModel, ""))
+		case aMAdmin, aMWriter, aMReader:
+			must(t, admin.Grant(ctx, name, map[string]acl.Level{aMAdmin: acl.Admin, aMWriter: acl.Write, aMReader: acl.Read}[kind], shared))
+		}
+		own := loginOn(t, ctx, a, name)
+		other, err := b.Resume(ctx, own.Token())
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, actorOn{kind, name, own, other})
+	}
+	for _, ac := range all {
+		var err error
+		switch ac.kind {
+		case aNoAccess:
+			err = admin.Revoke(ctx, ac.name, acl.Login, "")
+		case aDisabled:
+			err = admin.DisableUser(ctx, ac.name)
+		case aRemoved:
+			err = admin.RemoveUser(ctx, ac.name)
+		case aLoggedOut:
+			err = ac.own.Logout(ctx)
+		}
+		must(t, err)
+	}
+	w.converged(t)
+	asked, wrong := 0, 0
+	for _, o := range ops {
+		if o.asks.op == 0 {
+			continue
+		}
+		for _, ac := range all {
+			q := o.asks
+			if q.subject == "actor" {
+				q.subject = ac.name
+			}
+			want := valid(ac.kind) && o.allow(ac.kind)
+			d, err := ac.other.Allowed(ctx, q.op, q.model, q.subject)
+			asked++
+			if got := err == nil && d.Allowed; got != want || (!valid(ac.kind) && !errors.Is(err, herd.ErrUnauthenticated)) {
+				wrong++
+				t.Errorf("%s %s by %s on the other controller: Allowed(%s) = %+v, %v; want allowed %v", o.name, o.target, ac.kind, q.op, d, err, want)
+			}
+		}
+	}
+	t.Logf("%d questions asked on the second controller, %d answered wrong", asked, wrong)
+}
