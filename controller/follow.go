@@ -176,12 +176,62 @@ func (c *Controller) catchUp(ctx context.Context, since int64) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
 	defer cancel()
-	latest, err := fl.f.Latest(ctx)
-	if err == nil {
-		err = fl.f.WaitRevision(ctx, latest)
-	}
-	if err != nil {
+	if err := syncWith(ctx, fl.f); err != nil {
 		c.opts.Logger.Warn("cannot catch up with other controllers' commits", "err", err)
 	}
 	return fl.f.Revision() > since
+}
+
+// Sync returns once the controller's state holds every change committed
+// before Sync was called, on this controller or on any other sharing its
+// store (Options.Backend a store.Follower, such as store/etcdstore): a
+// read made on this controller after Sync returns sees every write
+// acknowledged by any controller before Sync was called. Without other
+// controllers, it returns at once. Reads never wait by themselves (they
+// are served from memory, and another controller's commit reaches them
+// milliseconds later); Sync is for a caller that needs more, such as a
+// client that wrote through one controller and reads through another.
+// It fails with ctx's error, herd.ErrClosed, or herd.ErrFailedPrecondition
+// when the store cannot be reached.
+func (c *Controller) Sync(ctx context.Context) error {
+	if err := c.check(ctx); err != nil {
+		return err
+	}
+	fl := c.follow.Load()
+	if fl == nil {
+		return nil
+	}
+	if err := syncWith(ctx, fl.f); err != nil {
+		return err
+	}
+	// An own commit counts as seen once etcd took it; it is in memory
+	// once its write transaction ends.
+	c.st.Barrier()
+	return nil
+}
+
+// syncWith reads the newest revision from the shared backend and waits
+// until f has seen it.
+func syncWith(ctx context.Context, f store.Follower) error {
+	latest, err := f.Latest(ctx)
+	if err != nil {
+		return err
+	}
+	return f.WaitRevision(ctx, latest)
+}
+
+// staleRefusal reports whether a write refused with err, decided on the
+// working set as it was at revision since, was decided on stale state:
+// it catches up with the other controllers and reports whether they had
+// committed anything since. The write then runs again. Otherwise the
+// refusal stands, and is linearizable: the state it was decided on was
+// still the newest when catchUp read the newest revision, during the call.
+// A refusal that no state could change (an invalid argument, a closed
+// controller, a context ended) is not checked.
+func (c *Controller) staleRefusal(ctx context.Context, err error, since int64) bool {
+	if c.follow.Load() == nil || ctx.Err() != nil || errors.Is(err, herd.ErrInvalid) || errors.Is(err, herd.ErrClosed) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return c.catchUp(ctx, since)
 }

@@ -196,3 +196,11 @@ func rowByKey(t *Txn, table Table, k string) (any, bool) {
 	}
 	return nil, false
 }
+
+// Barrier returns once no write transaction begun before it is in
+// progress: a local commit whose backend Apply has returned is then in
+// memory too. (A write holds go-memdb's write lock from its start to its
+// memory commit; Barrier takes the lock and lets it go.)
+func (s *Store) Barrier() {
+	s.db.Txn(true).Abort()
+}
