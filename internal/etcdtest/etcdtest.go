@@ -333,7 +333,8 @@ type proxy struct {
 	target string
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
-	refuse bool
+	refuse bool // cut: connections closed, new ones refused
+	silent bool // partitioned: bytes dropped, new connections held
 	closed bool
 }
 
@@ -359,12 +360,18 @@ func (p *proxy) serve() {
 	}
 }
 
-func (p *proxy) forward(in net.Conn) {
+func (p *proxy) state() (refuse, silent bool) {
 	p.mu.Lock()
-	refuse := p.refuse || p.closed
-	p.mu.Unlock()
-	if refuse {
+	defer p.mu.Unlock()
+	return p.refuse || p.closed, p.silent
+}
+
+func (p *proxy) forward(in net.Conn) {
+	if refuse, silent := p.state(); refuse {
 		in.Close()
+		return
+	} else if silent {
+		p.hold(in)
 		return
 	}
 	out, err := net.DialTimeout("tcp", p.target, 2*time.Second)
@@ -382,12 +389,8 @@ func (p *proxy) forward(in net.Conn) {
 	p.conns[in], p.conns[out] = struct{}{}, struct{}{}
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
-		done <- struct{}{}
-	}
-	go pipe(out, in)
-	go pipe(in, out)
+	go p.pipe(out, in, done)
+	go p.pipe(in, out, done)
 	<-done
 	in.Close()
 	out.Close()
@@ -398,17 +401,60 @@ func (p *proxy) forward(in net.Conn) {
 	p.mu.Unlock()
 }
 
+// pipe copies src to dst, dropping what it reads while the proxy is
+// partitioned.
+func (p *proxy) pipe(dst, src net.Conn, done chan<- struct{}) {
+	defer func() { done <- struct{}{} }()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, silent := p.state(); !silent {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// hold keeps a connection made during a partition open, reading and
+// dropping, until it is closed (by Heal).
+func (p *proxy) hold(in net.Conn) {
+	p.mu.Lock()
+	p.conns[in] = struct{}{}
+	p.mu.Unlock()
+	io.Copy(io.Discard, in)
+	in.Close()
+	p.mu.Lock()
+	delete(p.conns, in)
+	p.mu.Unlock()
+}
+
 // cut closes every connection and refuses new ones (on), or lets them in
-// again (!on).
+// again (!on), ending a partition too.
 func (p *proxy) cut(on bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.refuse = on
-	if on {
+	if on || p.silent {
+		// After a partition, connections that lost bytes are broken:
+		// close them, as the peers' keepalives would in time.
 		for c := range p.conns {
 			c.Close()
 		}
 	}
+	p.refuse, p.silent = on, false
+}
+
+// partition makes the proxy a black hole: connections stay open, and
+// what is sent on them is dropped, until cut(false).
+func (p *proxy) partition() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.silent = true
 }
 
 func (p *proxy) close() {
@@ -551,7 +597,18 @@ func (g *Gate) Cut() {
 	}
 }
 
-// Heal lets connections through the gate again.
+// Partition makes the gate a black hole until Heal: connections stay
+// open and new ones are taken, but nothing sent on them arrives, as when
+// the network between a controller and etcd drops packets. Requests then
+// wait rather than fail.
+func (g *Gate) Partition() {
+	for _, p := range g.proxies {
+		p.partition()
+	}
+}
+
+// Heal lets connections through the gate again (closing those that lost
+// bytes in a partition).
 func (g *Gate) Heal() {
 	for _, p := range g.proxies {
 		p.cut(false)
