@@ -70,6 +70,10 @@ import (
 // Options.DialTimeout is 0.
 const DefaultDialTimeout = 5 * time.Second
 
+// DefaultRequestTimeout bounds an Apply whose context has no deadline,
+// when Options.RequestTimeout is 0.
+const DefaultRequestTimeout = 10 * time.Second
+
 // pageSize is how many keys one range read of Load returns at most (a
 // variable for tests).
 var pageSize int64 = 1000
@@ -95,6 +99,13 @@ type Options struct {
 	// DialTimeout bounds Open's connection to etcd; 0 means
 	// DefaultDialTimeout.
 	DialTimeout time.Duration
+	// RequestTimeout bounds an Apply whose context has no deadline (a
+	// controller's commit has none): when etcd does not answer in time,
+	// as in a network partition, Apply fails with an error wrapping
+	// herd.ErrFailedPrecondition instead of waiting on; the commit may
+	// then have been applied or not, and Follow shows which. 0 means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Backend is a store.Backend in etcd. It is safe for concurrent use.
@@ -103,6 +114,7 @@ type Backend struct {
 	prefix string // "PREFIX/"
 	revKey string // "PREFIX/_rev"
 	id     string // written to revKey by each Apply
+	reqTO  time.Duration
 
 	// applyMu is held through Apply's transaction and the move of rev
 	// past it, so that Follow never takes an own commit for another's.
@@ -144,7 +156,11 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, herd.Wrap(herd.ErrFailedPrecondition, err, "etcdstore: connect")
 	}
-	b := &Backend{cli: cli, prefix: prefix + "/", revKey: prefix + "/" + revName, id: hex.EncodeToString(idb[:]), moved: make(chan struct{})}
+	reqTO := opts.RequestTimeout
+	if reqTO <= 0 {
+		reqTO = DefaultRequestTimeout
+	}
+	b := &Backend{cli: cli, prefix: prefix + "/", revKey: prefix + "/" + revName, id: hex.EncodeToString(idb[:]), reqTO: reqTO, moved: make(chan struct{})}
 	cctx, cancel := context.WithTimeout(ctx, dial)
 	defer cancel()
 	if _, err := cli.Get(cctx, b.revKey); err != nil {
@@ -332,12 +348,21 @@ func (b *Backend) Apply(ctx context.Context, changes []store.Record) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	resp, err := b.cli.Txn(ctx).
+	tctx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithTimeout(ctx, b.reqTO)
+		defer cancel()
+	}
+	resp, err := b.cli.Txn(tctx).
 		If(clientv3.Compare(clientv3.ModRevision(b.revKey), "<", rev+1)).
 		Then(ops...).
 		Else(clientv3.OpGet(b.revKey)).
 		Commit()
 	if err != nil {
+		if ctx.Err() == nil && tctx.Err() != nil {
+			return herd.Wrap(herd.ErrFailedPrecondition, err, fmt.Sprintf("etcdstore: apply: no answer from etcd within %v (the commit may or may not have been applied)", b.reqTO))
+		}
 		return b.etcdErr(ctx, err, "apply")
 	}
 	if !resp.Succeeded {

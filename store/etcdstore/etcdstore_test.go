@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/internal/etcdtest"
 	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/store/etcdstore"
 	"github.com/herd-project/herd/store/storetest"
@@ -593,4 +594,52 @@ func TestConflictRevisionAndWait(t *testing.T) {
 	if err := a.WaitRevision(ctx, a.Revision()+100); !errors.Is(err, herd.ErrClosed) {
 		t.Fatalf("WaitRevision after Close: %v, want ErrClosed", err)
 	}
+}
+
+// An Apply that etcd does not answer (a network partition) fails after
+// the request timeout with herd.ErrFailedPrecondition; once the partition
+// heals, a commit it may have made reaches Follow like another's, and the
+// backend applies again.
+func TestApplyTimesOutInAPartition(t *testing.T) {
+	cl := etcdtest.Start(t, etcdtest.Options{Members: 1})
+	gate := cl.Gate(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: gate.Endpoints(), Prefix: newPrefix(), RequestTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	mustLoad(t, b)
+	gate.Partition()
+	start := time.Now()
+	err = b.Apply(context.Background(), []store.Record{put("t", "k", "v")})
+	if !errors.Is(err, herd.ErrFailedPrecondition) || errors.Is(err, store.ErrConflict) {
+		t.Fatalf("Apply in a partition: %v, want ErrFailedPrecondition", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Apply in a partition returned after %v", d)
+	}
+	gate.Heal()
+	var got []store.Record
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go b.Follow(fctx, func(cs []store.Record) error { got = append(got, cs...); return nil })
+	for {
+		latest, err := b.Latest(ctx)
+		if err == nil {
+			if err := b.WaitRevision(ctx, latest); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("etcd unreachable after the partition healed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := b.Apply(ctx, []store.Record{put("t", "k2", "v")}); err != nil {
+		t.Fatalf("Apply after the partition: %v", err)
+	}
+	t.Logf("the commit in the partition %s", map[bool]string{true: "was applied and followed", false: "was not applied"}[len(got) > 0])
 }
