@@ -306,8 +306,10 @@ func (c *Controller) Close() error {
 		return nil
 	}
 	c.watch.closeAll(herd.Errorf(herd.ErrClosed, "controller %q is closed", c.info.Name))
-	c.stopFollowing()
-	return c.st.Close()
+	c.cancelFollowing()
+	err := c.st.Close()
+	c.waitFollowing()
+	return err
 }
 
 func (c *Controller) check(ctx context.Context) error {

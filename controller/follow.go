@@ -67,8 +67,23 @@ func (c *Controller) startFollowing() {
 
 // stopFollowing stops the follower and waits for it to return.
 func (c *Controller) stopFollowing() {
+	c.cancelFollowing()
+	c.waitFollowing()
+}
+
+// cancelFollowing tells the follower to stop. Controller.Close then closes
+// the store before it waits: a local write stuck on an unreachable backend
+// (holding the working set's write lock, which the follower may be waiting
+// for) then fails, and the follower can return.
+func (c *Controller) cancelFollowing() {
 	if fl := c.follow.Load(); fl != nil {
 		fl.cancel()
+	}
+}
+
+// waitFollowing waits for a cancelled follower to return.
+func (c *Controller) waitFollowing() {
+	if fl := c.follow.Load(); fl != nil {
 		<-fl.done
 	}
 }
