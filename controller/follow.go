@@ -142,11 +142,13 @@ func (c *Controller) runFollower(ctx context.Context, f store.Follower) {
 
 // awaitWinner waits, after a commit lost a race with err, until the
 // follower has applied the commit that won (at most conflictWait), so
-// that the write runs again on state at least that fresh.
-func (c *Controller) awaitWinner(ctx context.Context, err error) {
+// that the write runs again on state at least that fresh. It reports
+// whether it did: the winner's revision was read from the backend during
+// the call, so a refusal decided on that state is linearizable as it is.
+func (c *Controller) awaitWinner(ctx context.Context, err error) bool {
 	fl := c.follow.Load()
 	if fl == nil {
-		return
+		return false
 	}
 	rev := store.ConflictRevision(err)
 	if rev == 0 {
@@ -154,10 +156,12 @@ func (c *Controller) awaitWinner(ctx context.Context, err error) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, conflictWait)
 	defer cancel()
-	if werr := fl.f.WaitRevision(wctx, rev); werr != nil && ctx.Err() == nil {
+	werr := fl.f.WaitRevision(wctx, rev)
+	if werr != nil && ctx.Err() == nil {
 		c.opts.Logger.Warn("the commit that won a race was not followed in time; running the write again anyway",
 			"revision", rev, "err", werr)
 	}
+	return werr == nil && store.ConflictRevision(err) != 0
 }
 
 // catchUpWait bounds catchUp.
@@ -238,9 +242,12 @@ func syncWith(ctx context.Context, f store.Follower) error {
 // staleRefusal reports whether a write refused with err, decided on the
 // working set as it was at revision since, was decided on stale state:
 // it catches up with the other controllers and reports whether they had
-// committed anything since. The write then runs again. Otherwise the
-// refusal stands, and is linearizable: the state it was decided on was
-// still the newest when catchUp read the newest revision, during the call.
+// committed anything since. The write then runs again, once: the state it
+// then decides on is at least as new as catchUp's read of the newest
+// revision, made during the call, so any refusal from it is linearizable
+// (that state was the newest at some moment of the call). Otherwise the
+// refusal stands, and is linearizable too: the state it was decided on was
+// still the newest when catchUp read the newest revision.
 // A refusal that no state could change (an invalid argument, a closed
 // controller, a context ended) is not checked.
 func (c *Controller) staleRefusal(ctx context.Context, err error, since int64) bool {

@@ -20,6 +20,7 @@ const maxAttempts = 8
 // other controllers, a refusal by fn is confirmed on fresh state (see
 // staleRefusal) before it is returned.
 func (c *Controller) update(ctx context.Context, fn func(*state.Txn) error) error {
+	fresh := false // decided on state at least as new as a read of the backend during the call
 	for attempt := 1; ; attempt++ {
 		if err := c.check(ctx); err != nil {
 			return err
@@ -31,14 +32,17 @@ func (c *Controller) update(ctx context.Context, fn func(*state.Txn) error) erro
 			refused = err != nil
 			return err
 		})
-		if refused && attempt < maxAttempts && c.staleRefusal(ctx, err, since) {
-			continue // decided on state another controller had changed
+		if refused && !fresh && attempt < maxAttempts {
+			fresh = true
+			if c.staleRefusal(ctx, err, since) {
+				continue // decided on state another controller had changed
+			}
 		}
 		if err == nil || !isConflict(err) || attempt == maxAttempts {
 			return err
 		}
 		c.opts.Logger.Debug("write lost a race; running it again", "attempt", attempt)
-		c.awaitWinner(ctx, err)
+		fresh = c.awaitWinner(ctx, err) || fresh
 	}
 }
 
