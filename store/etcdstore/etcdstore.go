@@ -25,18 +25,26 @@
 // second fails the guard: its Apply returns a *store.ConflictError
 // (wrapping store.ErrConflict) that names the newest commit's revision,
 // nothing of it is applied, and the caller re-runs its write once it has
-// seen that commit (WaitRevision while Follow runs, or by loading again). Writes to the prefix that do not go through a Backend are not
-// guarded against; nothing else must write there.
+// seen that commit (WaitRevision while Follow runs, or by loading again).
+// Writes to the prefix that do not go through a Backend are not guarded
+// against; nothing else must write there.
 //
 // # Following
 //
 // Backend implements store.Follower, the optional interface of the store
-// package:
-// Follow watches the prefix from rev+1 and hands every commit it has not
-// seen (each one as its change set, deletes with a nil Value) to its
-// callback, in order, skipping its own commits. When etcd has compacted the
-// history Follow needs, it returns an error wrapping ErrCompacted: the
-// caller loads everything again.
+// package. Follow watches the prefix from rev+1 and hands every commit it
+// has not seen (each one as its change set, deletes with a nil Value) to
+// its callback, in order, skipping its own commits. When etcd has
+// compacted the history Follow needs, it returns an error wrapping
+// ErrCompacted: the caller loads everything again. Revision is rev;
+// WaitRevision waits for it to reach a revision; Latest reads the
+// ModRevision of PREFIX/_rev (a linearizable read), the newest commit
+// made through any backend on the prefix.
+//
+// An Apply whose context has no deadline is bounded by
+// Options.RequestTimeout: in a partition it fails rather than waits on.
+// Its commit may then have been made or not; if it was, Follow hands it
+// on like another backend's.
 //
 // # Limits
 //
