@@ -731,3 +731,41 @@ func BenchmarkEtcdRawTxn(b *testing.B) {
 		}
 	}
 }
+
+// A damaged record written into the controllers' prefix behind their back
+// is refused by every follower (logged as an error, nothing applied);
+// once it is repaired, the followers load the state again and follow on.
+func TestEtcdFollowerSurvivesADamagedRecord(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl := etcdtest.Shared(t)
+	w := etcdControllers(t, cl, 2)
+	cli, err := cl.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	bad := w.prefix + "/users/eve\x00"
+	if _, err := cli.Put(ctx, bad, "\x01\x00\x00\x00\x00{\"Name\":\"eve\"}"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the damaged record was not reported", func() bool {
+		w.log.mu.Lock()
+		defer w.log.mu.Unlock()
+		return slices.Contains(w.log.warns, "a commit of another controller is refused; loading the whole state again")
+	})
+	for i, c := range w.ctls {
+		if strings.Contains(fmt.Sprint(c.Dump()["users"]), "eve") {
+			t.Fatalf("controller %d took the damaged record", i)
+		}
+	}
+	if _, err := cli.Delete(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	w.user(t, ctx, "tom")
+	eventually(t, 10*time.Second, "b does not follow again once the record is repaired", func() bool {
+		_, err := w.ctls[1].Login(ctx, "tom", "tom-pw")
+		return err == nil
+	})
+	w.converged(t)
+}

@@ -19,10 +19,13 @@ import (
 // local commit, so a logout, a disabled user, a changed password, a
 // removal or a revoke on one controller takes effect on every other as
 // soon as its commit is followed (TestRevocationDelay measures how soon).
-// When the backend's history is gone (store.ErrCompacted) the working set
-// is loaded again (state.Store.Reload, which hands the hooks the net
-// differences) and following resumes; other errors are logged and retried
-// with backoff. Close stops the goroutine and waits for it.
+// When the backend's history is gone (store.ErrCompacted), or a followed
+// commit is refused (a damaged record: herd.ErrInvalid, logged as an
+// error), the working set is loaded again (state.Store.Reload, which
+// hands the hooks the net differences; retried with backoff until it
+// succeeds, as it does once the damage is repaired) and following
+// resumes; other errors are logged and retried with backoff. Close stops
+// the goroutine and waits for it.
 //
 // A write that loses a race (store.ErrConflict) waits, before it runs
 // again, until the follower has applied the commit that beat it
@@ -115,14 +118,24 @@ func (c *Controller) runFollower(ctx context.Context, f store.Follower) {
 		if over(err) {
 			return
 		}
-		if !errors.Is(err, store.ErrCompacted) {
+		switch {
+		case errors.Is(err, store.ErrCompacted):
+			log.Info("other controllers' commits are compacted away; loading the whole state again", "err", err)
+		case errors.Is(err, herd.ErrInvalid):
+			// A commit the working set refuses (a damaged record) would
+			// be refused again and again: load the state as it is now
+			// instead, which succeeds once the damage is repaired.
+			log.Error("a commit of another controller is refused; loading the whole state again", "err", err, "after", backoff)
+			if !sleep() {
+				return
+			}
+		default:
 			log.Warn("cannot follow other controllers' commits; following again", "err", err, "after", backoff)
 			if !sleep() {
 				return
 			}
 			continue
 		}
-		log.Info("other controllers' commits are compacted away; loading the whole state again", "err", err)
 		for {
 			err := c.st.Reload(ctx)
 			if err == nil {
