@@ -18,7 +18,7 @@ import (
 // path, the caches and the watchers through the same commit hooks as a
 // local commit, so a logout, a disabled user, a changed password, a
 // removal or a revoke on one controller takes effect on every other as
-// soon as its commit is followed (TestRevocationDelay measures how soon).
+// soon as its commit is followed (TestEtcdRevocationDelay measures how soon).
 // When the backend's history is gone (store.ErrCompacted), or a followed
 // commit is refused (a damaged record: herd.ErrInvalid, logged as an
 // error), the working set is loaded again (state.Store.Reload, which
@@ -32,7 +32,11 @@ import (
 // (store.ConflictRevision), so that it runs on state at least that fresh
 // instead of losing again on the same stale state. A controller's own
 // commits are in its working set when the call returns, and are never
-// applied twice: the backend does not hand them to Follow.
+// applied twice: the backend does not hand them to Follow. A refusal
+// decided on state another controller had since changed is checked again
+// on fresh state (staleRefusal), and Sync gives reads the same freshness:
+// with both, grants, revokes and checks are linearizable across
+// controllers (TestEtcdLinearizableGrants).
 
 // Bounds of the follower's retries and of a lost write's wait.
 const (
