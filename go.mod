@@ -3,6 +3,7 @@ module github.com/herd-project/herd
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/canonical/lxd v0.0.0-20241209155119-76da976c6ee7
 	github.com/hashicorp/go-memdb v1.3.5
 	go.etcd.io/etcd/api/v3 v3.7.3

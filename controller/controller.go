@@ -37,6 +37,8 @@ type Controller struct {
 	closed atomic.Bool
 	auth   authz
 	watch  watchHub
+	// follow follows other controllers' commits (follow.go).
+	follow atomic.Pointer[follower]
 	// lastSweep is when (unix nanoseconds, controller clock) expired
 	// sessions and keys were last deleted.
 	lastSweep atomic.Int64
@@ -177,6 +179,7 @@ func bootstrapInto(ctx context.Context, name string, st *state.Store, opts Optio
 	}
 	c.startProvisioner(false)
 	c.opts.Logger.Info("controller bootstrapped", "controller", name, "uuid", uuid, "cloud", opts.Cloud)
+	c.startFollowing()
 	return c, admin, secret, nil
 }
 
@@ -197,8 +200,12 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
+	var c *Controller
 	// fail releases a file opened here; a caller's Backend stays open.
 	fail := func(err error) (*Controller, error) {
+		if c != nil {
+			c.stopFollowing()
+		}
 		if opts.Backend == nil && opts.Path != "" {
 			err = errors.Join(err, st.Close())
 		}
@@ -216,8 +223,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if len(opts.Addrs) == 0 {
 		opts.Addrs = info.Addrs // as bootstrapped
 	}
-	c := &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
+	c = &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
 	c.attach()
+	c.startFollowing()
 	if err := c.ensureCA(ctx); err != nil {
 		return fail(err)
 	}
@@ -314,7 +322,10 @@ func (c *Controller) Close() error {
 	}
 	c.watch.closeAll(herd.Errorf(herd.ErrClosed, "controller %q is closed", c.info.Name))
 	c.notifyCommit()
-	return c.st.Close()
+	c.cancelFollowing()
+	err := c.st.Close()
+	c.waitFollowing()
+	return err
 }
 
 func (c *Controller) check(ctx context.Context) error {

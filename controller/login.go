@@ -37,15 +37,25 @@ func (c *Controller) Login(ctx context.Context, name, password string) (*Session
 	if err != nil {
 		return nil, err
 	}
-	u, ok := state.Get[state.User](c.st.Read(), state.TableUsers, state.IndexID, id)
-	if !ok || u.Disabled || u.Access == acl.None {
-		u.PasswordHash = ""
+	since := c.followed()
+	u, err := c.loginUser(id, password)
+	if err != nil && c.catchUp(ctx, since) { // another controller may have just changed the user
+		u, err = c.loginUser(id, password)
 	}
-	if err := c.checkPassword(u.PasswordHash, password); err != nil {
+	if err != nil {
 		c.opts.Logger.Info("login failed", "user", id)
 		return nil, err
 	}
 	return c.newSession(ctx, id, func(cur state.User) bool { return cur.PasswordHash == u.PasswordHash }, nil)
+}
+
+// loginUser returns user id's row if password is theirs and they may log in.
+func (c *Controller) loginUser(id, password string) (state.User, error) {
+	u, ok := state.Get[state.User](c.st.Read(), state.TableUsers, state.IndexID, id)
+	if !ok || u.Disabled || u.Access == acl.None {
+		u.PasswordHash = ""
+	}
+	return u, c.checkPassword(u.PasswordHash, password)
 }
 
 // checkPassword compares password with hash ("" for a user who may not log
@@ -146,7 +156,11 @@ func (c *Controller) Resume(ctx context.Context, token string) (*Session, error)
 		return nil, err
 	}
 	hash := hashString(token)
+	since := c.followed()
 	sess, ok := state.Get[state.Session](c.st.Read(), state.TableSessions, state.IndexID, hash)
+	if !ok && c.catchUp(ctx, since) { // logged in on another controller just now
+		sess, ok = state.Get[state.Session](c.st.Read(), state.TableSessions, state.IndexID, hash)
+	}
 	if !ok {
 		return nil, herd.Errorf(herd.ErrUnauthenticated, "session not valid: log in again")
 	}

@@ -31,7 +31,10 @@ type Options struct {
 	// (it must hold none), Open loads the one it holds. Once Bootstrap or
 	// Open succeeds the controller owns it, and Close closes it; if they
 	// fail, it is left open for the caller. nil means the file at Path,
-	// or, without Path, memory only (the state ends with the process).
+	// or, without Path, memory only (the state ends with the process). A
+	// backend that is also a store.Follower (store/etcdstore) is shared
+	// with other controllers, whose commits this one then follows (see
+	// "Several controllers" in the package doc).
 	Backend store.Backend
 	// Path, when set (and Backend is nil), keeps the state in a bbolt file
 	// (store.OpenFile): Bootstrap creates it (exclusively, mode 0600; it

@@ -16,17 +16,33 @@ const maxAttempts = 8
 // update commits. When the commit loses a race (another controller sharing
 // the backend committed first: store.ErrConflict), fn runs again on the
 // fresher state, so fn must do nothing but read and write t: no provider
-// calls, no other side effects. Nothing is written when fn fails.
+// calls, no other side effects. Nothing is written when fn fails. With
+// other controllers, a refusal by fn is confirmed on fresh state (see
+// staleRefusal) before it is returned.
 func (c *Controller) update(ctx context.Context, fn func(*state.Txn) error) error {
+	fresh := false // decided on state at least as new as a read of the backend during the call
 	for attempt := 1; ; attempt++ {
 		if err := c.check(ctx); err != nil {
 			return err
 		}
-		err := c.attempt(fn)
+		since := c.followed()
+		refused := false
+		err := c.attempt(func(t *state.Txn) error {
+			err := fn(t)
+			refused = err != nil
+			return err
+		})
+		if refused && !fresh && attempt < maxAttempts {
+			fresh = true
+			if c.staleRefusal(ctx, err, since) {
+				continue // decided on state another controller had changed
+			}
+		}
 		if err == nil || !isConflict(err) || attempt == maxAttempts {
 			return err
 		}
 		c.opts.Logger.Debug("write lost a race; running it again", "attempt", attempt)
+		fresh = c.awaitWinner(ctx, err) || fresh
 	}
 }
 

@@ -21,14 +21,13 @@
 //
 // A backend shared by several controller processes (etcd) returns an
 // error wrapping ErrConflict from Apply when another controller applied
-// changes the caller had not yet seen; the caller re-runs its write on
-// fresher state. To feed each controller's working set with the others'
-// changes, such a backend will add an optional interface, checked for
-// with a type assertion, along the lines of
-//
-//	Follow(ctx context.Context, fn func(changes []Record) error) error
-//
-// Load and Apply do not change for it.
+// changes the caller had not yet seen (a ConflictError says which
+// revision won); the caller re-runs its write on fresher state. To feed
+// each controller's working set with the others' changes, such a backend
+// implements the optional Follower interface, checked for with a type
+// assertion: Follow hands on the other controllers' commits in order,
+// Revision and WaitRevision say how far it has seen. Load and Apply do not
+// change for it.
 //
 // # The file
 //

@@ -203,13 +203,7 @@ func (t *Txn) Commit() error {
 		t.Abort()
 		return herd.Errorf(herd.ErrClosed, "store closed")
 	}
-	var changes []Change
-	if mc := t.t.Changes(); len(mc) > 0 {
-		changes = make([]Change, len(mc))
-		for i, c := range mc {
-			changes[i] = Change{Table: Table(c.Table), Before: c.Before, After: c.After}
-		}
-	}
+	changes := t.changes()
 	if backend != nil && len(changes) > 0 {
 		records, err := encodeChanges(changes)
 		if err == nil {
@@ -222,6 +216,13 @@ func (t *Txn) Commit() error {
 			return err
 		}
 	}
+	t.finish(changes, hooks)
+	return nil
+}
+
+// finish commits the transaction to memory and runs the hooks.
+func (t *Txn) finish(changes []Change, hooks []func(*Txn, []Change)) {
+	s := t.s
 	t.done = true
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
@@ -232,7 +233,19 @@ func (t *Txn) Commit() error {
 			fn(r, changes)
 		}
 	}
-	return nil
+}
+
+// changes returns the transaction's net changes so far.
+func (t *Txn) changes() []Change {
+	mc := t.t.Changes()
+	if len(mc) == 0 {
+		return nil
+	}
+	changes := make([]Change, len(mc))
+	for i, c := range mc {
+		changes[i] = Change{Table: Table(c.Table), Before: c.Before, After: c.After}
+	}
+	return changes
 }
 
 // Insert puts a row (by value) into table, replacing any row with the same id.

@@ -22,20 +22,29 @@
 // commit was made on the prefix after rev, that is, when the decisions
 // behind the change set were made on the newest state. Of two backends that
 // both saw revision R, the first to commit moves PREFIX/_rev past R and the
-// second fails the guard: its Apply returns an error wrapping
-// store.ErrConflict, nothing of it is applied, and the caller re-runs its
-// write once it has seen the other commit (through Follow, or by loading
-// again). Writes to the prefix that do not go through a Backend are not
-// guarded against; nothing else must write there.
+// second fails the guard: its Apply returns a *store.ConflictError
+// (wrapping store.ErrConflict) that names the newest commit's revision,
+// nothing of it is applied, and the caller re-runs its write once it has
+// seen that commit (WaitRevision while Follow runs, or by loading again).
+// Writes to the prefix that do not go through a Backend are not guarded
+// against; nothing else must write there.
 //
 // # Following
 //
-// Backend implements the optional interface the store package describes:
-// Follow watches the prefix from rev+1 and hands every commit it has not
-// seen (each one as its change set, deletes with a nil Value) to its
-// callback, in order, skipping its own commits. When etcd has compacted the
-// history Follow needs, it returns an error wrapping ErrCompacted: the
-// caller loads everything again.
+// Backend implements store.Follower, the optional interface of the store
+// package. Follow watches the prefix from rev+1 and hands every commit it
+// has not seen (each one as its change set, deletes with a nil Value) to
+// its callback, in order, skipping its own commits. When etcd has
+// compacted the history Follow needs, it returns an error wrapping
+// ErrCompacted: the caller loads everything again. Revision is rev;
+// WaitRevision waits for it to reach a revision; Latest reads the
+// ModRevision of PREFIX/_rev (a linearizable read), the newest commit
+// made through any backend on the prefix.
+//
+// An Apply whose context has no deadline is bounded by
+// Options.RequestTimeout: in a partition it fails rather than waits on.
+// Its commit may then have been made or not; if it was, Follow hands it
+// on like another backend's.
 //
 // # Limits
 //
@@ -69,11 +78,16 @@ import (
 // Options.DialTimeout is 0.
 const DefaultDialTimeout = 5 * time.Second
 
+// DefaultRequestTimeout bounds an Apply whose context has no deadline,
+// when Options.RequestTimeout is 0.
+const DefaultRequestTimeout = 10 * time.Second
+
 // pageSize is how many keys one range read of Load returns at most (a
-// variable for tests). etcd counts every key left in the range for each
-// page, so small pages make a large load quadratic: with 111,000 rows,
-// pages of 1,000 took Open 2.5x the time of loading the rows into memory
-// plus one range read, pages of 10,000 about 0.9x (BenchmarkJoin).
+// variable for tests). etcd counts the whole rest of the range for every
+// page, so a page costs time in proportion to what is left: with 1,000 a
+// page, joining 121k rows took 2.7× loading them from memory plus one
+// range read; with 10,000, 1.0–1.15× (BenchmarkEtcdJoin in package
+// controller).
 var pageSize int64 = 10000
 
 // revName is the last path element of the key every Apply writes.
@@ -81,8 +95,9 @@ const revName = "_rev"
 
 // ErrCompacted is wrapped by the error Follow returns when etcd no longer
 // holds the history after the backend's revision: the caller must load
-// everything again (Load) before it follows again.
-var ErrCompacted error = &herd.Error{Kind: herd.ErrFailedPrecondition, Msg: "etcdstore: history compacted, load again"}
+// everything again (Load) before it follows again. It is
+// store.ErrCompacted.
+var ErrCompacted = store.ErrCompacted
 
 // Options configure Open.
 type Options struct {
@@ -96,6 +111,13 @@ type Options struct {
 	// DialTimeout bounds Open's connection to etcd; 0 means
 	// DefaultDialTimeout.
 	DialTimeout time.Duration
+	// RequestTimeout bounds an Apply whose context has no deadline (a
+	// controller's commit has none): when etcd does not answer in time,
+	// as in a network partition, Apply fails with an error wrapping
+	// herd.ErrFailedPrecondition instead of waiting on; the commit may
+	// then have been applied or not, and Follow shows which. 0 means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Backend is a store.Backend in etcd. It is safe for concurrent use.
@@ -104,17 +126,19 @@ type Backend struct {
 	prefix string // "PREFIX/"
 	revKey string // "PREFIX/_rev"
 	id     string // written to revKey by each Apply
+	reqTO  time.Duration
 
 	// applyMu is held through Apply's transaction and the move of rev
 	// past it, so that Follow never takes an own commit for another's.
 	applyMu sync.Mutex
 
 	mu     sync.Mutex
-	rev    int64 // every commit on the prefix up to rev has been seen
+	rev    int64         // every commit on the prefix up to rev has been seen
+	moved  chan struct{} // closed (and replaced) when rev moves or the backend closes
 	closed bool
 }
 
-var _ store.Backend = (*Backend)(nil)
+var _ store.Follower = (*Backend)(nil)
 
 // Open connects to etcd and returns a backend on opts.Prefix. It checks
 // that etcd answers within the dial timeout.
@@ -144,7 +168,11 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, herd.Wrap(herd.ErrFailedPrecondition, err, "etcdstore: connect")
 	}
-	b := &Backend{cli: cli, prefix: prefix + "/", revKey: prefix + "/" + revName, id: hex.EncodeToString(idb[:])}
+	reqTO := opts.RequestTimeout
+	if reqTO <= 0 {
+		reqTO = DefaultRequestTimeout
+	}
+	b := &Backend{cli: cli, prefix: prefix + "/", revKey: prefix + "/" + revName, id: hex.EncodeToString(idb[:]), reqTO: reqTO, moved: make(chan struct{})}
 	cctx, cancel := context.WithTimeout(ctx, dial)
 	defer cancel()
 	if _, err := cli.Get(cctx, b.revKey); err != nil {
@@ -163,6 +191,55 @@ func (b *Backend) Revision() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.rev
+}
+
+// advance moves rev up to at least rev and wakes WaitRevision.
+func (b *Backend) advance(rev int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if rev > b.rev {
+		b.rev = rev
+		close(b.moved)
+		b.moved = make(chan struct{})
+	}
+}
+
+// WaitRevision returns nil once the backend has seen every commit up to
+// rev (Revision() >= rev), ctx's error when ctx is done first, or
+// herd.ErrClosed when the backend is closed first.
+func (b *Backend) WaitRevision(ctx context.Context, rev int64) error {
+	for {
+		b.mu.Lock()
+		cur, closed, moved := b.rev, b.closed, b.moved
+		b.mu.Unlock()
+		switch {
+		case cur >= rev:
+			return nil
+		case closed:
+			return errClosed
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Latest returns the revision of the newest commit on the prefix (0 if
+// there is none), read from etcd with a linearizable read.
+func (b *Backend) Latest(ctx context.Context) (int64, error) {
+	if b.isClosed() {
+		return 0, errClosed
+	}
+	resp, err := b.cli.Get(ctx, b.revKey)
+	if err != nil {
+		return 0, b.etcdErr(ctx, err, "latest revision")
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, nil
+	}
+	return resp.Kvs[0].ModRevision, nil
 }
 
 func (b *Backend) isClosed() bool {
@@ -239,9 +316,7 @@ func (b *Backend) Load(ctx context.Context, fn func(store.Record) error) error {
 		}
 		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
-	b.mu.Lock()
-	b.rev = max(b.rev, at)
-	b.mu.Unlock()
+	b.advance(at)
 	return nil
 }
 
@@ -285,19 +360,35 @@ func (b *Backend) Apply(ctx context.Context, changes []store.Record) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	resp, err := b.cli.Txn(ctx).
+	tctx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithTimeout(ctx, b.reqTO)
+		defer cancel()
+	}
+	resp, err := b.cli.Txn(tctx).
 		If(clientv3.Compare(clientv3.ModRevision(b.revKey), "<", rev+1)).
 		Then(ops...).
+		Else(clientv3.OpGet(b.revKey)).
 		Commit()
 	if err != nil {
+		if ctx.Err() == nil && tctx.Err() != nil {
+			return herd.Wrap(herd.ErrFailedPrecondition, err, fmt.Sprintf("etcdstore: apply: no answer from etcd within %v (the commit may or may not have been applied)", b.reqTO))
+		}
 		return b.etcdErr(ctx, err, "apply")
 	}
 	if !resp.Succeeded {
-		return fmt.Errorf("etcdstore: commit guarded by revision %d: %w", rev, store.ErrConflict)
+		// The Else read PREFIX/_rev: its ModRevision is the newest
+		// commit on the prefix, the one to wait for.
+		won := rev + 1
+		if len(resp.Responses) == 1 {
+			if rr := resp.Responses[0].GetResponseRange(); rr != nil && len(rr.Kvs) == 1 {
+				won = max(won, rr.Kvs[0].ModRevision)
+			}
+		}
+		return &store.ConflictError{Revision: won, Msg: fmt.Sprintf("etcdstore: commit guarded by revision %d lost to revision %d", rev, won)}
 	}
-	b.mu.Lock()
-	b.rev = max(b.rev, resp.Header.Revision)
-	b.mu.Unlock()
+	b.advance(resp.Header.Revision)
 	return nil
 }
 
@@ -407,9 +498,7 @@ func (b *Backend) deliver(rev int64, evs []*clientv3.Event, fn func([]store.Reco
 			return err
 		}
 	}
-	b.mu.Lock()
-	b.rev = max(b.rev, rev)
-	b.mu.Unlock()
+	b.advance(rev)
 	return nil
 }
 
@@ -434,6 +523,8 @@ func (b *Backend) Close() error {
 		return nil
 	}
 	b.closed = true
+	close(b.moved)
+	b.moved = make(chan struct{})
 	b.mu.Unlock()
 	if err := b.cli.Close(); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/herd-project/herd"
+	"github.com/herd-project/herd/internal/etcdtest"
 	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/store/etcdstore"
 	"github.com/herd-project/herd/store/storetest"
@@ -547,4 +548,98 @@ func TestLoadPages(t *testing.T) {
 	if err := b.Apply(context.Background(), []store.Record{put("t", "x", "y")}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("Apply after a Load older than another's commit: %v, want ErrConflict", err)
 	}
+}
+
+// A lost Apply names the revision that beat it; WaitRevision returns once
+// Follow has handed that commit on, and the write then commits.
+func TestConflictRevisionAndWait(t *testing.T) {
+	name := endpoint + " " + newPrefix()
+	a, b := open(t, name), open(t, name)
+	defer a.Close()
+	defer b.Close()
+	mustLoad(t, a)
+	mustLoad(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Apply(ctx, []store.Record{put("t", "k", "b")}); err != nil {
+		t.Fatal(err)
+	}
+	err := a.Apply(ctx, []store.Record{put("t", "k", "a")})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("Apply on stale state: %v, want ErrConflict", err)
+	}
+	if got, want := store.ConflictRevision(err), b.Revision(); got != want {
+		t.Fatalf("conflict names revision %d, want b's commit %d", got, want)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	if err := a.WaitRevision(short, store.ConflictRevision(err)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitRevision without Follow: %v, want the deadline", err)
+	}
+	cancelShort()
+	if latest, err := a.Latest(ctx); err != nil || latest != b.Revision() {
+		t.Fatalf("Latest = %d, %v; want b's commit %d", latest, err, b.Revision())
+	}
+	fctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Follow(fctx, func([]store.Record) error { return nil }) }()
+	if err := a.WaitRevision(ctx, store.ConflictRevision(err)); err != nil {
+		t.Fatalf("WaitRevision while following: %v", err)
+	}
+	if err := a.Apply(ctx, []store.Record{put("t", "k", "a")}); err != nil {
+		t.Fatalf("Apply after waiting: %v", err)
+	}
+	stop()
+	<-done
+	a.Close()
+	if err := a.WaitRevision(ctx, a.Revision()+100); !errors.Is(err, herd.ErrClosed) {
+		t.Fatalf("WaitRevision after Close: %v, want ErrClosed", err)
+	}
+}
+
+// An Apply that etcd does not answer (a network partition) fails after
+// the request timeout with herd.ErrFailedPrecondition; once the partition
+// heals, a commit it may have made reaches Follow like another's, and the
+// backend applies again.
+func TestApplyTimesOutInAPartition(t *testing.T) {
+	cl := etcdtest.Start(t, etcdtest.Options{Members: 1})
+	gate := cl.Gate(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: gate.Endpoints(), Prefix: newPrefix(), RequestTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	mustLoad(t, b)
+	gate.Partition()
+	start := time.Now()
+	err = b.Apply(context.Background(), []store.Record{put("t", "k", "v")})
+	if !errors.Is(err, herd.ErrFailedPrecondition) || errors.Is(err, store.ErrConflict) {
+		t.Fatalf("Apply in a partition: %v, want ErrFailedPrecondition", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Apply in a partition returned after %v", d)
+	}
+	gate.Heal()
+	var got []store.Record
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go b.Follow(fctx, func(cs []store.Record) error { got = append(got, cs...); return nil })
+	for {
+		latest, err := b.Latest(ctx)
+		if err == nil {
+			if err := b.WaitRevision(ctx, latest); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("etcd unreachable after the partition healed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := b.Apply(ctx, []store.Record{put("t", "k2", "v")}); err != nil {
+		t.Fatalf("Apply after the partition: %v", err)
+	}
+	t.Logf("the commit in the partition %s", map[bool]string{true: "was applied and followed", false: "was not applied"}[len(got) > 0])
 }
