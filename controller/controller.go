@@ -312,19 +312,23 @@ func init() {
 }
 
 // Close releases the state. Sessions fail with herd.ErrClosed afterwards;
-// machines are left running (see Session.DestroyController).
+// machines are left running (see Session.DestroyController). The
+// provisioner stops: provider calls under way are cancelled, and what they
+// leave is resumed when the controller is opened again.
 func (c *Controller) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
-	if c.provisioner != nil {
-		c.provisioner.stop()
-	}
+	// The provisioner is cancelled first, and waited for once the store
+	// is closed: a write of its stuck on an unreachable backend ends
+	// with the store, not after the backend's request timeout.
+	c.provisioner.cancel()
 	c.watch.closeAll(herd.Errorf(herd.ErrClosed, "controller %q is closed", c.info.Name))
 	c.notifyCommit()
 	c.cancelFollowing()
 	err := c.st.Close()
 	c.waitFollowing()
+	c.provisioner.wait()
 	return err
 }
 

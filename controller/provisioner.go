@@ -155,13 +155,9 @@ func (c *Controller) startProvisioner(reconcile bool) {
 	go p.run(reconcile)
 }
 
-// stop ends the provisioner and waits for its workers: calls under way
-// are cancelled, and what they leave is resumed when the controller opens
-// again.
-func (p *provisioner) stop() {
-	p.cancel()
-	p.wg.Wait() // returns at once if it never started
-}
+// wait waits, after cancel, until the provisioner and its workers have
+// stopped (at once if it never started).
+func (p *provisioner) wait() { p.wg.Wait() }
 
 // retryNow drops the waits of the failed jobs of a model (its machines'
 // and its own), so that the next pass runs them: a user asking again to
