@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -236,6 +237,63 @@ func TestSlowRequestHandsOffReading(t *testing.T) {
 		if err := <-blocked; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// inlineHandler is testHandler serving Test.Echo inline; it counts the
+// inline calls running at once.
+type inlineHandler struct {
+	*testHandler
+	running, most atomic.Int32
+}
+
+func (h *inlineHandler) Inline(req Request) bool { return req.Method == "Echo" }
+
+func (h *inlineHandler) Call(ctx context.Context, req Request) (any, error) {
+	if req.Method == "Echo" {
+		n := h.running.Add(1)
+		defer h.running.Add(-1)
+		if n > h.most.Load() {
+			h.most.Store(n)
+		}
+		time.Sleep(50 * time.Microsecond) // long enough to overlap, were they concurrent
+	}
+	return h.testHandler.Call(ctx, req)
+}
+
+// An InlineHandler's quick requests are served one after another by the
+// reading goroutine, and a slow request that is not quick still holds
+// none of them up.
+func TestInlineRequests(t *testing.T) {
+	h := &inlineHandler{testHandler: newTestHandler()}
+	ts := startServer(t, h, Options{})
+	c := ts.dial(t)
+	ctx := testCtx(t)
+	blocked := make(chan error, 1)
+	go func() { blocked <- c.Call(ctx, "Test", 1, "", "Block", nil, nil) }()
+	<-h.started
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 20 {
+				in := map[string]int{"i": i, "j": j}
+				var out map[string]int
+				if err := c.Call(ctx, "Test", 1, "", "Echo", in, &out); err != nil || out["i"] != i || out["j"] != j {
+					t.Errorf("Echo %v: %v, %v", in, out, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if m := h.most.Load(); m != 1 {
+		t.Errorf("%d inline requests ran at once on one connection, want 1", m)
+	}
+	h.release <- struct{}{}
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
 	}
 }
 

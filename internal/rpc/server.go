@@ -16,12 +16,24 @@ import (
 
 // Handler serves the requests of one connection. Call runs concurrently
 // with the connection's other requests (up to Options.MaxInFlight), on the
-// goroutine that read the request (reading passes to another if the call
-// takes more than 100 µs, or at once if others are being served). Its result is marshalled as the reply's "response"
+// goroutine that read the request, while a fresh goroutine reads on (but
+// see InlineHandler). Its result is marshalled as the reply's "response"
 // (nil reads as {}); its error becomes the reply's error through ErrorFor.
 // ctx ends at the request timeout or when the connection closes.
 type Handler interface {
 	Call(ctx context.Context, req Request) (result any, err error)
+}
+
+// An InlineHandler is a Handler that names the requests it serves
+// quickly and without ever blocking (a read of in-memory state, say).
+// The connection serves those on the goroutine that read them and reads
+// the next frame only afterwards: no goroutine is started and none is
+// woken for them. Every other request is served as a Handler's: reading
+// passes to a fresh goroutine at once. Inline must itself be quick; it is
+// called on every request.
+type InlineHandler interface {
+	Handler
+	Inline(req Request) bool
 }
 
 // HandlerFunc adapts a function to Handler.
@@ -214,10 +226,12 @@ func (c *Conn) readDeadline() time.Time {
 // readLoop reads frames until one is a request, then serves it on this
 // goroutine while a fresh one takes over reading: the request is served
 // by the goroutine the network woke, with no hand-over, and a slow handler
-// holds up none of the frames behind it. When reading stops the reader
+// holds up none of the frames behind it. A request an InlineHandler calls
+// quick is served here before reading on. When reading stops the reader
 // sends why on done: nil when the connection was closed on purpose (by
 // either side), the reason otherwise.
 func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
+	inline, _ := h.(InlineHandler)
 	for {
 		select {
 		case c.sem <- struct{}{}:
@@ -244,6 +258,12 @@ func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 		}
 		c.running.Add(1)
 		c.inFlight.Add(1)
+		if inline != nil && inline.Inline(req) {
+			// Quick and never blocking: served here, and this goroutine
+			// reads on afterwards (serveRequest gives back the token).
+			c.serveRequest(base, h, req)
+			continue
+		}
 		// The goroutine that read the request serves it, and a fresh one
 		// reads on at once: the request costs no hand-over to another
 		// goroutine, and a slow one holds up nothing behind it.
