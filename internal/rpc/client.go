@@ -50,13 +50,20 @@ type Client struct {
 
 	fr frameReader // used only by the goroutine holding the read role
 
-	mu          sync.Mutex
-	nextID      uint64
-	pending     map[uint64]*waiter
-	err         error   // set once the connection is down; every call fails with it
-	reading     bool    // someone holds the read role
-	leader      *waiter // the call holding it (nil: the idle reader, or nobody)
-	interrupted bool    // the leader's ctx ended: the read deadline is in the past
+	mu        sync.Mutex
+	nextID    uint64
+	pending   map[uint64]*waiter
+	err       error   // set once the connection is down; every call fails with it
+	reading   bool    // someone holds the read role
+	leader    *waiter // the call holding it (nil: the idle reader, or nobody)
+	leaderCtx context.Context
+	// watched is the last ctx a reading call had, with a context.AfterFunc
+	// that interrupts the reading call whose ctx it is: kept from call to
+	// call (a program often passes one ctx to many), replaced when a call
+	// with another ctx reads.
+	watched     context.Context
+	unwatch     func() bool
+	interrupted bool // the leader's ctx ended: the read deadline is in the past
 	idle        *time.Timer
 	idleAfter   time.Duration // idleRead; tests change it
 
@@ -186,7 +193,7 @@ func (c *Client) deliver(f frame, ferr error) {
 // release gives the read role up: to a waiting call if there is one,
 // else to nobody until the idle reader. c.mu held, by the role's holder.
 func (c *Client) release() {
-	c.leader = nil
+	c.leader, c.leaderCtx = nil, nil
 	if c.interrupted {
 		c.interrupted = false
 		_ = c.fr.conn.SetReadDeadline(time.Time{})
@@ -206,16 +213,22 @@ func (c *Client) release() {
 // ctx ends (ok false) or the connection goes down.
 func (c *Client) lead(ctx context.Context, w *waiter) (r reply, ok bool) {
 	if ctx.Done() != nil {
-		id := w.id // w may be recycled to another call before this runs
-		stop := context.AfterFunc(ctx, func() {
-			c.mu.Lock()
-			if c.leader == w && w.id == id && !c.interrupted {
-				c.interrupted = true
-				_ = c.fr.conn.SetReadDeadline(aLongTimeAgo)
+		c.mu.Lock()
+		if c.leader == w {
+			c.leaderCtx = ctx
+			if c.watched != ctx && c.err == nil {
+				if c.unwatch != nil {
+					c.unwatch()
+				}
+				c.watched, c.unwatch = ctx, context.AfterFunc(ctx, func() { c.interrupt(ctx) })
 			}
-			c.mu.Unlock()
-		})
-		defer stop()
+		}
+		c.mu.Unlock()
+		// Had ctx ended before leaderCtx was set, interrupt found no one.
+		if ctx.Err() != nil {
+			c.forget(w)
+			return reply{}, false
+		}
 	}
 	for {
 		f, ferr, fok, err := c.readOne()
@@ -247,6 +260,16 @@ func (c *Client) lead(ctx context.Context, w *waiter) (r reply, ok bool) {
 	}
 }
 
+// interrupt stops the read of the call reading with ctx, if one is.
+func (c *Client) interrupt(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leader != nil && c.leaderCtx == ctx && !c.interrupted {
+		c.interrupted = true
+		_ = c.fr.conn.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
 // shutdown fails every pending call and every later one.
 func (c *Client) shutdown(cause error) {
 	c.mu.Lock()
@@ -256,6 +279,10 @@ func (c *Client) shutdown(cause error) {
 	}
 	c.err = closedError(cause)
 	c.idle.Stop()
+	if c.unwatch != nil {
+		c.unwatch()
+		c.watched, c.unwatch = nil, nil
+	}
 	for id, w := range c.pending {
 		w.ch <- reply{err: c.err}
 		delete(c.pending, id)
@@ -317,7 +344,7 @@ func (c *Client) Call(ctx context.Context, facade string, version int, id, metho
 	c.pending[w.id] = w
 	c.mu.Unlock()
 
-	data, err := json.Marshal(outRequest{RequestID: w.id, Type: facade, Version: version, ID: id, Request: method, Params: params})
+	data, err := encodeRequest(w.id, facade, version, id, method, params)
 	if err != nil {
 		c.forget(w)
 		return herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("cannot encode params of %s.%s", facade, method))

@@ -3,6 +3,7 @@ package rpc
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 )
 
 // Request is one decoded request frame, what a Handler is given.
@@ -113,6 +114,52 @@ type outRequest struct {
 	Params    any    `json:"params,omitempty"`
 }
 
+// encodeRequest is json.Marshal(outRequest{...}), written around the
+// marshalled params when the strings need no escaping (a facade's and a
+// method's names always).
+func encodeRequest(id uint64, facade string, version int, objID, method string, params any) ([]byte, error) {
+	if id == 0 || !plainJSON(facade) || !plainJSON(objID) || !plainJSON(method) || params == nil {
+		return json.Marshal(outRequest{RequestID: id, Type: facade, Version: version, ID: objID, Request: method, Params: params})
+	}
+	p, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(p)+len(facade)+len(objID)+len(method)+80)
+	b = append(b, `{"request-id":`...)
+	b = strconv.AppendUint(b, id, 10)
+	str := func(key, v string) {
+		if v != "" {
+			b = append(b, key...)
+			b = append(b, v...)
+			b = append(b, '"')
+		}
+	}
+	str(`,"type":"`, facade)
+	if version != 0 {
+		b = append(b, `,"version":`...)
+		b = strconv.AppendInt(b, int64(version), 10)
+	}
+	str(`,"id":"`, objID)
+	str(`,"request":"`, method)
+	b = append(b, `,"params":`...)
+	b = append(b, p...)
+	return append(b, '}'), nil
+}
+
+// plainJSON reports whether encoding/json writes s as it is between
+// quotes: printable ASCII other than the quote, the backslash and the
+// characters it escapes for HTML.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
 // outReply is a reply in the current form. Response is always set (to {}
 // when there is nothing to say, also on an error reply) as Juju's server
 // does: jujulib tells replies by the presence of "error" or "response".
@@ -138,6 +185,20 @@ var empty = struct{}{}
 func encodeReply(req Request, result any, e *Error) ([]byte, error) {
 	if raw, ok := result.(json.RawMessage); result == nil || e != nil || (ok && len(raw) == 0) {
 		result = empty
+	}
+	if !req.legacy && e == nil && req.ID != 0 {
+		// The usual reply, written around the marshalled result: the same
+		// bytes as json.Marshal(outReply{...}) without its reflection.
+		resp, err := json.Marshal(result)
+		if err != nil {
+			return nil, err
+		}
+		b := make([]byte, 0, len(resp)+40)
+		b = append(b, `{"request-id":`...)
+		b = strconv.AppendUint(b, req.ID, 10)
+		b = append(b, `,"response":`...)
+		b = append(b, resp...)
+		return append(b, '}'), nil
 	}
 	if req.legacy {
 		r := outReplyV0{RequestId: req.ID, Response: result}

@@ -107,3 +107,40 @@ func TestDecodeFrameFastTakesTheUsualFrames(t *testing.T) {
 		}
 	}
 }
+
+// The hand-written envelopes are byte for byte what encoding/json writes.
+func FuzzEncodeEnvelope(f *testing.F) {
+	f.Add(uint64(1), "UserManager", 3, "", "UserInfo", `{"entities":[{"tag":"user-admin"}]}`)
+	f.Add(uint64(7), "AllWatcher", 0, "w-1", "Next", `[]`)
+	f.Add(uint64(0), "", 0, "", "", `null`)
+	f.Add(uint64(1<<63), "a<b", -1, "x\"y", "é", `"s<>&\u2028"`)
+	f.Fuzz(func(t *testing.T, id uint64, facade string, version int, objID, method, params string) {
+		var p any
+		if json.Unmarshal([]byte(params), &p) != nil {
+			p = params
+		}
+		got, err := encodeRequest(id, facade, version, objID, method, p)
+		want, werr := json.Marshal(outRequest{RequestID: id, Type: facade, Version: version, ID: objID, Request: method, Params: p})
+		if (err != nil) != (werr != nil) || string(got) != string(want) {
+			t.Fatalf("request:\n got %s, %v\nwant %s, %v", got, err, want, werr)
+		}
+		req := Request{ID: id}
+		got, err = encodeReply(req, p, nil)
+		want, werr = json.Marshal(outReply{RequestID: id, Response: p})
+		if p == nil {
+			want, werr = json.Marshal(outReply{RequestID: id, Response: empty})
+		}
+		if (err != nil) != (werr != nil) || string(got) != string(want) {
+			t.Fatalf("reply:\n got %s, %v\nwant %s, %v", got, err, want, werr)
+		}
+		raw := json.RawMessage(params)
+		got, err = encodeReply(req, raw, nil)
+		want, werr = json.Marshal(outReply{RequestID: id, Response: raw})
+		if len(raw) == 0 {
+			want, werr = json.Marshal(outReply{RequestID: id, Response: empty})
+		}
+		if (err != nil) != (werr != nil) || (err == nil && string(got) != string(want)) {
+			t.Fatalf("raw reply:\n got %s, %v\nwant %s, %v", got, err, want, werr)
+		}
+	})
+}

@@ -232,6 +232,10 @@ func (c *Conn) readDeadline() time.Time {
 // either side), the reason otherwise.
 func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 	inline, _ := h.(InlineHandler)
+	// buf holds the frames this goroutine reads: a request served inline
+	// is done with it before the next frame is read; one handed to this
+	// goroutine to serve keeps it (the next reader has its own).
+	var buf []byte
 	for {
 		select {
 		case c.sem <- struct{}{}:
@@ -246,7 +250,7 @@ func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 		default:
 			_ = c.ws.SetReadDeadline(c.readDeadline())
 		}
-		req, serve, stop, err := c.readRequest()
+		req, serve, stop, err := c.readRequest(&buf)
 		if stop {
 			<-c.sem
 			done <- err
@@ -262,6 +266,9 @@ func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 			// Quick and never blocking: served here, and this goroutine
 			// reads on afterwards (serveRequest gives back the token).
 			c.serveRequest(base, h, req)
+			if cap(buf) > 64<<10 {
+				buf = nil // an idle connection keeps no large buffer
+			}
 			continue
 		}
 		// The goroutine that read the request serves it, and a fresh one
@@ -276,13 +283,14 @@ func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 // readRequest reads one frame. It returns serve false for a frame that
 // needs no serving (a reply, or a malformed frame answered with an error),
 // and stop when the connection is ending, with why (nil: on purpose).
-func (c *Conn) readRequest() (req Request, serve, stop bool, err error) {
+func (c *Conn) readRequest(buf *[]byte) (req Request, serve, stop bool, err error) {
 	_, r, err := c.ws.NextReader()
 	if err != nil {
 		return Request{}, false, true, c.readFailed(err)
 	}
 	max := c.opts.MaxFrameBytes
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	data, err := readAtMost(r, (*buf)[:0], max+1)
+	*buf = data
 	if err != nil {
 		return Request{}, false, true, c.readFailed(err)
 	}
@@ -306,6 +314,29 @@ func (c *Conn) readRequest() (req Request, serve, stop bool, err error) {
 		return Request{}, false, false, nil
 	}
 	return f.request(legacy), true, false, nil
+}
+
+// readAtMost reads r to its end into buf, or its first n bytes.
+func readAtMost(r io.Reader, buf []byte, n int64) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, make([]byte, max(512, cap(buf)))...)[:len(buf)]
+		}
+		room := buf[len(buf):cap(buf)]
+		if left := n - int64(len(buf)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		k, err := r.Read(room)
+		buf = buf[:len(buf)+k]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		case int64(len(buf)) >= n:
+			return buf, nil
+		}
+	}
 }
 
 func jsonDetail(err error) string {
