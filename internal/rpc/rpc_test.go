@@ -297,6 +297,37 @@ func TestInlineRequests(t *testing.T) {
 	}
 }
 
+// inlineAll serves every request inline.
+type inlineAll struct{ *testHandler }
+
+func (inlineAll) Inline(Request) bool { return true }
+
+// An inline request that overruns the request timeout is answered at
+// once and its ctx ends; the next inline requests get a live ctx.
+func TestInlineRequestTimeout(t *testing.T) {
+	ts := startServer(t, inlineAll{newTestHandler()}, Options{RequestTimeout: 100 * time.Millisecond})
+	c := ts.dial(t)
+	ctx := testCtx(t)
+	for range 2 {
+		for _, ms := range []int{1, 1, 1000, 1, 5, 1000} {
+			start := time.Now()
+			err := c.Call(ctx, "Test", 1, "", "Sleep", sleepParams{Millis: ms}, nil)
+			var e *Error
+			switch {
+			case ms < 100 && err != nil:
+				t.Fatalf("Sleep %d ms: %v", ms, err)
+			case ms >= 100 && (!errors.As(err, &e) || e.Code != CodeDeadlineExceeded):
+				t.Fatalf("Sleep %d ms: %v, want a timeout", ms, err)
+			case ms >= 100 && time.Since(start) > 900*time.Millisecond:
+				t.Fatalf("timeout answered after %v", time.Since(start))
+			}
+			if err := c.Call(ctx, "Test", 1, "", "Echo", nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 func TestMaxInFlightWaits(t *testing.T) {
 	h := newTestHandler()
 	ts := startServer(t, h, Options{MaxInFlight: 2})
