@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -143,4 +144,56 @@ func FuzzEncodeEnvelope(f *testing.F) {
 			t.Fatalf("raw reply:\n got %s, %v\nwant %s, %v", got, err, want, werr)
 		}
 	})
+}
+
+// validExtent judges as rawExtent plus json.Valid did.
+func FuzzValidExtent(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `[]`, `{"a":1}`, `[1,2,3]`, `{"a":{"b":[true,false,null,"x\u00e9\n"]}}`,
+		`{"a":-0.5e+10,"b":1E5,"c":0}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `[1,]`, `{"a":1,}`,
+		`{,}`, `[tru]`, `{"a" : [ 1 , { } ] }  `, "[\"\x01\"]", "[\"\xff\"]", `["\x"]`,
+		`{"a":"\u12"}`, `[}`, `{]`, `{"a"}`, `{"a":}`, `[1 2]`, `{"a":1"b":2}`, `[1]]`, `["}"]`,
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		strings.Repeat(`{"a":`, 9999) + "[]" + strings.Repeat("}", 9999),
+		strings.Repeat(`{"a":`, 10000) + "[]" + strings.Repeat("}", 10000),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, wok := rawExtent(data, 0)
+		wok = wok && json.Valid(data[:want])
+		got, ok := validExtent(data, 0)
+		if ok != wok || (ok && got != want) {
+			t.Fatalf("validExtent(%.80q) = %d, %v; want %d, %v", data, got, ok, want, wok)
+		}
+	})
+}
+
+// rawExtent is the fast path's former way of finding a value's end (with
+// json.Valid after it), the reference for validExtent: the end of the
+// object or array at i, matching brackets outside strings.
+func rawExtent(data []byte, i int) (int, bool) {
+	if i >= len(data) || (data[i] != '{' && data[i] != '[') {
+		return 0, false
+	}
+	depth := 0
+	for j := i; j < len(data); j++ {
+		switch data[j] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1, true
+			}
+		case '"':
+			for j++; j < len(data) && data[j] != '"'; j++ {
+				if data[j] == '\\' {
+					j++
+				}
+			}
+		}
+	}
+	return 0, false
 }
