@@ -344,12 +344,15 @@ func (c *Client) Call(ctx context.Context, facade string, version int, id, metho
 	c.pending[w.id] = w
 	c.mu.Unlock()
 
-	data, err := encodeRequest(w.id, facade, version, id, method, params)
-	if err != nil {
+	b := getEncBuf()
+	if err := b.request(w.id, facade, version, id, method, params); err != nil {
+		putEncBuf(b)
 		c.forget(w)
 		return herd.Wrap(herd.ErrInvalid, err, fmt.Sprintf("cannot encode params of %s.%s", facade, method))
 	}
-	if err := c.write(data); err != nil {
+	err := c.write(b.buf.Bytes())
+	putEncBuf(b)
+	if err != nil {
 		c.forget(w)
 		c.shutdown(err)
 		_ = c.ws.Close()

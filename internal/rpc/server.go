@@ -447,24 +447,25 @@ func (c *Conn) call(ctx context.Context, h Handler, req Request) (result any, er
 // reply encodes and writes a reply. A result that cannot be encoded is
 // answered with an error instead.
 func (c *Conn) reply(req Request, result any, e *Error) {
-	data, err := encodeSafely(req, result, e)
-	if err != nil {
-		data, err = encodeSafely(req, nil, &Error{Message: "cannot encode result: " + err.Error()})
-		if err != nil {
+	b := getEncBuf()
+	defer putEncBuf(b)
+	if err := encodeSafely(b, req, result, e); err != nil {
+		b.buf.Reset()
+		if err := encodeSafely(b, req, nil, &Error{Message: "cannot encode result: " + err.Error()}); err != nil {
 			c.log("rpc: cannot encode reply", "err", err)
 			return
 		}
 	}
-	c.write(data)
+	c.write(b.buf.Bytes())
 }
 
-func encodeSafely(req Request, result any, e *Error) (data []byte, err error) {
+func encodeSafely(b *encBuf, req Request, result any, e *Error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			data, err = nil, fmt.Errorf("panic: %v", p)
+			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	return encodeReply(req, result, e)
+	return b.reply(req, result, e)
 }
 
 func (c *Conn) write(data []byte) {
