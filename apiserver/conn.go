@@ -69,6 +69,21 @@ func (c *apiConn) Call(ctx context.Context, req rpc.Request) (any, error) {
 	return m(ctx, call{c: c, s: s, req: req})
 }
 
+// quick is every method that only reads the controller's in-memory
+// state (a Session read or check, no store write, no wait): the
+// connection serves these on the goroutine that read them, with no
+// goroutine started or woken (rpc.InlineHandler). Anything that writes,
+// hashes a password or waits (Admin.Login, AllWatcher.Next) is not here.
+var quick = map[string]map[string]bool{
+	"Pinger":       {"Ping": true},
+	"UserManager":  {"UserInfo": true},
+	"ModelManager": {"ListModels": true, "ListModelSummaries": true, "ModelInfo": true},
+	"Controller":   {"AllModels": true, "GetControllerAccess": true, "ControllerVersion": true},
+}
+
+// Inline reports whether req is one of the quick methods.
+func (c *apiConn) Inline(req rpc.Request) bool { return quick[req.Facade][req.Method] }
+
 // call is what a facade method gets: the connection, its session and the
 // request.
 type call struct {

@@ -164,7 +164,18 @@ func BenchmarkNetLatency(b *testing.B) {
 		t3 := time.Now()
 		echo, ui, ls = append(echo, t1.Sub(t0)), append(ui, t2.Sub(t1)), append(ls, t3.Sub(t2))
 	}
+	// The floor's fairness: its frame (both ways) against UserInfo's
+	// request and reply as they go on the wire.
+	uiReply, err := json.Marshal(struct {
+		ID       int                    `json:"request-id"`
+		Response params.UserInfoResults `json:"response"`
+	}{4000, uiOut})
+	if err != nil {
+		b.Fatal(err)
+	}
 	pe, pu, pl := median(echo), median(ui), median(ls)
+	b.ReportMetric(float64(len(echoMsg)), "echo-frame-bytes")
+	b.ReportMetric(float64(len(uiReply)), "userinfo-reply-bytes")
 	b.ReportMetric(us(pe), "echo-p50-µs")
 	b.ReportMetric(us(pu), "userinfo-p50-µs")
 	b.ReportMetric(us(pl), "summaries10-p50-µs")

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -61,6 +62,23 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 		if _, _, err := ws.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeReply decodes a reply of UserInfo's size: the frame,
+// then its response into the result, as Client does.
+func BenchmarkDecodeReply(b *testing.B) {
+	data := []byte(`{"request-id":12,"response":{"results":[{"result":{"username":"admin","display-name":"admin","access":"superuser","created-by":"admin","date-created":"2026-11-29T07:05:06Z","last-connection":"2026-11-29T07:05:06Z","disabled":false}}]}}`)
+	var out map[string]any
+	b.ReportAllocs()
+	for b.Loop() {
+		f, _, ok, err := decodeFrame(data)
+		if !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		if err := json.Unmarshal(f.Response, &out); err != nil {
 			b.Fatal(err)
 		}
 	}

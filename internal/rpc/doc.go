@@ -96,9 +96,12 @@
 // Server side, per connection: ws, err := Upgrade(w, r); c := NewConn(ws,
 // opts); err = c.Serve(ctx, handler) (once; it returns when the
 // connection is down). c.Close or c.CloseWith end it from anywhere, e.g.
-// when the session bound to it ends. Client side: Dial (or NewClient over
-// a websocket of one's own), then Call from any number of goroutines. The
-// client sends no keepalive of its own: as Juju's clients do, the layer
-// above calls Pinger.Ping (the server's websocket pings are answered
-// while the client reads, which it always does).
+// when the session bound to it ends. A handler that is an InlineHandler
+// has its quick requests served on the reading goroutine, with no hand-off.
+// Client side: Dial (or NewClient over a websocket of one's own), then
+// Call from any number of goroutines; a lone call reads its own reply
+// (see Client). The client sends no keepalive of its own: as Juju's
+// clients do, the layer above calls Pinger.Ping (the server's websocket
+// pings are answered by whoever reads: a call, or the idle reader that
+// starts 5 ms after the last call, so an idle connection is always read).
 package rpc

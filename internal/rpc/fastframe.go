@@ -66,8 +66,8 @@ func decodeFrameFast(data []byte) (f frame, ok bool) {
 				}
 				j = k
 			case "params", "response":
-				k, ok := rawExtent(data, j)
-				if !ok || !json.Valid(data[j:k]) {
+				k, ok := validExtent(data, j)
+				if !ok {
 					return frame{}, false
 				}
 				raw := json.RawMessage(data[j:k:k]) // data is the frame's own buffer
@@ -169,29 +169,200 @@ func plainInt(data []byte, i int) (int, int, bool) {
 	return int(n), j, err == nil
 }
 
-// rawExtent returns the end of the object or array at i, matching brackets
-// outside strings; whether it is valid JSON is left to json.Valid.
-func rawExtent(data []byte, i int) (int, bool) {
+// maxNesting is encoding/json's limit on nested objects and arrays.
+const maxNesting = 10000
+
+// validExtent returns the end of the object or array at i when it is
+// valid JSON, judged as json.Valid judges data[i:end] (FuzzValidExtent
+// checks it against rawExtent and json.Valid): one pass, with no
+// function call per byte.
+func validExtent(data []byte, i int) (int, bool) {
 	if i >= len(data) || (data[i] != '{' && data[i] != '[') {
 		return 0, false
 	}
-	depth := 0
-	for j := i; j < len(data); j++ {
-		switch data[j] {
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return j + 1, true
+	var stackBuf [64]byte
+	stack := stackBuf[:0] // the open containers, '{' or '['
+	j := i
+	ok := true
+	for {
+		// A value at j (after whitespace).
+		j = skipWS(data, j)
+		if j >= len(data) {
+			return 0, false
+		}
+		switch c := data[j]; {
+		case c == '{' || c == '[':
+			if len(stack) >= maxNesting {
+				return 0, false
 			}
-		case '"':
-			for j++; j < len(data) && data[j] != '"'; j++ {
-				if data[j] == '\\' {
-					j++
+			end := byte('}')
+			if c == '[' {
+				end = ']'
+			}
+			j = skipWS(data, j+1)
+			if j < len(data) && data[j] == end {
+				j++
+				break // an empty one: a whole value
+			}
+			stack = append(stack, c)
+			if c == '{' {
+				if j, ok = validKey(data, j); !ok {
+					return 0, false
 				}
+			}
+			continue // its first value
+		case c == '"':
+			j, ok = validString(data, j)
+		case c == '-' || (c >= '0' && c <= '9'):
+			j, ok = validNumber(data, j)
+		case c == 't':
+			j, ok = literal(data, j, "true")
+		case c == 'f':
+			j, ok = literal(data, j, "false")
+		case c == 'n':
+			j, ok = literal(data, j, "null")
+		default:
+			return 0, false
+		}
+		if !ok {
+			return 0, false
+		}
+		// After a value: a comma goes on to the next one, a closing
+		// bracket closes its container.
+		for next := false; !next; {
+			if len(stack) == 0 {
+				return j, true
+			}
+			j = skipWS(data, j)
+			if j >= len(data) {
+				return 0, false
+			}
+			top := stack[len(stack)-1]
+			switch data[j] {
+			case ',':
+				j++
+				if top == '{' {
+					if j, ok = validKey(data, skipWS(data, j)); !ok {
+						return 0, false
+					}
+				}
+				next = true
+			case '}', ']':
+				if (top == '{') != (data[j] == '}') {
+					return 0, false
+				}
+				stack = stack[:len(stack)-1]
+				j++
+			default:
+				return 0, false
+			}
+		}
+	}
+}
+
+// validKey reads an object's key and its colon at i; it returns the index
+// after the colon.
+func validKey(data []byte, i int) (int, bool) {
+	if i >= len(data) || data[i] != '"' {
+		return 0, false
+	}
+	j, ok := validString(data, i)
+	if !ok {
+		return 0, false
+	}
+	j = skipWS(data, j)
+	if j >= len(data) || data[j] != ':' {
+		return 0, false
+	}
+	return j + 1, true
+}
+
+// validString reads the string at i (data[i] is '"') as encoding/json's
+// scanner does: no control characters, only JSON's escapes; other bytes,
+// valid UTF-8 or not, pass.
+func validString(data []byte, i int) (int, bool) {
+	for j := i + 1; j < len(data); j++ {
+		switch c := data[j]; {
+		case c == '"':
+			return j + 1, true
+		case c < 0x20:
+			return 0, false
+		case c == '\\':
+			j++
+			if j >= len(data) {
+				return 0, false
+			}
+			switch data[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(data) {
+					return 0, false
+				}
+				for _, h := range data[j+1 : j+5] {
+					if !isHex(h) {
+						return 0, false
+					}
+				}
+				j += 4
+			default:
+				return 0, false
 			}
 		}
 	}
 	return 0, false
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// validNumber reads the number at i: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(data []byte, i int) (int, bool) {
+	j := i
+	if data[j] == '-' {
+		j++
+	}
+	switch {
+	case j >= len(data):
+		return 0, false
+	case data[j] == '0':
+		j++
+	case data[j] >= '1' && data[j] <= '9':
+		j = digitsEnd(data, j)
+	default:
+		return 0, false
+	}
+	if j < len(data) && data[j] == '.' {
+		k := digitsEnd(data, j+1)
+		if k == j+1 {
+			return 0, false
+		}
+		j = k
+	}
+	if j < len(data) && (data[j] == 'e' || data[j] == 'E') {
+		j++
+		if j < len(data) && (data[j] == '+' || data[j] == '-') {
+			j++
+		}
+		k := digitsEnd(data, j)
+		if k == j {
+			return 0, false
+		}
+		j = k
+	}
+	return j, true
+}
+
+func digitsEnd(data []byte, i int) int {
+	for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func literal(data []byte, i int, lit string) (int, bool) {
+	if len(data)-i < len(lit) || string(data[i:i+len(lit)]) != lit {
+		return 0, false
+	}
+	return i + len(lit), true
 }

@@ -1,8 +1,11 @@
 package rpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
+	"sync"
 )
 
 // Request is one decoded request frame, what a Handler is given.
@@ -113,6 +116,96 @@ type outRequest struct {
 	Params    any    `json:"params,omitempty"`
 }
 
+// encBuf is a buffer frames are encoded into, with a json.Encoder that
+// writes to it, recycled: encoding a frame then allocates nothing of its
+// own (json.Marshal returns a fresh copy of what it wrote).
+type encBuf struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var encBufs = sync.Pool{New: func() any {
+	b := new(encBuf)
+	b.enc = json.NewEncoder(&b.buf)
+	return b
+}}
+
+func getEncBuf() *encBuf { return encBufs.Get().(*encBuf) }
+
+func putEncBuf(b *encBuf) {
+	if b.buf.Cap() > 64<<10 {
+		return // a large frame's buffer is not kept
+	}
+	b.buf.Reset()
+	encBufs.Put(b)
+}
+
+// value appends v as json.Marshal writes it. On an error it appends
+// nothing.
+func (b *encBuf) value(v any) error {
+	if err := b.enc.Encode(v); err != nil {
+		return err
+	}
+	b.buf.Truncate(b.buf.Len() - 1) // Encode's newline
+	return nil
+}
+
+// encodeRequest is json.Marshal(outRequest{...}).
+func encodeRequest(id uint64, facade string, version int, objID, method string, params any) ([]byte, error) {
+	b := getEncBuf()
+	defer putEncBuf(b)
+	if err := b.request(id, facade, version, objID, method, params); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(b.buf.Bytes()), nil
+}
+
+// request writes json.Marshal(outRequest{...}) into b, written around the
+// marshalled params when the strings need no escaping (a facade's and a
+// method's names always).
+func (b *encBuf) request(id uint64, facade string, version int, objID, method string, params any) error {
+	if id == 0 || !plainJSON(facade) || !plainJSON(objID) || !plainJSON(method) || params == nil {
+		return b.value(outRequest{RequestID: id, Type: facade, Version: version, ID: objID, Request: method, Params: params})
+	}
+	var num [20]byte
+	w := &b.buf
+	w.WriteString(`{"request-id":`)
+	w.Write(strconv.AppendUint(num[:0], id, 10))
+	str := func(key, v string) {
+		if v != "" {
+			w.WriteString(key)
+			w.WriteString(v)
+			w.WriteByte('"')
+		}
+	}
+	str(`,"type":"`, facade)
+	if version != 0 {
+		w.WriteString(`,"version":`)
+		w.Write(strconv.AppendInt(num[:0], int64(version), 10))
+	}
+	str(`,"id":"`, objID)
+	str(`,"request":"`, method)
+	w.WriteString(`,"params":`)
+	if err := b.value(params); err != nil {
+		return err
+	}
+	w.WriteByte('}')
+	return nil
+}
+
+// plainJSON reports whether encoding/json writes s as it is between
+// quotes: printable ASCII other than the quote, the backslash and the
+// characters it escapes for HTML.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
 // outReply is a reply in the current form. Response is always set (to {}
 // when there is nothing to say, also on an error reply) as Juju's server
 // does: jujulib tells replies by the presence of "error" or "response".
@@ -136,19 +229,42 @@ type outReplyV0 struct {
 var empty = struct{}{}
 
 func encodeReply(req Request, result any, e *Error) ([]byte, error) {
+	b := getEncBuf()
+	defer putEncBuf(b)
+	if err := b.reply(req, result, e); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(b.buf.Bytes()), nil
+}
+
+// reply writes a reply into b: json.Marshal of outReply or outReplyV0.
+func (b *encBuf) reply(req Request, result any, e *Error) error {
 	if raw, ok := result.(json.RawMessage); result == nil || e != nil || (ok && len(raw) == 0) {
 		result = empty
+	}
+	if !req.legacy && e == nil && req.ID != 0 {
+		// The usual reply, written around the marshalled result: the same
+		// bytes as json.Marshal(outReply{...}) without its reflection.
+		var num [20]byte
+		b.buf.WriteString(`{"request-id":`)
+		b.buf.Write(strconv.AppendUint(num[:0], req.ID, 10))
+		b.buf.WriteString(`,"response":`)
+		if err := b.value(result); err != nil {
+			return err
+		}
+		b.buf.WriteByte('}')
+		return nil
 	}
 	if req.legacy {
 		r := outReplyV0{RequestId: req.ID, Response: result}
 		if e != nil {
 			r.Error, r.ErrorCode = e.Error(), e.Code
 		}
-		return json.Marshal(r)
+		return b.value(r)
 	}
 	r := outReply{RequestID: req.ID, Response: result}
 	if e != nil {
 		r.Error, r.ErrorCode, r.ErrorInfo = e.Error(), e.Code, e.Info
 	}
-	return json.Marshal(r)
+	return b.value(r)
 }

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -106,4 +107,93 @@ func TestDecodeFrameFastTakesTheUsualFrames(t *testing.T) {
 			t.Errorf("fast path refused %s", s)
 		}
 	}
+}
+
+// The hand-written envelopes are byte for byte what encoding/json writes.
+func FuzzEncodeEnvelope(f *testing.F) {
+	f.Add(uint64(1), "UserManager", 3, "", "UserInfo", `{"entities":[{"tag":"user-admin"}]}`)
+	f.Add(uint64(7), "AllWatcher", 0, "w-1", "Next", `[]`)
+	f.Add(uint64(0), "", 0, "", "", `null`)
+	f.Add(uint64(1<<63), "a<b", -1, "x\"y", "é", `"s<>&\u2028"`)
+	f.Fuzz(func(t *testing.T, id uint64, facade string, version int, objID, method, params string) {
+		var p any
+		if json.Unmarshal([]byte(params), &p) != nil {
+			p = params
+		}
+		got, err := encodeRequest(id, facade, version, objID, method, p)
+		want, werr := json.Marshal(outRequest{RequestID: id, Type: facade, Version: version, ID: objID, Request: method, Params: p})
+		if (err != nil) != (werr != nil) || string(got) != string(want) {
+			t.Fatalf("request:\n got %s, %v\nwant %s, %v", got, err, want, werr)
+		}
+		req := Request{ID: id}
+		got, err = encodeReply(req, p, nil)
+		want, werr = json.Marshal(outReply{RequestID: id, Response: p})
+		if p == nil {
+			want, werr = json.Marshal(outReply{RequestID: id, Response: empty})
+		}
+		if (err != nil) != (werr != nil) || string(got) != string(want) {
+			t.Fatalf("reply:\n got %s, %v\nwant %s, %v", got, err, want, werr)
+		}
+		raw := json.RawMessage(params)
+		got, err = encodeReply(req, raw, nil)
+		want, werr = json.Marshal(outReply{RequestID: id, Response: raw})
+		if len(raw) == 0 {
+			want, werr = json.Marshal(outReply{RequestID: id, Response: empty})
+		}
+		if (err != nil) != (werr != nil) || (err == nil && string(got) != string(want)) {
+			t.Fatalf("raw reply:\n got %s, %v\nwant %s, %v", got, err, want, werr)
+		}
+	})
+}
+
+// validExtent judges as rawExtent plus json.Valid did.
+func FuzzValidExtent(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `[]`, `{"a":1}`, `[1,2,3]`, `{"a":{"b":[true,false,null,"x\u00e9\n"]}}`,
+		`{"a":-0.5e+10,"b":1E5,"c":0}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `[1,]`, `{"a":1,}`,
+		`{,}`, `[tru]`, `{"a" : [ 1 , { } ] }  `, "[\"\x01\"]", "[\"\xff\"]", `["\x"]`,
+		`{"a":"\u12"}`, `[}`, `{]`, `{"a"}`, `{"a":}`, `[1 2]`, `{"a":1"b":2}`, `[1]]`, `["}"]`,
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		strings.Repeat(`{"a":`, 9999) + "[]" + strings.Repeat("}", 9999),
+		strings.Repeat(`{"a":`, 10000) + "[]" + strings.Repeat("}", 10000),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, wok := rawExtent(data, 0)
+		wok = wok && json.Valid(data[:want])
+		got, ok := validExtent(data, 0)
+		if ok != wok || (ok && got != want) {
+			t.Fatalf("validExtent(%.80q) = %d, %v; want %d, %v", data, got, ok, want, wok)
+		}
+	})
+}
+
+// rawExtent is the fast path's former way of finding a value's end (with
+// json.Valid after it), the reference for validExtent: the end of the
+// object or array at i, matching brackets outside strings.
+func rawExtent(data []byte, i int) (int, bool) {
+	if i >= len(data) || (data[i] != '{' && data[i] != '[') {
+		return 0, false
+	}
+	depth := 0
+	for j := i; j < len(data); j++ {
+		switch data[j] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1, true
+			}
+		case '"':
+			for j++; j < len(data) && data[j] != '"'; j++ {
+				if data[j] == '\\' {
+					j++
+				}
+			}
+		}
+	}
+	return 0, false
 }

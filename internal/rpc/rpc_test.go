@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -235,6 +236,94 @@ func TestSlowRequestHandsOffReading(t *testing.T) {
 		h.release <- struct{}{}
 		if err := <-blocked; err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// inlineHandler is testHandler serving Test.Echo inline; it counts the
+// inline calls running at once.
+type inlineHandler struct {
+	*testHandler
+	running, most atomic.Int32
+}
+
+func (h *inlineHandler) Inline(req Request) bool { return req.Method == "Echo" }
+
+func (h *inlineHandler) Call(ctx context.Context, req Request) (any, error) {
+	if req.Method == "Echo" {
+		n := h.running.Add(1)
+		defer h.running.Add(-1)
+		if n > h.most.Load() {
+			h.most.Store(n)
+		}
+		time.Sleep(50 * time.Microsecond) // long enough to overlap, were they concurrent
+	}
+	return h.testHandler.Call(ctx, req)
+}
+
+// An InlineHandler's quick requests are served one after another by the
+// reading goroutine, and a slow request that is not quick still holds
+// none of them up.
+func TestInlineRequests(t *testing.T) {
+	h := &inlineHandler{testHandler: newTestHandler()}
+	ts := startServer(t, h, Options{})
+	c := ts.dial(t)
+	ctx := testCtx(t)
+	blocked := make(chan error, 1)
+	go func() { blocked <- c.Call(ctx, "Test", 1, "", "Block", nil, nil) }()
+	<-h.started
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 20 {
+				in := map[string]int{"i": i, "j": j}
+				var out map[string]int
+				if err := c.Call(ctx, "Test", 1, "", "Echo", in, &out); err != nil || out["i"] != i || out["j"] != j {
+					t.Errorf("Echo %v: %v, %v", in, out, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if m := h.most.Load(); m != 1 {
+		t.Errorf("%d inline requests ran at once on one connection, want 1", m)
+	}
+	h.release <- struct{}{}
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// inlineAll serves every request inline.
+type inlineAll struct{ *testHandler }
+
+func (inlineAll) Inline(Request) bool { return true }
+
+// An inline request that overruns the request timeout is answered at
+// once and its ctx ends; the next inline requests get a live ctx.
+func TestInlineRequestTimeout(t *testing.T) {
+	ts := startServer(t, inlineAll{newTestHandler()}, Options{RequestTimeout: 100 * time.Millisecond})
+	c := ts.dial(t)
+	ctx := testCtx(t)
+	for range 2 {
+		for _, ms := range []int{1, 1, 1000, 1, 5, 1000} {
+			start := time.Now()
+			err := c.Call(ctx, "Test", 1, "", "Sleep", sleepParams{Millis: ms}, nil)
+			var e *Error
+			switch {
+			case ms < 100 && err != nil:
+				t.Fatalf("Sleep %d ms: %v", ms, err)
+			case ms >= 100 && (!errors.As(err, &e) || e.Code != CodeDeadlineExceeded):
+				t.Fatalf("Sleep %d ms: %v, want a timeout", ms, err)
+			case ms >= 100 && time.Since(start) > 900*time.Millisecond:
+				t.Fatalf("timeout answered after %v", time.Since(start))
+			}
+			if err := c.Call(ctx, "Test", 1, "", "Echo", nil, nil); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

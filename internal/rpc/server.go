@@ -16,12 +16,24 @@ import (
 
 // Handler serves the requests of one connection. Call runs concurrently
 // with the connection's other requests (up to Options.MaxInFlight), on the
-// goroutine that read the request (reading passes to another if the call
-// takes more than 100 µs, or at once if others are being served). Its result is marshalled as the reply's "response"
+// goroutine that read the request, while a fresh goroutine reads on (but
+// see InlineHandler). Its result is marshalled as the reply's "response"
 // (nil reads as {}); its error becomes the reply's error through ErrorFor.
 // ctx ends at the request timeout or when the connection closes.
 type Handler interface {
 	Call(ctx context.Context, req Request) (result any, err error)
+}
+
+// An InlineHandler is a Handler that names the requests it serves
+// quickly and without ever blocking (a read of in-memory state, say).
+// The connection serves those on the goroutine that read them and reads
+// the next frame only afterwards: no goroutine is started and none is
+// woken for them. Every other request is served as a Handler's: reading
+// passes to a fresh goroutine at once. Inline must itself be quick; it is
+// called on every request.
+type InlineHandler interface {
+	Handler
+	Inline(req Request) bool
 }
 
 // HandlerFunc adapts a function to Handler.
@@ -214,10 +226,16 @@ func (c *Conn) readDeadline() time.Time {
 // readLoop reads frames until one is a request, then serves it on this
 // goroutine while a fresh one takes over reading: the request is served
 // by the goroutine the network woke, with no hand-over, and a slow handler
-// holds up none of the frames behind it. When reading stops the reader
+// holds up none of the frames behind it. A request an InlineHandler calls
+// quick is served here before reading on. When reading stops the reader
 // sends why on done: nil when the connection was closed on purpose (by
 // either side), the reason otherwise.
 func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
+	inline, _ := h.(InlineHandler)
+	// buf holds the frames this goroutine reads: a request served inline
+	// is done with it before the next frame is read; one handed to this
+	// goroutine to serve keeps it (the next reader has its own).
+	var buf []byte
 	for {
 		select {
 		case c.sem <- struct{}{}:
@@ -232,7 +250,7 @@ func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 		default:
 			_ = c.ws.SetReadDeadline(c.readDeadline())
 		}
-		req, serve, stop, err := c.readRequest()
+		req, serve, stop, err := c.readRequest(&buf)
 		if stop {
 			<-c.sem
 			done <- err
@@ -244,6 +262,15 @@ func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 		}
 		c.running.Add(1)
 		c.inFlight.Add(1)
+		if inline != nil && inline.Inline(req) {
+			// Quick and never blocking: served here, and this goroutine
+			// reads on afterwards (serveRequest gives back the token).
+			c.serveRequest(base, h, req)
+			if cap(buf) > 64<<10 {
+				buf = nil // an idle connection keeps no large buffer
+			}
+			continue
+		}
 		// The goroutine that read the request serves it, and a fresh one
 		// reads on at once: the request costs no hand-over to another
 		// goroutine, and a slow one holds up nothing behind it.
@@ -256,13 +283,14 @@ func (c *Conn) readLoop(base context.Context, h Handler, done chan<- error) {
 // readRequest reads one frame. It returns serve false for a frame that
 // needs no serving (a reply, or a malformed frame answered with an error),
 // and stop when the connection is ending, with why (nil: on purpose).
-func (c *Conn) readRequest() (req Request, serve, stop bool, err error) {
+func (c *Conn) readRequest(buf *[]byte) (req Request, serve, stop bool, err error) {
 	_, r, err := c.ws.NextReader()
 	if err != nil {
 		return Request{}, false, true, c.readFailed(err)
 	}
 	max := c.opts.MaxFrameBytes
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	data, err := readAtMost(r, (*buf)[:0], max+1)
+	*buf = data
 	if err != nil {
 		return Request{}, false, true, c.readFailed(err)
 	}
@@ -286,6 +314,29 @@ func (c *Conn) readRequest() (req Request, serve, stop bool, err error) {
 		return Request{}, false, false, nil
 	}
 	return f.request(legacy), true, false, nil
+}
+
+// readAtMost reads r to its end into buf, or its first n bytes.
+func readAtMost(r io.Reader, buf []byte, n int64) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, make([]byte, max(512, cap(buf)))...)[:len(buf)]
+		}
+		room := buf[len(buf):cap(buf)]
+		if left := n - int64(len(buf)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		k, err := r.Read(room)
+		buf = buf[:len(buf)+k]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		case int64(len(buf)) >= n:
+			return buf, nil
+		}
+	}
 }
 
 func jsonDetail(err error) string {
@@ -396,24 +447,25 @@ func (c *Conn) call(ctx context.Context, h Handler, req Request) (result any, er
 // reply encodes and writes a reply. A result that cannot be encoded is
 // answered with an error instead.
 func (c *Conn) reply(req Request, result any, e *Error) {
-	data, err := encodeSafely(req, result, e)
-	if err != nil {
-		data, err = encodeSafely(req, nil, &Error{Message: "cannot encode result: " + err.Error()})
-		if err != nil {
+	b := getEncBuf()
+	defer putEncBuf(b)
+	if err := encodeSafely(b, req, result, e); err != nil {
+		b.buf.Reset()
+		if err := encodeSafely(b, req, nil, &Error{Message: "cannot encode result: " + err.Error()}); err != nil {
 			c.log("rpc: cannot encode reply", "err", err)
 			return
 		}
 	}
-	c.write(data)
+	c.write(b.buf.Bytes())
 }
 
-func encodeSafely(req Request, result any, e *Error) (data []byte, err error) {
+func encodeSafely(b *encBuf, req Request, result any, e *Error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			data, err = nil, fmt.Errorf("panic: %v", p)
+			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	return encodeReply(req, result, e)
+	return b.reply(req, result, e)
 }
 
 func (c *Conn) write(data []byte) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -38,7 +39,45 @@ func Upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
 // clients pin the controller's CA here) and returns a Client with default
 // options. No proxy from the environment is used.
 func Dial(ctx context.Context, url string, tlsConfig *tls.Config) (*Client, error) {
-	d := websocket.Dialer{TLSClientConfig: tlsConfig, HandshakeTimeout: HandshakeTimeout}
+	// The connections go through handshakeConn, which keeps what gorilla
+	// reads ahead during the handshake for the Client's own reader.
+	var nd net.Dialer
+	d := websocket.Dialer{
+		TLSClientConfig:  tlsConfig,
+		HandshakeTimeout: HandshakeTimeout,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := nd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &handshakeConn{Conn: c}, nil
+		},
+		NetDialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := nd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// As gorilla's own TLS dial: the config cloned, the server
+			// name the host's when unset.
+			cfg := tlsConfig.Clone()
+			if cfg == nil {
+				cfg = &tls.Config{}
+			}
+			if cfg.ServerName == "" {
+				if host, _, err := net.SplitHostPort(addr); err == nil {
+					cfg.ServerName = host
+				} else {
+					cfg.ServerName = addr
+				}
+			}
+			tc := tls.Client(c, cfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				c.Close()
+				return nil, err
+			}
+			return &handshakeConn{Conn: tc}, nil
+		},
+	}
 	ws, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		if resp != nil {
