@@ -67,7 +67,7 @@ type Options struct {
 	Image string
 	// Profiles applied to every instance; nil means ["default"].
 	Profiles []string
-	// MaxConcurrent bounds concurrent LXD operations; 0 means 4.
+	// MaxConcurrent bounds concurrent LXD operations; 0 means 10.
 	MaxConcurrent int
 	// ProjectPrefix names model projects; "" means "herd-".
 	ProjectPrefix string
@@ -92,7 +92,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		opts.Profiles = []string{"default"}
 	}
 	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = 4
+		opts.MaxConcurrent = 10
 	}
 	if opts.ProjectPrefix == "" {
 		opts.ProjectPrefix = "herd-"
