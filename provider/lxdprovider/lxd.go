@@ -322,7 +322,10 @@ func (p *Provider) start(ctx context.Context, s provider.InstanceSpec) (provider
 		}
 		return provider.Instance{}, err
 	}
-	return p.get(ctx, s)
+	// The start operation succeeded: the instance runs. Reading it back
+	// would cost one more LXD round trip on every start.
+	return provider.Instance{ID: name, ControllerUUID: s.ControllerUUID, ModelUUID: s.ModelUUID,
+		MachineID: s.MachineID, Status: provider.Running, Message: "Running"}, nil
 }
 
 // StopInstance stops and deletes a machine; one already gone is fine.
