@@ -770,30 +770,42 @@ func machineState(mc models.Machine) string {
 func (s *Session) WaitStarted(ctx context.Context, model string, apps ...string) (ModelStatus, error) {
 	var failed error
 	st, err := s.WaitFor(ctx, model, func(st ModelStatus) bool {
-		wanted := map[string]bool{}
-		for _, u := range st.Units {
-			if len(apps) == 0 || slices.Contains(apps, u.Application) {
-				wanted[u.Machine] = true
-			}
-		}
-		for _, mc := range st.Machines {
-			if len(apps) > 0 && !wanted[mc.ID] {
-				continue
-			}
-			if s.c.opts.Provisioning.gaveUp(mc) {
-				failed = herd.Errorf(herd.ErrFailedPrecondition, "machine %s failed to start: %s", mc.ID, mc.Message)
-				return true
-			}
-			if mc.Status != models.Started || mc.Dying() {
-				return false
-			}
-		}
-		return true
+		var done bool
+		done, failed = MachinesStarted(st, apps, s.c.opts.Provisioning.gaveUp)
+		return done || failed != nil
 	})
 	if err == nil {
 		err = failed
 	}
 	return st, err
+}
+
+// MachinesStarted is WaitStarted's condition, for clients that wait their
+// own way: done when every machine of st (of the named applications'
+// units only, when apps are given) is started and not dying; an error
+// wrapping herd.ErrFailedPrecondition, naming the machine and the
+// provider's message, when one of them is one that givenUp says the
+// provisioner no longer retries.
+func MachinesStarted(st ModelStatus, apps []string, givenUp func(models.Machine) bool) (done bool, err error) {
+	wanted := map[string]bool{}
+	for _, u := range st.Units {
+		if len(apps) == 0 || slices.Contains(apps, u.Application) {
+			wanted[u.Machine] = true
+		}
+	}
+	done = true
+	for _, mc := range st.Machines {
+		if len(apps) > 0 && !wanted[mc.ID] {
+			continue
+		}
+		if givenUp(mc) {
+			return false, herd.Errorf(herd.ErrFailedPrecondition, "machine %s failed to start: %s", mc.ID, mc.Message)
+		}
+		if mc.Status != models.Started || mc.Dying() {
+			done = false
+		}
+	}
+	return done, nil
 }
 
 // WaitRemoved waits until a model being destroyed is gone (model read
