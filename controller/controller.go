@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/acl"
@@ -319,11 +320,14 @@ func (c *Controller) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
-	// The provisioner is cancelled first, and waited for once the store
-	// is closed: a write of its stuck on an unreachable backend ends
-	// with the store, not after the backend's request timeout.
+	// The provisioner is cancelled first and given a moment to stop
+	// while the store is still open (so that, on etcd, its campaign and
+	// lease end cleanly); it is waited for in full once the store is
+	// closed: a write of its stuck on an unreachable backend ends with
+	// the store, not after the backend's request timeout.
 	c.provisioner.cancel()
 	c.provisioner.handOver()
+	c.provisioner.waitUpTo(250 * time.Millisecond)
 	c.watch.closeAll(herd.Errorf(herd.ErrClosed, "controller %q is closed", c.info.Name))
 	c.notifyCommit()
 	c.cancelFollowing()

@@ -17,7 +17,10 @@ import (
 	"github.com/herd-project/herd/client"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
+	"github.com/herd-project/herd/internal/etcdtest"
 	"github.com/herd-project/herd/models"
+	"github.com/herd-project/herd/store"
+	"github.com/herd-project/herd/store/etcdstore"
 )
 
 // The privilege-escalation matrix: every public operation of *Session, by
@@ -316,8 +319,18 @@ func containsModel(ms []controller.ModelSummary, full string) bool {
 // privWorld builds a fixture and returns the actor's session: in process,
 // or over the network (a live API server and Herd's Go client) when
 // network is set.
-func privWorld(t *testing.T, actor string, network bool) (*controllertest.Fixture, session) {
-	f := controllertest.New(t, nil)
+//
+// sync makes each controller see what the other wrote (on etcd); done
+// closes the world's controllers at once (on etcd, hundreds of them
+// left open until the test ends would slow the shared cluster down).
+func privWorld(t *testing.T, actor string, mode matrixMode) (f *controllertest.Fixture, s session, sync, done func()) {
+	var opts *controllertest.Options
+	prefix := etcdPrefix()
+	if mode == onEtcd {
+		opts = &controllertest.Options{Backend: etcdBackend(t, prefix)}
+	}
+	f = controllertest.New(t, opts)
+	sync, done = func() {}, func() {}
 	f.BuildText(t, `
 		user owner add-model
 		user victim
@@ -346,9 +359,31 @@ func privWorld(t *testing.T, actor string, network bool) (*controllertest.Fixtur
 	default:
 		f.AddUser(t, name)
 	}
-	var s session = f.Session(t, name)
-	if network {
+	s = f.Session(t, name)
+	switch mode {
+	case overNetwork:
 		s = apiservertest.New(t, f).Client(t, name)
+	case onEtcd:
+		// The actor works through a second controller on the same etcd
+		// prefix, with the session the first one opened.
+		b, err := controller.Open(ctx, "", controller.Options{Backend: etcdBackend(t, prefix),
+			Provider: f.Provider, Now: f.Clock.Now, Hasher: controllertest.TestHasher{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		done = func() { b.Close(); f.Controller.Close() }
+		if s, err = b.Resume(ctx, f.Session(t, name).Token()); err != nil {
+			t.Fatal(err)
+		}
+		// Each controller sees every write acknowledged on the other.
+		sync = func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := errors.Join(f.Controller.Sync(ctx), b.Sync(ctx)); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	var err error
 	switch actor {
@@ -366,17 +401,55 @@ func privWorld(t *testing.T, actor string, network bool) (*controllertest.Fixtur
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f, s
+	sync()
+	return f, s, sync, done
 }
 
-func TestPrivilegeMatrix(t *testing.T) { privilegeMatrix(t, false) }
+func TestPrivilegeMatrix(t *testing.T) { privilegeMatrix(t, locally) }
+
+// matrixMode is where the matrix's actor works.
+type matrixMode int
+
+const (
+	locally     matrixMode = iota // on the fixture's controller
+	overNetwork                   // through a live API server and Herd's Go client
+	onEtcd                        // on a second controller sharing the fixture's etcd prefix
+)
+
+func (m matrixMode) String() string {
+	return [...]string{"in process", "over the network", "on a second controller on etcd"}[m]
+}
+
+// TestPrivilegeMatrixOnEtcd runs the matrix with the state in etcd: the
+// world is built on one controller, and the actor's operations go
+// through another controller on the same prefix, with the same
+// expectations.
+func TestPrivilegeMatrixOnEtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("385 worlds on etcd; run without -short")
+	}
+	privilegeMatrix(t, onEtcd)
+}
+
+// etcdBackend opens a backend on the process's shared etcd cluster.
+func etcdBackend(t *testing.T, prefix string) store.Backend {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: etcdtest.Shared(t).Endpoints(), Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 // TestPrivilegeMatrixOverTheNetwork runs the matrix through the API server
 // and Herd's Go client, with the same expectations: the network adds no
 // right and takes none away. Batch and Authorize exist in process only.
-func TestPrivilegeMatrixOverTheNetwork(t *testing.T) { privilegeMatrix(t, true) }
+func TestPrivilegeMatrixOverTheNetwork(t *testing.T) { privilegeMatrix(t, overNetwork) }
 
-func privilegeMatrix(t *testing.T, network bool) {
+func privilegeMatrix(t *testing.T, mode matrixMode) {
+	network := mode == overNetwork
 	cells, allowed, denied, unexpectedAllow, unexpectedDeny, changedOnDenial, disagree := 0, 0, 0, 0, 0, 0, 0
 	var report []string
 	n := 0
@@ -387,7 +460,7 @@ func privilegeMatrix(t *testing.T, network bool) {
 		n++
 		for _, actor := range actors {
 			cells++
-			f, s := privWorld(t, actor, network)
+			f, s, sync, done := privWorld(t, actor, mode)
 			want := valid(actor) && o.allow(actor)
 			if in, ok := s.(*controller.Session); ok && o.asks.op != 0 {
 				q := o.asks
@@ -400,6 +473,7 @@ func privilegeMatrix(t *testing.T, network bool) {
 			f.Settle(t) // nothing under way changes the store meanwhile
 			before := comparable(f.Controller.Dump(), network)
 			err := o.run(f.Context(), s, actor)
+			sync()
 			switch {
 			case want && err != nil:
 				unexpectedDeny++
@@ -427,12 +501,13 @@ func privilegeMatrix(t *testing.T, network bool) {
 			default:
 				allowed++
 			}
+			done()
 		}
 	}
 	sort.Strings(report)
 	if len(report) > 0 {
 		t.Errorf("privilege matrix:\n%s", strings.Join(report, "\n"))
 	}
-	t.Logf("privilege matrix (network %v): %d operations × %d actors = %d cells; %d allowed, %d refused; %d unexpected allows, %d unexpected refusals, %d state changes on refusal, %d answers of Session.Allowed that differ",
-		network, n, len(actors), cells, allowed, denied, unexpectedAllow, unexpectedDeny, changedOnDenial, disagree)
+	t.Logf("privilege matrix (%v): %d operations × %d actors = %d cells; %d allowed, %d refused; %d unexpected allows, %d unexpected refusals, %d state changes on refusal, %d answers of Session.Allowed that differ",
+		mode, n, len(actors), cells, allowed, denied, unexpectedAllow, unexpectedDeny, changedOnDenial, disagree)
 }

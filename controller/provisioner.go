@@ -180,6 +180,19 @@ func (p *provisioner) handOver() {
 // controllers sharing etcd, the one elected (see store.Elector).
 func (c *Controller) LeadsProvisioner() bool { return c.provisioner.leads.Load() }
 
+// waitUpTo waits, after cancel, until the provisioner has stopped or d
+// has passed.
+func (p *provisioner) waitUpTo(d time.Duration) {
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
 // wait waits, after cancel, until the provisioner and its workers have
 // stopped (at once if it never started).
 func (p *provisioner) wait() { p.wg.Wait() }

@@ -45,6 +45,7 @@ import (
 	"github.com/herd-project/herd/internal/state"
 	"github.com/herd-project/herd/models"
 	"github.com/herd-project/herd/provider/fakeprovider"
+	"github.com/herd-project/herd/store"
 	"github.com/herd-project/herd/users"
 )
 
@@ -70,6 +71,11 @@ type Options struct {
 	// registration tokens; a fixture with Addrs is always fresh.
 	// apiservertest sets them to its server's address.
 	Addrs []string
+	// Backend, when set, keeps the fixture's state (as
+	// controller.Options.Backend: several controllers on one etcd, say);
+	// such a fixture is always fresh, and its controller owns the
+	// backend.
+	Backend store.Backend
 	// Provisioning tunes the provisioner as in controller.Options; a
 	// zero RetryDelay means FixtureRetryDelay here, so that tests of
 	// failing starts do not wait Juju's 10 s.
@@ -129,7 +135,7 @@ func New(tb testing.TB, opts *Options) *Fixture {
 		f   *Fixture
 		err error
 	)
-	if o.Fresh || o.Hasher != nil || o.Logger != nil || len(o.Addrs) > 0 {
+	if o.Fresh || o.Hasher != nil || o.Logger != nil || len(o.Addrs) > 0 || o.Backend != nil {
 		f, err = fresh(o)
 	} else {
 		f, err = fromTemplate(o)
@@ -154,7 +160,7 @@ func fresh(o Options) (*Fixture, error) {
 	b, err := controller.Bootstrap(context.Background(), o.Name, controller.Options{
 		Provider: prov, Now: clock.Now, Hasher: o.Hasher,
 		SessionTTL: o.SessionTTL, TokenTTL: o.TokenTTL, Logger: o.Logger, Addrs: o.Addrs,
-		Provisioning: o.Provisioning,
+		Provisioning: o.Provisioning, Backend: o.Backend,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
