@@ -148,4 +148,3 @@ func TestFastTakesTheUsual(t *testing.T) {
 		}
 	}
 }
-
