@@ -41,7 +41,7 @@ func (r UserInfoRequest) AppendJSON(b []byte) ([]byte, bool) {
 // UnmarshalJSONFast decodes data into r, a zero value, as json.Unmarshal
 // would, or reports false and leaves r as it was.
 func (r *UserInfoRequest) UnmarshalJSONFast(data []byte) bool {
-	if r.Entities != nil || r.IncludeDisabled {
+	if r == nil || r.Entities != nil || r.IncludeDisabled {
 		return false
 	}
 	d := jsonfast.NewDec(data)
@@ -140,7 +140,7 @@ func (r UserInfoResults) AppendJSON(b []byte) ([]byte, bool) {
 // UnmarshalJSONFast decodes data into r, a zero value, as json.Unmarshal
 // would, or reports false and leaves r as it was.
 func (r *UserInfoResults) UnmarshalJSONFast(data []byte) bool {
-	if r.Results != nil {
+	if r == nil || r.Results != nil {
 		return false
 	}
 	d := jsonfast.NewDec(data)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"sync"
 )
@@ -168,7 +169,7 @@ func putEncBuf(b *encBuf) {
 // value appends v as json.Marshal writes it. On an error it appends
 // nothing.
 func (b *encBuf) value(v any) error {
-	if m, ok := v.(FastMarshaler); ok {
+	if m, ok := v.(FastMarshaler); ok && !nilPointer(v) {
 		if out, ok := m.AppendJSON(b.buf.AvailableBuffer()); ok {
 			b.buf.Write(out)
 			return nil
@@ -179,6 +180,14 @@ func (b *encBuf) value(v any) error {
 	}
 	b.buf.Truncate(b.buf.Len() - 1) // Encode's newline
 	return nil
+}
+
+// nilPointer reports whether v is a nil pointer: a value receiver's
+// AppendJSON called through one would panic, where json.Marshal writes
+// null.
+func nilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // encodeRequest is json.Marshal(outRequest{...}).

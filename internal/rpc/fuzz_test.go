@@ -238,4 +238,15 @@ func TestFastMarshalerEnvelopes(t *testing.T) {
 	if err := f.request(false).Decode(&dec); err != nil || !reflect.DeepEqual(dec, req) {
 		t.Fatalf("Decode: %#v, %v; want %#v", dec, err, req)
 	}
+	// Nil pointers: as encoding/json, no panic.
+	var nilRes *params.UserInfoResults
+	got, err = encodeReply(Request{ID: 9}, nilRes, nil)
+	want, werr = json.Marshal(outReply{RequestID: 9, Response: nilRes})
+	if err != nil || werr != nil || string(got) != string(want) {
+		t.Fatalf("nil reply:\n got %s, %v\nwant %s, %v", got, err, want, werr)
+	}
+	var nilReq *params.UserInfoRequest
+	if err := f.request(false).Decode(nilReq); err == nil {
+		t.Fatal("Decode into a nil pointer: no error")
+	}
 }
