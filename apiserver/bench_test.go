@@ -31,6 +31,7 @@ func BenchmarkUserInfo(b *testing.B) {
 	var out params.UserInfoResults
 	b.ReportAllocs()
 	for b.Loop() {
+		out = params.UserInfoResults{} // a fresh result, as package client decodes into
 		if err := c.Call(ctx, "UserManager", 3, "", "UserInfo", in, &out); err != nil {
 			b.Fatal(err)
 		}

@@ -154,6 +154,7 @@ func BenchmarkNetLatency(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
+		uiOut = params.UserInfoResults{} // a fresh result, as package client decodes into
 		if err := admin.Call(ctx, "UserManager", 3, "", "UserInfo", uiIn, &uiOut); err != nil {
 			b.Fatal(err)
 		}
@@ -206,7 +207,10 @@ func BenchmarkNetThroughput8(b *testing.B) {
 		echo[w] = func() error { return echoOnce(ws) }
 		c := e.as(b, "admin")
 		var out params.UserInfoResults
-		herd[w] = func() error { return c.Call(ctx, "UserManager", 3, "", "UserInfo", in, &out) }
+		herd[w] = func() error {
+			out = params.UserInfoResults{} // a fresh result, as package client decodes into
+			return c.Call(ctx, "UserManager", 3, "", "UserInfo", in, &out)
+		}
 	}
 	// run makes n calls with 8 workers and returns the wall time.
 	run := func(n int, call []func() error) time.Duration {
@@ -388,6 +392,7 @@ func TestNetIdle5000(t *testing.T) {
 			t.Fatal(err)
 		}
 		t1 := time.Now()
+		out = params.UserInfoResults{}
 		if err := c.Call(ctx, "UserManager", 3, "", "UserInfo", in, &out); err != nil {
 			t.Fatal(err)
 		}

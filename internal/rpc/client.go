@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -421,7 +420,7 @@ func (c *Client) finish(r reply, facade, method string, result any) error {
 	case result == nil || len(r.f.Response) == 0:
 		return nil
 	}
-	if err := json.Unmarshal(r.f.Response, result); err != nil {
+	if err := unmarshal(r.f.Response, result); err != nil {
 		return fmt.Errorf("rpc: %s.%s: cannot decode response: %w", facade, method, err)
 	}
 	return nil

@@ -104,4 +104,10 @@
 // clients do, the layer above calls Pinger.Ping (the server's websocket
 // pings are answered by whoever reads: a call, or the idle reader that
 // starts 5 ms after the last call, so an idle connection is always read).
+//
+// Params and results go through encoding/json, except those that
+// implement FastMarshaler or FastUnmarshaler (internal/params does so for
+// the hot UserManager.UserInfo request and results): they write and read
+// their usual JSON themselves, the same bytes and the same values, and
+// hand anything unusual to encoding/json.
 package rpc

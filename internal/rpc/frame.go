@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"sync"
 )
@@ -28,7 +29,32 @@ func (r Request) Decode(v any) error {
 	if len(r.Params) == 0 || string(r.Params) == "null" {
 		return nil
 	}
-	return json.Unmarshal(r.Params, v)
+	return unmarshal(r.Params, v)
+}
+
+// FastMarshaler is a value that writes its JSON itself: AppendJSON appends
+// exactly what json.Marshal would write to b, or reports false (and then
+// encoding/json writes it). The hot params and results of
+// internal/params implement it.
+type FastMarshaler interface {
+	AppendJSON(b []byte) ([]byte, bool)
+}
+
+// FastUnmarshaler is a value that decodes its usual JSON itself:
+// UnmarshalJSONFast decodes data as json.Unmarshal would (on a zero
+// value), or reports false and leaves the value as it was (and then
+// encoding/json decodes it).
+type FastUnmarshaler interface {
+	UnmarshalJSONFast(data []byte) bool
+}
+
+// unmarshal is json.Unmarshal, by v's own decoder when it has one that
+// takes data.
+func unmarshal(data []byte, v any) error {
+	if u, ok := v.(FastUnmarshaler); ok && u.UnmarshalJSONFast(data) {
+		return nil
+	}
+	return json.Unmarshal(data, v)
 }
 
 // frame is every field a frame may carry, requests and replies alike, with
@@ -143,11 +169,25 @@ func putEncBuf(b *encBuf) {
 // value appends v as json.Marshal writes it. On an error it appends
 // nothing.
 func (b *encBuf) value(v any) error {
+	if m, ok := v.(FastMarshaler); ok && !nilPointer(v) {
+		if out, ok := m.AppendJSON(b.buf.AvailableBuffer()); ok {
+			b.buf.Write(out)
+			return nil
+		}
+	}
 	if err := b.enc.Encode(v); err != nil {
 		return err
 	}
 	b.buf.Truncate(b.buf.Len() - 1) // Encode's newline
 	return nil
+}
+
+// nilPointer reports whether v is a nil pointer: a value receiver's
+// AppendJSON called through one would panic, where json.Marshal writes
+// null.
+func nilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // encodeRequest is json.Marshal(outRequest{...}).

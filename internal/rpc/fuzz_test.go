@@ -2,8 +2,12 @@ package rpc
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/herd-project/herd/internal/params"
 )
 
 // FuzzDecodeFrame: no input panics the decoder; a frame it accepts as a
@@ -196,4 +200,53 @@ func rawExtent(data []byte, i int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// A FastMarshaler's reply and request envelopes are what encoding/json
+// writes for the same value; a FastUnmarshaler's params decode as
+// json.Unmarshal decodes them.
+func TestFastMarshalerEnvelopes(t *testing.T) {
+	at := time.Date(2026, 11, 29, 8, 7, 37, 123456789, time.UTC)
+	res := params.UserInfoResults{Results: []params.UserInfoResult{
+		{Result: &params.UserInfo{Username: "admin", DisplayName: "admin", Access: "superuser", CreatedBy: "admin", DateCreated: at, LastConnection: &at}},
+		{Error: &params.Error{Message: "user bob not found", Code: "not found"}},
+	}}
+	if _, ok := res.AppendJSON(nil); !ok {
+		t.Fatal("AppendJSON refused the usual results")
+	}
+	escaped := params.UserInfoResults{Results: append(res.Results, params.UserInfoResult{
+		Error: &params.Error{Message: `user "<bob>" not found`, Code: "not found"}, // escapes: encoding/json's
+	})}
+	for _, res := range []params.UserInfoResults{res, escaped} {
+		got, err := encodeReply(Request{ID: 9}, res, nil)
+		want, werr := json.Marshal(outReply{RequestID: 9, Response: res})
+		if err != nil || werr != nil || string(got) != string(want) {
+			t.Fatalf("reply:\n got %s, %v\nwant %s, %v", got, err, want, werr)
+		}
+	}
+	req := params.UserInfoRequest{Entities: []params.Entity{{Tag: "user-admin"}}, IncludeDisabled: true}
+	got, err := encodeRequest(3, "UserManager", 3, "", "UserInfo", req)
+	want, werr := json.Marshal(outRequest{RequestID: 3, Type: "UserManager", Version: 3, Request: "UserInfo", Params: req})
+	if err != nil || werr != nil || string(got) != string(want) {
+		t.Fatalf("request:\n got %s, %v\nwant %s, %v", got, err, want, werr)
+	}
+	f, ok := decodeFrameFast(got)
+	if !ok {
+		t.Fatalf("fast path refused %s", got)
+	}
+	var dec params.UserInfoRequest
+	if err := f.request(false).Decode(&dec); err != nil || !reflect.DeepEqual(dec, req) {
+		t.Fatalf("Decode: %#v, %v; want %#v", dec, err, req)
+	}
+	// Nil pointers: as encoding/json, no panic.
+	var nilRes *params.UserInfoResults
+	got, err = encodeReply(Request{ID: 9}, nilRes, nil)
+	want, werr = json.Marshal(outReply{RequestID: 9, Response: nilRes})
+	if err != nil || werr != nil || string(got) != string(want) {
+		t.Fatalf("nil reply:\n got %s, %v\nwant %s, %v", got, err, want, werr)
+	}
+	var nilReq *params.UserInfoRequest
+	if err := f.request(false).Decode(nilReq); err == nil {
+		t.Fatal("Decode into a nil pointer: no error")
+	}
 }
