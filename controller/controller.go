@@ -169,6 +169,11 @@ func bootstrapInto(ctx context.Context, name string, st *state.Store, opts Optio
 				return err
 			}
 		}
+		if n, ok := c.nodeRow(); ok {
+			if err := t.Insert(state.TableNodes, n); err != nil {
+				return err
+			}
+		}
 		var err error
 		admin, err = c.openSession(t, AdminUser, func(state.User) bool { return true }, nil)
 		return err
@@ -220,8 +225,11 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	}
 	wall := opts.Now == nil
 	opts = opts.withDefaults()
-	if len(opts.Addrs) == 0 {
-		opts.Addrs = info.Addrs // as bootstrapped
+	if len(opts.Addrs) == 0 && st.Follower() == nil {
+		// Alone, as bootstrapped. On a shared backend, a process opened
+		// without addresses serves no API of its own; Servers lists the
+		// nodes'.
+		opts.Addrs = info.Addrs
 	}
 	c = &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
 	c.attach()
@@ -233,6 +241,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 		return fail(err)
 	}
 	if err := c.dropExpiredSessions(ctx); err != nil {
+		return fail(err)
+	}
+	if err := c.recordNode(ctx); err != nil {
 		return fail(err)
 	}
 	c.startProvisioner(true)
