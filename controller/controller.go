@@ -35,8 +35,11 @@ type Controller struct {
 	prov   provider.Provider
 	info   state.Controller
 	closed atomic.Bool
-	auth   authz
-	watch  watchHub
+	// destroying is set by DestroyController before it records the
+	// controller destroyed, which it then closes itself.
+	destroying atomic.Bool
+	auth       authz
+	watch      watchHub
 	// follow follows other controllers' commits (follow.go).
 	follow atomic.Pointer[follower]
 	// lastSweep is when (unix nanoseconds, controller clock) expired
@@ -220,6 +223,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if !ok {
 		return fail(herd.Errorf(herd.ErrNotFound, "store holds no controller"))
 	}
+	if info.Destroyed {
+		return fail(herd.Errorf(herd.ErrFailedPrecondition, "controller %q was destroyed", info.Name))
+	}
 	if err := checkProvider(info, opts.Provider); err != nil {
 		return fail(err)
 	}
@@ -271,6 +277,15 @@ func (c *Controller) attach() {
 	c.st.OnCommit(func(_ *state.Txn, changes []state.Change) {
 		c.watch.publish(changes)
 		c.notifyCommit()
+		for _, ch := range changes {
+			if info, ok := ch.After.(state.Controller); ok && info.Destroyed && !c.closed.Load() && !c.destroying.Load() {
+				// Another controller on the shared state destroyed it
+				// (DestroyController): this one closes too. Not here:
+				// Close waits for the follower that runs this hook.
+				c.opts.Logger.Info("controller destroyed by another controller process: closing", "controller", info.Name)
+				go c.Close()
+			}
+		}
 	})
 	c.newProvisioner()
 }

@@ -2,10 +2,12 @@ package controller_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/herd-project/herd"
 	"github.com/herd-project/herd/controller"
 	"github.com/herd-project/herd/controller/controllertest"
 	"github.com/herd-project/herd/internal/etcdtest"
@@ -97,5 +99,34 @@ func TestNodesListEveryController(t *testing.T) {
 	}
 	if _, ok := f.Controller.Dump()["controller_nodes"]; ok {
 		t.Error("a controller alone recorded a node")
+	}
+}
+
+// DestroyController on one controller of a shared state closes every
+// other: each follows the commit that records the controller destroyed,
+// and a controller opened on it afterwards is refused.
+func TestDestroyClosesEveryController(t *testing.T) {
+	w := etcdControllers(t, etcdtest.Shared(t), 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w.user(t, ctx, "tom")
+	tom := loginOn(t, ctx, w.ctls[2], "tom")
+	if err := w.boot.Admin.DestroyController(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for _, c := range w.ctls[1:] {
+		eventually(t, 5*time.Second, "another controller is still open", func() bool {
+			return errors.Is(c.Sync(ctx), herd.ErrClosed)
+		})
+	}
+	t.Logf("the other controllers closed within %v", time.Since(start).Round(time.Millisecond))
+	if _, err := tom.WhoAmI(ctx); !errors.Is(err, herd.ErrClosed) {
+		t.Errorf("a session on another controller: %v, want closed", err)
+	}
+	opts := w.options(t, ctx, etcdtest.Shared(t).Endpoints())
+	defer opts.Backend.Close() // a failed Open leaves it to the caller
+	if _, err := controller.Open(ctx, "", opts); !errors.Is(err, herd.ErrFailedPrecondition) {
+		t.Errorf("open a destroyed controller: %v", err)
 	}
 }

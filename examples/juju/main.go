@@ -78,7 +78,8 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"bootstrap":            {cmdBootstrap, nil, nil, "bootstrap <cloud> [<controller>] | bootstrap <controller> <cloud>"},
+		"bootstrap":            {cmdBootstrap, nil, etcdFlags, "bootstrap <cloud> [<controller>] | bootstrap <controller> <cloud> [--etcd-endpoints URL,... [--etcd-prefix P] [--etcd-ca F --etcd-cert F --etcd-key F]]"},
+		"enable-ha":            {cmdEnableHA, nil, []string{"n", "c", "controller"}, "enable-ha [-n N] [-c controller]"},
 		"change-user-password": {cmdChangePassword, []string{"reset", "no-prompt"}, []string{"c", "controller"}, "change-user-password [user] [--reset] [--no-prompt] [-c controller]"},
 		"add-user":             {cmdAddUser, nil, []string{"c", "controller"}, "add-user <user> [display name] [-c controller]"},
 		"create-model":         {cmdAddModel, nil, []string{"owner", "c", "controller"}, "add-model <name> [--owner user] [-c controller]"},

@@ -81,6 +81,10 @@ type Controller struct {
 	// certificates are signed by it and clients pin CACert. Made at
 	// bootstrap, or on the first open of a controller from before.
 	CACert, CAKey string `json:",omitempty"`
+	// Destroyed is set, on a backend shared by several controllers, by
+	// the DestroyController that destroyed it: every controller process
+	// on it then closes.
+	Destroyed bool `json:",omitempty"`
 }
 
 // Node is one controller process serving the API, when several share one
