@@ -28,6 +28,10 @@
 // HERD_FAKE_PROVIDER=1 makes every cloud, lxd included, use the fake
 // provider (for demos and the seed's tests on machines without LXD);
 // HERD_CONTROLLER_ADDR (host:port) is where a new controller listens;
+// HERD_ETCD_ENDPOINTS, HERD_ETCD_PREFIX, HERD_ETCD_CA, HERD_ETCD_CERT and
+// HERD_ETCD_KEY stand for bootstrap's --etcd-* flags, which keep the
+// controller's state in etcd, where enable-ha adds controller processes
+// (ha.go);
 // HERD_TEST_NOW (RFC 3339) fixes the clocks of the client and of a
 // controller process started with it, and HERD_TEST_NO_LIMITS=1 turns the
 // controller's login and register rate limits off, for tests only;
