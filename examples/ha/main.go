@@ -12,6 +12,7 @@
 //
 //	go run ./examples/ha               # prints each step; exits 0 when all went as the seed says
 //	go run ./examples/ha -timeout 30s  # bound on the whole run (default 50s)
+//	go run ./examples/ha -etcd-only DIR # only the etcd cluster (TLS files and endpoints in DIR), for scripts/ha-demo.sh
 //
 // Everything listens on 127.0.0.1 only, in a temporary folder removed at
 // the end. The controllers run in this process, sharing one fake provider
@@ -42,9 +43,11 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -63,13 +66,54 @@ import (
 
 func main() {
 	timeout := flag.Duration("timeout", 50*time.Second, "bound on the whole run")
+	etcdOnly := flag.String("etcd-only", "", "only run the etcd cluster, its TLS files and endpoints in this folder, until -timeout or SIGTERM (for scripts/ha-demo.sh)")
 	flag.Parse()
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	if err := run(ctx, os.Stdout); err != nil {
+	ctx, cancel = context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	var err error
+	if *etcdOnly != "" {
+		err = serveEtcd(ctx, *etcdOnly)
+	} else {
+		err = run(ctx, os.Stdout)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ERROR", err)
 		os.Exit(1)
 	}
+}
+
+// serveEtcd runs the three-member cluster with its TLS files in dir
+// (ca.pem, client.pem, client-key.pem: for etcd's clients) and writes its
+// client URLs, comma-separated, to dir/endpoints once it serves; it stops
+// the cluster when ctx ends.
+func serveEtcd(ctx context.Context, dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	files, err := writeCerts(dir)
+	if err != nil {
+		return err
+	}
+	members, endpoints, err := startEtcd(ctx, dir, 3, files)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, m := range members {
+			m.Close()
+		}
+	}()
+	if err := os.WriteFile(filepath.Join(dir, "endpoints"), []byte(strings.Join(endpoints, ",")+"\n"), 0o600); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
 }
 
 // prefix is the controllers' etcd key prefix.
