@@ -101,3 +101,41 @@ func TestSeedOnEtcdHA(t *testing.T) {
 		t.Errorf("the controller's folder is left: %v", err)
 	}
 }
+
+// kill-controller stops every process of a controller in HA, and
+// enable-ha refuses a controller kept in a file.
+func TestKillControllerInHA(t *testing.T) {
+	cl := etcdtest.Shared(t)
+	admin := newUser(t, "HERD_FAKE_PROVIDER=1")
+	prefix := fmt.Sprintf("herd-cli-kill-%d-%d", os.Getpid(), time.Now().UnixNano())
+	admin.run("", "bootstrap ha localhost-fake --etcd-endpoints "+strings.Join(cl.Endpoints(), ",")+" --etcd-prefix "+prefix)
+	admin.run("", "enable-ha -n 2")
+	dir := filepath.Join(admin.data, "controllers", "ha")
+	var pids []int
+	for _, d := range append([]string{dir}, nodeDirs(dir)...) {
+		pid, ok := agentPID(d)
+		if !ok {
+			t.Fatalf("no controller process for %s", d)
+		}
+		pids = append(pids, pid)
+	}
+	if len(pids) != 2 {
+		t.Fatalf("%d controller processes, want 2", len(pids))
+	}
+	admin.run("", "kill-controller ha -y")
+	for _, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(b), "controller-agent") {
+				t.Errorf("controller process %d still runs", pid)
+			}
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the controller's folder is left: %v", err)
+	}
+
+	admin.run("", "bootstrap solo localhost-fake")
+	if _, errOut, code := admin.juju("", "enable-ha"); code == 0 || !strings.Contains(errOut, "bootstrap a controller with --etcd-endpoints") {
+		t.Errorf("enable-ha on a file controller: exit %d, %s", code, errOut)
+	}
+}
