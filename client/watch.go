@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strconv"
 	"time"
 
@@ -174,25 +173,11 @@ func (s *Session) waitFor(ctx context.Context, model string, cond func(controlle
 func (s *Session) WaitStarted(ctx context.Context, model string, apps ...string) (controller.ModelStatus, error) {
 	var failed error
 	st, err := s.waitFor(ctx, model, func(st controller.ModelStatus, retrying map[string]bool) bool {
-		wanted := map[string]bool{}
-		for _, u := range st.Units {
-			if len(apps) == 0 || slices.Contains(apps, u.Application) {
-				wanted[u.Machine] = true
-			}
-		}
-		for _, mc := range st.Machines {
-			if len(apps) > 0 && !wanted[mc.ID] {
-				continue
-			}
-			if mc.Status == models.Error && mc.InstanceID == "" && !mc.Dying() && !retrying[mc.ID] {
-				failed = herd.Errorf(herd.ErrFailedPrecondition, "machine %s failed to start: %s", mc.ID, mc.Message)
-				return true
-			}
-			if mc.Status != models.Started || mc.Dying() {
-				return false
-			}
-		}
-		return true
+		var done bool
+		done, failed = controller.MachinesStarted(st, apps, func(mc models.Machine) bool {
+			return mc.Status == models.Error && mc.InstanceID == "" && !mc.Dying() && !retrying[mc.ID]
+		})
+		return done || failed != nil
 	})
 	if err == nil {
 		err = failed

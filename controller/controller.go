@@ -349,6 +349,7 @@ func (c *Controller) Close() error {
 	// is closed: a write of its stuck on an unreachable backend ends
 	// with the store, not after the backend's request timeout.
 	c.provisioner.cancel()
+	c.provisioner.handOver()
 	c.watch.closeAll(herd.Errorf(herd.ErrClosed, "controller %q is closed", c.info.Name))
 	c.notifyCommit()
 	c.cancelFollowing()

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herd-project/herd"
@@ -116,6 +117,12 @@ type provisioner struct {
 	sem  chan struct{}  // a slot per worker
 	wg   sync.WaitGroup // run
 	jobs sync.WaitGroup // workers
+	// leads is true during a term: this controller's provisioner works.
+	leads atomic.Bool
+	// resign gives up the current term's lead (nil when there is none
+	// to give up); see handOver.
+	resignMu sync.Mutex
+	resign   func()
 
 	mu       sync.Mutex
 	busy     map[string]bool      // job key: a worker has it
@@ -155,6 +162,24 @@ func (c *Controller) startProvisioner(reconcile bool) {
 	go p.run(reconcile)
 }
 
+// handOver gives up the lead, if this provisioner holds one, so that
+// another controller's takes over at once rather than when the lease runs
+// out. Close calls it before closing the store.
+func (p *provisioner) handOver() {
+	p.resignMu.Lock()
+	resign := p.resign
+	p.resign = nil
+	p.resignMu.Unlock()
+	if resign != nil {
+		resign()
+	}
+}
+
+// LeadsProvisioner reports whether this controller's provisioner is the
+// one at work: always, for a controller alone on its backend; for
+// controllers sharing etcd, the one elected (see store.Elector).
+func (c *Controller) LeadsProvisioner() bool { return c.provisioner.leads.Load() }
+
 // wait waits, after cancel, until the provisioner and its workers have
 // stopped (at once if it never started).
 func (p *provisioner) wait() { p.wg.Wait() }
@@ -193,7 +218,6 @@ func (p *provisioner) run(reconcile bool) {
 	elector, _ := p.c.opts.Backend.(store.Elector)
 	for p.life.Err() == nil {
 		term, end := context.WithCancel(p.life)
-		resign := func() {}
 		if elector != nil {
 			lost, giveUp, err := elector.Lead(p.life, "provisioner")
 			if err != nil {
@@ -206,7 +230,9 @@ func (p *provisioner) run(reconcile bool) {
 			}
 			p.c.opts.Logger.Info("this controller leads the provisioner")
 			reconcile = true
-			resign = giveUp
+			p.resignMu.Lock()
+			p.resign = giveUp
+			p.resignMu.Unlock()
 			go func() {
 				select {
 				case <-lost:
@@ -217,10 +243,12 @@ func (p *provisioner) run(reconcile bool) {
 			}()
 		}
 		p.ctx = term
+		p.leads.Store(true)
 		p.serve(reconcile)
+		p.leads.Store(false)
 		end()
 		p.jobs.Wait()
-		resign()
+		p.handOver()
 		if elector == nil {
 			return
 		}
@@ -450,6 +478,17 @@ func (p *provisioner) startMachine(mc models.Machine) error {
 	spec := c.machineSpec(mc.ModelUUID, mc.ID)
 	ctx, cancel := context.WithTimeout(p.ctx, p.opts.Timeout)
 	inst, err := c.prov.StartInstance(ctx, spec)
+	if errors.Is(err, herd.ErrNotFound) {
+		// The model's space is missing at this controller's provider: the
+		// model was created through another controller whose provider
+		// keeps its own spaces (a fake one), or the space was lost. Make
+		// it, and start again.
+		if m, ok := state.Get[models.Model](c.st.Read(), state.TableModels, state.IndexID, mc.ModelUUID); ok {
+			if cerr := c.prov.CreateModel(ctx, c.modelSpec(m)); cerr == nil || errors.Is(cerr, herd.ErrAlreadyExists) {
+				inst, err = c.prov.StartInstance(ctx, spec)
+			}
+		}
+	}
 	if errors.Is(err, herd.ErrAlreadyExists) {
 		inst, err = c.prov.Instance(ctx, spec)
 		if err == nil && inst.Status != provider.Running {
@@ -731,30 +770,42 @@ func machineState(mc models.Machine) string {
 func (s *Session) WaitStarted(ctx context.Context, model string, apps ...string) (ModelStatus, error) {
 	var failed error
 	st, err := s.WaitFor(ctx, model, func(st ModelStatus) bool {
-		wanted := map[string]bool{}
-		for _, u := range st.Units {
-			if len(apps) == 0 || slices.Contains(apps, u.Application) {
-				wanted[u.Machine] = true
-			}
-		}
-		for _, mc := range st.Machines {
-			if len(apps) > 0 && !wanted[mc.ID] {
-				continue
-			}
-			if s.c.opts.Provisioning.gaveUp(mc) {
-				failed = herd.Errorf(herd.ErrFailedPrecondition, "machine %s failed to start: %s", mc.ID, mc.Message)
-				return true
-			}
-			if mc.Status != models.Started || mc.Dying() {
-				return false
-			}
-		}
-		return true
+		var done bool
+		done, failed = MachinesStarted(st, apps, s.c.opts.Provisioning.gaveUp)
+		return done || failed != nil
 	})
 	if err == nil {
 		err = failed
 	}
 	return st, err
+}
+
+// MachinesStarted is WaitStarted's condition, for clients that wait their
+// own way: done when every machine of st (of the named applications'
+// units only, when apps are given) is started and not dying; an error
+// wrapping herd.ErrFailedPrecondition, naming the machine and the
+// provider's message, when one of them is one that givenUp says the
+// provisioner no longer retries.
+func MachinesStarted(st ModelStatus, apps []string, givenUp func(models.Machine) bool) (done bool, err error) {
+	wanted := map[string]bool{}
+	for _, u := range st.Units {
+		if len(apps) == 0 || slices.Contains(apps, u.Application) {
+			wanted[u.Machine] = true
+		}
+	}
+	done = true
+	for _, mc := range st.Machines {
+		if len(apps) > 0 && !wanted[mc.ID] {
+			continue
+		}
+		if givenUp(mc) {
+			return false, herd.Errorf(herd.ErrFailedPrecondition, "machine %s failed to start: %s", mc.ID, mc.Message)
+		}
+		if mc.Status != models.Started || mc.Dying() {
+			done = false
+		}
+	}
+	return done, nil
 }
 
 // WaitRemoved waits until a model being destroyed is gone (model read

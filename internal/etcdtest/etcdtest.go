@@ -73,6 +73,17 @@ type member struct {
 // the cluster does not start within 30 seconds.
 func Start(tb testing.TB, opts Options) *Cluster {
 	tb.Helper()
+	c, err := New(opts)
+	if err != nil {
+		tb.Fatalf("etcdtest: %v", err)
+	}
+	tb.Cleanup(c.Close)
+	return c
+}
+
+// New is Start for a TestMain, which has no testing.TB: the caller closes
+// the cluster.
+func New(opts Options) (*Cluster, error) {
 	if opts.Members <= 0 {
 		opts.Members = 3
 	}
@@ -83,21 +94,17 @@ func Start(tb testing.TB, opts Options) *Cluster {
 		opts.MaxTxnOps = 4096
 	}
 	if opts.Members > 7 {
-		tb.Fatalf("etcdtest: %d members: at most 7", opts.Members)
+		return nil, fmt.Errorf("%d members: at most 7", opts.Members)
 	}
 	var c *Cluster
 	var err error
 	for try := 0; try < 3; try++ { // a port taken between its pick and its use: pick again
 		c, err = start(opts)
 		if err == nil {
-			break
+			return c, nil
 		}
 	}
-	if err != nil {
-		tb.Fatalf("etcdtest: start %d members: %v", opts.Members, err)
-	}
-	tb.Cleanup(c.Close)
-	return c
+	return nil, fmt.Errorf("start %d members: %w", opts.Members, err)
 }
 
 func start(opts Options) (*Cluster, error) {

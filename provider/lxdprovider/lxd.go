@@ -67,7 +67,7 @@ type Options struct {
 	Image string
 	// Profiles applied to every instance; nil means ["default"].
 	Profiles []string
-	// MaxConcurrent bounds concurrent LXD operations; 0 means 4.
+	// MaxConcurrent bounds concurrent LXD operations; 0 means 10.
 	MaxConcurrent int
 	// ProjectPrefix names model projects; "" means "herd-".
 	ProjectPrefix string
@@ -92,7 +92,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		opts.Profiles = []string{"default"}
 	}
 	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = 4
+		opts.MaxConcurrent = 10
 	}
 	if opts.ProjectPrefix == "" {
 		opts.ProjectPrefix = "herd-"
@@ -322,7 +322,10 @@ func (p *Provider) start(ctx context.Context, s provider.InstanceSpec) (provider
 		}
 		return provider.Instance{}, err
 	}
-	return p.get(ctx, s)
+	// The start operation succeeded: the instance runs. Reading it back
+	// would cost one more LXD round trip on every start.
+	return provider.Instance{ID: name, ControllerUUID: s.ControllerUUID, ModelUUID: s.ModelUUID,
+		MachineID: s.MachineID, Status: provider.Running, Message: "Running"}, nil
 }
 
 // StopInstance stops and deletes a machine; one already gone is fine.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"strings"
+	"time"
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
@@ -22,7 +23,7 @@ var _ store.Elector = (*Backend)(nil)
 // alive while the process runs: it returns once this backend leads. The
 // returned channel is closed when the lease is lost (the process cut off
 // from etcd for longer than the lease, or the backend closed); resign
-// gives the role up at once.
+// gives the role up at once (waiting at most a second for etcd).
 func (b *Backend) Lead(ctx context.Context, role string) (<-chan struct{}, func(), error) {
 	if b.isClosed() {
 		return nil, nil, errClosed
@@ -40,10 +41,13 @@ func (b *Backend) Lead(ctx context.Context, role string) (<-chan struct{}, func(
 		return nil, nil, b.etcdErr(ctx, err, "campaign for "+role)
 	}
 	resign := func() {
-		rctx, cancel := context.WithTimeout(context.Background(), DefaultDialTimeout)
+		// A quick delete of the election key hands the role on at once;
+		// if etcd cannot be reached, the lease (no longer kept alive)
+		// runs out within LeaseTTL instead.
+		rctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_ = e.Resign(rctx) // the session's close revokes the lease anyway
-		_ = sess.Close()
+		_ = e.Resign(rctx)
+		sess.Orphan()
 	}
 	return sess.Done(), resign, nil
 }

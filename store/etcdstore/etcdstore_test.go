@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
 	"github.com/herd-project/herd"
@@ -29,7 +27,7 @@ import (
 const crashEnv = "HERD_STORETEST_CRASH_STORAGE"
 
 // endpoint is the client URL of the single-member etcd TestMain starts
-// on loopback.
+// on loopback (internal/etcdtest).
 var endpoint string
 
 func TestMain(m *testing.M) {
@@ -40,63 +38,14 @@ func TestMain(m *testing.M) {
 }
 
 func runWithEtcd(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "etcdstore-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	defer os.RemoveAll(dir)
-	e, err := startEtcd(dir)
+	c, err := etcdtest.New(etcdtest.Options{Members: 1, MaxLife: 30 * time.Minute})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start etcd:", err)
 		return 2
 	}
-	defer e.Close()
-	endpoint = e.Config().AdvertiseClientUrls[0].String()
+	defer c.Close()
+	endpoint = c.Endpoint(0)
 	return m.Run()
-}
-
-// freeURL is a loopback URL on a port free when asked.
-func freeURL() (url.URL, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return url.URL{}, err
-	}
-	defer l.Close()
-	return url.URL{Scheme: "http", Host: l.Addr().String()}, nil
-}
-
-func startEtcd(dir string) (*embed.Etcd, error) {
-	cfg := embed.NewConfig()
-	cfg.Name = "herd-test"
-	cfg.Dir = dir
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cfg.MaxTxnOps = 4096
-	var urls [2]url.URL
-	for i := range urls {
-		u, err := freeURL()
-		if err != nil {
-			return nil, err
-		}
-		urls[i] = u
-	}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{urls[0]}, []url.URL{urls[0]}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{urls[1]}, []url.URL{urls[1]}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-		return e, nil
-	case err := <-e.Err():
-		e.Close()
-		return nil, err
-	case <-time.After(20 * time.Second):
-		e.Close()
-		return nil, errors.New("etcd not ready after 20s")
-	}
 }
 
 var prefixes atomic.Int64
@@ -335,12 +284,13 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: []string{endpoint}}); !errors.Is(err, herd.ErrInvalid) {
 		t.Errorf("empty prefix: %v", err)
 	}
-	u, err := freeURL()
+	l, err := net.Listen("tcp", "127.0.0.1:0") // a port nobody answers on once closed
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.Close()
 	start := time.Now()
-	_, err = etcdstore.Open(ctx, etcdstore.Options{Endpoints: []string{u.String()}, Prefix: "p", DialTimeout: 300 * time.Millisecond})
+	_, err = etcdstore.Open(ctx, etcdstore.Options{Endpoints: []string{"http://" + l.Addr().String()}, Prefix: "p", DialTimeout: 300 * time.Millisecond})
 	if !errors.Is(err, herd.ErrFailedPrecondition) {
 		t.Errorf("no etcd: %v", err)
 	}
