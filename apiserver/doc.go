@@ -56,8 +56,10 @@
 // Login on a logged-in connection is Juju's `already logged in` (no code);
 // RedirectInfo is Juju's `not redirected` (no code; admin.go).
 //
-// The LoginResult is Juju's: servers (the controller's Addrs, one server
-// with every address, typed and scoped as Juju's network package does),
+// The LoginResult is Juju's: servers (controller.Controller.Servers: one
+// server per controller process sharing the state, the answering one
+// first, each with its addresses typed and scoped as Juju's network
+// package does),
 // controller-tag, model-tag (model connections), user-info (identity,
 // controller-access, and model-access on a model connection: the user's
 // effective access from Session.Allowed), facades (params.FacadeList for

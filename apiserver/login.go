@@ -124,7 +124,7 @@ func (c *apiConn) loginResult(ctx context.Context, s *controller.Session) (param
 		ControllerAccess: who.Access.String(),
 	}
 	res := params.LoginResult{
-		Servers:       servers(c.srv.ctrl.Addrs()),
+		Servers:       servers(c.srv.ctrl.Servers()),
 		ControllerTag: params.ControllerTag(c.srv.ctrl.UUID()),
 		UserInfo:      info,
 		Facades:       params.FacadeList(c.model != ""),
@@ -152,24 +152,29 @@ func (c *apiConn) loginResult(ctx context.Context, s *controller.Session) (param
 }
 
 // servers lists the controller's addresses as Juju's LoginResult.servers:
-// one server (Herd's controller process) with every address.
-func servers(addrs []string) [][]params.HostPort {
-	var hps []params.HostPort
-	for _, a := range addrs {
-		host, port, err := net.SplitHostPort(a)
-		if err != nil {
-			continue
+// one server per controller process (controller.Controller.Servers: the
+// one answering first, then the others sharing its state), each with its
+// addresses.
+func servers(groups [][]string) [][]params.HostPort {
+	var out [][]params.HostPort
+	for _, addrs := range groups {
+		var hps []params.HostPort
+		for _, a := range addrs {
+			host, port, err := net.SplitHostPort(a)
+			if err != nil {
+				continue
+			}
+			n, err := strconv.Atoi(port)
+			if err != nil {
+				continue
+			}
+			hps = append(hps, params.HostPort{Address: address(host), Port: n})
 		}
-		n, err := strconv.Atoi(port)
-		if err != nil {
-			continue
+		if len(hps) > 0 {
+			out = append(out, hps)
 		}
-		hps = append(hps, params.HostPort{Address: address(host), Port: n})
 	}
-	if len(hps) == 0 {
-		return nil
-	}
-	return [][]params.HostPort{hps}
+	return out
 }
 
 // address types and scopes a host as Juju's network package does.

@@ -121,7 +121,7 @@ func TestUnknownFacadeVersionMethod(t *testing.T) {
 }
 
 func TestServers(t *testing.T) {
-	got := servers([]string{"10.0.0.5:17070", "127.0.0.1:17070", "[fe80::1]:17070", "203.0.113.9:443", "ctl.example.com:17070", "[2001:db8::1]:17070", "no-port", "h:x"})
+	got := servers([][]string{{"10.0.0.5:17070", "127.0.0.1:17070", "[fe80::1]:17070", "203.0.113.9:443", "ctl.example.com:17070", "[2001:db8::1]:17070", "no-port", "h:x"}, {"bad"}, {"10.0.0.6:17070"}})
 	want := [][]params.HostPort{{
 		{Address: params.Address{Value: "10.0.0.5", Type: "ipv4", Scope: "local-cloud"}, Port: 17070},
 		{Address: params.Address{Value: "127.0.0.1", Type: "ipv4", Scope: "local-machine"}, Port: 17070},
@@ -129,11 +129,13 @@ func TestServers(t *testing.T) {
 		{Address: params.Address{Value: "203.0.113.9", Type: "ipv4", Scope: "public"}, Port: 443},
 		{Address: params.Address{Value: "ctl.example.com", Type: "hostname", Scope: "public"}, Port: 17070},
 		{Address: params.Address{Value: "2001:db8::1", Type: "ipv6", Scope: "public"}, Port: 17070},
+	}, {
+		{Address: params.Address{Value: "10.0.0.6", Type: "ipv4", Scope: "local-cloud"}, Port: 17070},
 	}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("servers:\n%+v\nwant\n%+v", got, want)
 	}
-	if servers(nil) != nil {
+	if servers(nil) != nil || servers([][]string{{"bad"}}) != nil {
 		t.Error("no addresses should leave servers out")
 	}
 }

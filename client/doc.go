@@ -111,7 +111,9 @@
 // blip, the server's idle timer), the call that was in flight fails with
 // an error wrapping herd.ErrClosed (it may or may not have been applied:
 // it is not retried), and the next call on that connection redials: the
-// login's servers in order, then Options.Addrs, and resumes the session
+// login's servers in order (every controller process sharing the state,
+// the one that dropped the connection last), then Options.Addrs, and
+// resumes the session
 // with its token (Admin.Login with "token"). A session that ended on the
 // server meanwhile (logout, expiry, password change, disable) cannot be
 // resumed: that call and every later one wrap herd.ErrUnauthenticated,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 
@@ -177,7 +178,15 @@ func (s *Session) link(ctx context.Context, model string) (*link, error) {
 		}
 		return nil, herd.Errorf(herd.ErrClosed, "connection lost and no session token to resume it")
 	}
-	addr, c, err := dialAny(ctx, s.opts, s.tls, s.addrs(), model)
+	addrs := s.addrs()
+	if l != nil {
+		// The server that dropped the connection is tried last: it may be
+		// gone (failover to another controller first).
+		if i := slices.Index(addrs, l.addr); i >= 0 {
+			addrs = append(slices.Delete(addrs, i, i+1), l.addr)
+		}
+	}
+	addr, c, err := dialAny(ctx, s.opts, s.tls, addrs, model)
 	if err != nil {
 		return nil, err
 	}

@@ -36,8 +36,11 @@ type Controller struct {
 	prov   provider.Provider
 	info   state.Controller
 	closed atomic.Bool
-	auth   authz
-	watch  watchHub
+	// destroying is set by DestroyController before it records the
+	// controller destroyed, which it then closes itself.
+	destroying atomic.Bool
+	auth       authz
+	watch      watchHub
 	// follow follows other controllers' commits (follow.go).
 	follow atomic.Pointer[follower]
 	// lastSweep is when (unix nanoseconds, controller clock) expired
@@ -170,6 +173,11 @@ func bootstrapInto(ctx context.Context, name string, st *state.Store, opts Optio
 				return err
 			}
 		}
+		if n, ok := c.nodeRow(); ok {
+			if err := t.Insert(state.TableNodes, n); err != nil {
+				return err
+			}
+		}
 		var err error
 		admin, err = c.openSession(t, AdminUser, func(state.User) bool { return true }, nil)
 		return err
@@ -216,13 +224,19 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 	if !ok {
 		return fail(herd.Errorf(herd.ErrNotFound, "store holds no controller"))
 	}
+	if info.Destroyed {
+		return fail(herd.Errorf(herd.ErrFailedPrecondition, "controller %q was destroyed", info.Name))
+	}
 	if err := checkProvider(info, opts.Provider); err != nil {
 		return fail(err)
 	}
 	wall := opts.Now == nil
 	opts = opts.withDefaults()
-	if len(opts.Addrs) == 0 {
-		opts.Addrs = info.Addrs // as bootstrapped
+	if len(opts.Addrs) == 0 && st.Follower() == nil {
+		// Alone, as bootstrapped. On a shared backend, a process opened
+		// without addresses serves no API of its own; Servers lists the
+		// nodes'.
+		opts.Addrs = info.Addrs
 	}
 	c = &Controller{opts: opts, st: st, prov: opts.Provider, info: info, wall: wall}
 	c.attach()
@@ -234,6 +248,9 @@ func Open(ctx context.Context, path string, opts Options) (*Controller, error) {
 		return fail(err)
 	}
 	if err := c.dropExpiredSessions(ctx); err != nil {
+		return fail(err)
+	}
+	if err := c.recordNode(ctx); err != nil {
 		return fail(err)
 	}
 	c.startProvisioner(true)
@@ -261,6 +278,15 @@ func (c *Controller) attach() {
 	c.st.OnCommit(func(_ *state.Txn, changes []state.Change) {
 		c.watch.publish(changes)
 		c.notifyCommit()
+		for _, ch := range changes {
+			if info, ok := ch.After.(state.Controller); ok && info.Destroyed && !c.closed.Load() && !c.destroying.Load() {
+				// Another controller on the shared state destroyed it
+				// (DestroyController): this one closes too. Not here:
+				// Close waits for the follower that runs this hook.
+				c.opts.Logger.Info("controller destroyed by another controller process: closing", "controller", info.Name)
+				go c.Close()
+			}
+		}
 	})
 	c.newProvisioner()
 }

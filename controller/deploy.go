@@ -225,6 +225,22 @@ func (s *Session) DestroyController(ctx context.Context) error {
 	if err := s.c.prov.DestroyController(ctx, provider.ControllerSpec{UUID: s.c.info.UUID, Name: s.c.info.Name}); err != nil {
 		return herd.Wrap(herd.ErrFailedPrecondition, err, "cannot destroy controller "+s.c.info.Name)
 	}
+	if s.c.st.Follower() != nil {
+		// Other controller processes share the state: record that it is
+		// destroyed, and each of them closes as it follows the commit.
+		s.c.destroying.Store(true)
+		err := s.c.update(ctx, func(t *state.Txn) error {
+			info, ok := state.Get[state.Controller](t, state.TableController, state.IndexID, "controller")
+			if !ok {
+				return herd.Errorf(herd.ErrNotFound, "store holds no controller")
+			}
+			info.Destroyed = true
+			return t.Insert(state.TableController, info)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	s.c.opts.Logger.Info("controller destroyed", "controller", s.c.info.Name, "by", s.user)
 	return s.c.Close()
 }

@@ -106,4 +106,14 @@
 // another controller by those milliseconds; Controller.Sync waits until
 // every write acknowledged anywhere is seen. A Resume or Login that would
 // fail for want of another controller's commit catches up first.
+//
+// Every controller process may serve the API: each records its addresses
+// (Options.Addrs, under Options.NodeID) in the shared state, and Servers,
+// Addrs and registration tokens list every controller's, its own first
+// (api.go, "Several API servers"), so a client fails over from a dead
+// one to another and resumes its session there. Only the controller that
+// leads the "provisioner" role (an etcd election, store.Elector) runs
+// the provisioner; when it dies its lease runs out (2 s) and another
+// takes over, reconciling first. DestroyController records the
+// controller destroyed, and every other controller on the state closes.
 package controller

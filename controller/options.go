@@ -69,8 +69,15 @@ type Options struct {
 	Cloud, Region string
 	// Addrs are the controller's endpoints, written into registration
 	// tokens so that a client knows where to register. Bootstrap records
-	// them; Open uses the recorded ones unless Addrs is set.
+	// them; alone, Open uses the recorded ones unless Addrs is set. On a
+	// backend shared with other controllers, Bootstrap and Open record
+	// them as this process's node, and every controller lists every
+	// node's (Controller.Servers; "Several API servers" in api.go).
 	Addrs []string
+	// NodeID names this controller process among those sharing a
+	// backend: its node row, replaced when a process opens again under
+	// the same id. "" means its Addrs, joined with commas. Unused alone.
+	NodeID string
 	// WatchBuffer is how many unread batches of changes a Watcher may
 	// hold before it is ended as fallen behind; 0 means
 	// DefaultWatchBuffer.

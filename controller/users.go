@@ -98,7 +98,7 @@ func (s *Session) issueSecret(t *state.Txn, u users.User) (string, error) {
 	if err := t.Insert(state.TableSecrets, sec); err != nil {
 		return "", err
 	}
-	return users.Token{User: u.Display(), Addrs: s.c.opts.Addrs, SecretKey: key, ControllerName: s.c.info.Name}.Encode()
+	return users.Token{User: u.Display(), Addrs: s.c.Addrs(), SecretKey: key, ControllerName: s.c.info.Name}.Encode()
 }
 
 // AddUser creates a user with controller access `login` and no password,

@@ -68,6 +68,15 @@ const (
 type agentConfig struct {
 	Provider string `yaml:"provider"`       // "fake" or "lxd"
 	UUID     string `yaml:"uuid,omitempty"` // the controller's, so a folder is known for whose it is
+	// Etcd, when set, is where the state is (no state.db; ha.go).
+	Etcd *etcdConfig `yaml:"etcd,omitempty"`
+	// Addr is the API address of this process, and Node its node id,
+	// for a controller on etcd (alone, the address is in the state).
+	Addr string `yaml:"addr,omitempty"`
+	Node string `yaml:"node,omitempty"`
+	// Fake is the fake cloud's file, when not fakeprovider.json here
+	// (the extra processes of enable-ha share the first's).
+	Fake string `yaml:"fake,omitempty"`
 }
 
 func writeAgentConfig(dir string, cfg agentConfig) error {
@@ -102,8 +111,10 @@ func cmdControllerAgent(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
-	if err := checkStatePath(filepath.Join(dir, stateFileName)); err != nil {
-		return err
+	if cfg, err := readAgentConfig(dir); err != nil || cfg.Etcd == nil {
+		if err := checkStatePath(filepath.Join(dir, stateFileName)); err != nil {
+			return err
+		}
 	}
 	if a.has("detach") {
 		if _, err := startAgent(dir); err != nil {
@@ -123,14 +134,15 @@ func runAgent(e *env, dir string) error {
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	ctx, stop := signal.NotifyContext(e.ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	prov, closeProv, err := e.providerFor(cfg.Provider, filepath.Join(dir, stateFileName), false)
+	prov, closeProv, err := e.agentProvider(dir, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer closeProv()
 	opts := e.options(prov)
 	opts.Logger = log
-	ctrl, err := controller.Open(ctx, filepath.Join(dir, stateFileName), opts)
+	e.ctx = ctx
+	ctrl, err := e.openAgentController(dir, cfg, opts)
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,16 @@ func cmdBootstrap(e *env, a *args) error {
 			os.RemoveAll(dir)
 		}
 	}
-	prov, closeProv, err := e.providerFor(kind, path, true)
+	ecfg, err := etcdFromArgs(a, name)
+	if err != nil {
+		undo()
+		return err
+	}
+	acfg := agentConfig{Provider: kind}
+	if ecfg != nil {
+		acfg.Etcd, acfg.Addr, acfg.Node = ecfg, addr, "node-0"
+	}
+	prov, closeProv, err := e.agentProvider(dir, acfg, true)
 	if err != nil {
 		undo()
 		return err
@@ -104,8 +113,21 @@ func cmdBootstrap(e *env, a *args) error {
 	fmt.Fprintf(e.stderr, "Creating Herd controller %q on %s/default\n", name, cloud)
 	opts := e.options(prov)
 	opts.Path, opts.Cloud, opts.Region, opts.Addrs = path, cloud, "default", []string{addr}
+	if ecfg != nil {
+		// The state is in etcd, under the prefix; this process is node-0.
+		backend, berr := ecfg.backend(e)
+		if berr != nil {
+			closeProv()
+			undo()
+			return berr
+		}
+		opts.Path, opts.Backend, opts.NodeID = "", backend, acfg.Node
+	}
 	b, err := controller.Bootstrap(e.ctx, name, opts)
 	if err != nil {
+		if opts.Backend != nil {
+			opts.Backend.Close() // a failed Bootstrap leaves it to the caller
+		}
 		closeProv()
 		if kind == "fake" {
 			os.Remove(filepath.Join(dir, fakeFileName))
@@ -126,10 +148,11 @@ func cmdBootstrap(e *env, a *args) error {
 	}
 	entry := controllerEntry{UUID: uuid, APIEndpoints: []string{addr}, CACert: ca, Cloud: cloud, Region: "default", Type: kind, AgentVersion: apiserver.ServerVersion,
 		ControllerMachineCount: 1, MachineCount: ptr(1)}
-	if err := e.startController(name, dir, kind, b.Secret, entry); err != nil {
+	acfg.UUID = uuid
+	if err := e.startController(name, dir, acfg, b.Secret, entry); err != nil {
 		// Leave nothing: no process, no machines, no folder, no entry.
 		e.cl.forget(name)
-		if uerr := e.undoBootstrap(dir, kind, b.Secret); uerr != nil {
+		if uerr := e.undoBootstrap(dir, acfg, b.Secret); uerr != nil {
 			return fmt.Errorf("%w; and undoing the bootstrap failed: %v (the controller's files are left in %s)", err, uerr, dir)
 		}
 		if made {
@@ -148,8 +171,8 @@ func cmdBootstrap(e *env, a *args) error {
 // startController starts the controller process of a new controller, logs
 // admin in over the network with the generated secret and writes the
 // client files, which keep the session credential only.
-func (e *env) startController(name, dir, kind, secret string, entry controllerEntry) error {
-	if err := writeAgentConfig(dir, agentConfig{Provider: kind, UUID: entry.UUID}); err != nil {
+func (e *env) startController(name, dir string, cfg agentConfig, secret string, entry controllerEntry) error {
+	if err := writeAgentConfig(dir, cfg); err != nil {
 		return err
 	}
 	if _, err := startAgent(dir); err != nil {
@@ -183,17 +206,17 @@ func (e *env) startController(name, dir, kind, secret string, entry controllerEn
 
 // undoBootstrap stops a new controller's process, if it started, and
 // destroys the controller (its machines at the provider) through its state.
-func (e *env) undoBootstrap(dir, kind, secret string) error {
+func (e *env) undoBootstrap(dir string, cfg agentConfig, secret string) error {
 	if err := stopAgent(dir); err != nil {
 		return err
 	}
-	state := filepath.Join(dir, stateFileName)
-	prov, closeProv, err := e.providerFor(kind, state, false)
+	prov, closeProv, err := e.agentProvider(dir, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer closeProv()
-	ctrl, err := controller.Open(e.ctx, state, e.options(prov))
+	cfg.Addr = "" // no API here
+	ctrl, err := e.openAgentController(dir, cfg, e.options(prov))
 	if err != nil {
 		return err
 	}
@@ -1292,7 +1315,16 @@ func cmdDestroyController(e *env, a *args) error {
 	// client bootstrapped it (the folder says whose it is).
 	if ownErr == nil {
 		if cfg, err := readAgentConfig(own); err == nil && cfg.UUID == c.entry.UUID {
-			if err := waitAgent(own, 10*time.Second); err != nil {
+			// The process that destroyed the controller exits by itself;
+			// the others of a controller in HA are stopped.
+			if err := stopNodes(own); err != nil {
+				return err
+			}
+			wait := 10 * time.Second
+			if cfg.Etcd != nil {
+				wait = time.Second // it may not be the one that destroyed it
+			}
+			if err := waitAgent(own, wait); err != nil {
 				return err
 			}
 			for end := time.Now().Add(10 * time.Second); running && isAgent(pid, own) && time.Now().Before(end); {
@@ -1315,11 +1347,22 @@ func cmdDestroyController(e *env, a *args) error {
 // destroyed, and the answer may lose that race), whether the controller
 // is gone: it no longer answers, or answers that it is closed. One that
 // still serves the session was not destroyed.
+//
+// A controller in HA has other processes, to which the check fails over:
+// each closes as it follows the commit that destroyed the controller,
+// milliseconds later, so the check is made again for up to 2 seconds.
 func controllerGone(e *env, c *conn) bool {
 	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
 	defer cancel()
-	err := c.session.Check(ctx)
-	return err != nil && errors.Is(err, herd.ErrClosed)
+	for end := time.Now().Add(2 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := c.session.Check(ctx)
+		if err != nil && errors.Is(err, herd.ErrClosed) {
+			return true
+		}
+		if err != nil || time.Now().After(end) {
+			return false
+		}
+	}
 }
 
 func cmdKillController(e *env, a *args) error {
@@ -1335,27 +1378,30 @@ func cmdKillController(e *env, a *args) error {
 	if err != nil {
 		return err
 	}
-	state := filepath.Join(own, stateFileName)
-	if checkStatePath(state) != nil {
+	cfg, cfgErr := readAgentConfig(own)
+	if (cfgErr != nil || cfg.Etcd == nil) && checkStatePath(filepath.Join(own, stateFileName)) != nil {
 		return fmt.Errorf("controller %s was not bootstrapped from this data folder: only the client that bootstrapped it can kill it (use \"juju unregister %s\" to forget it here)", name, name)
 	}
-	cfg, err := readAgentConfig(own)
-	if err != nil {
-		return err
+	if cfgErr != nil {
+		return cfgErr
 	}
 	if err := e.confirm(a, fmt.Sprintf("WARNING! This command will destroy the %q controller and every model in it.", name)); err != nil {
+		return err
+	}
+	if err := stopNodes(own); err != nil {
 		return err
 	}
 	if err := stopAgent(own); err != nil {
 		return err
 	}
 	derr := func() error {
-		prov, closeProv, err := e.providerFor(cfg.Provider, state, false)
+		prov, closeProv, err := e.agentProvider(own, cfg, false)
 		if err != nil {
 			return err
 		}
 		defer closeProv()
-		ctrl, err := controller.Open(e.ctx, state, e.options(prov))
+		cfg.Addr = "" // no API here
+		ctrl, err := e.openAgentController(own, cfg, e.options(prov))
 		if err != nil {
 			return err
 		}

@@ -69,7 +69,8 @@ func newUser(t *testing.T, extra ...string) *user {
 // running, so that no test leaves a process behind.
 func killAgents(t *testing.T, data string) {
 	dirs, _ := filepath.Glob(filepath.Join(data, "controllers", "*"))
-	for _, dir := range dirs {
+	nodes, _ := filepath.Glob(filepath.Join(data, "controllers", "*", "nodes", "*")) // enable-ha's
+	for _, dir := range append(dirs, nodes...) {
 		if pid, ok := agentPID(dir); ok {
 			syscall.Kill(pid, syscall.SIGKILL)
 			for i := 0; i < 100 && isAgent(pid, dir); i++ {

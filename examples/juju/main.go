@@ -28,6 +28,10 @@
 // HERD_FAKE_PROVIDER=1 makes every cloud, lxd included, use the fake
 // provider (for demos and the seed's tests on machines without LXD);
 // HERD_CONTROLLER_ADDR (host:port) is where a new controller listens;
+// HERD_ETCD_ENDPOINTS, HERD_ETCD_PREFIX, HERD_ETCD_CA, HERD_ETCD_CERT and
+// HERD_ETCD_KEY stand for bootstrap's --etcd-* flags, which keep the
+// controller's state in etcd, where enable-ha adds controller processes
+// (ha.go);
 // HERD_TEST_NOW (RFC 3339) fixes the clocks of the client and of a
 // controller process started with it, and HERD_TEST_NO_LIMITS=1 turns the
 // controller's login and register rate limits off, for tests only;
@@ -78,7 +82,8 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"bootstrap":            {cmdBootstrap, nil, nil, "bootstrap <cloud> [<controller>] | bootstrap <controller> <cloud>"},
+		"bootstrap":            {cmdBootstrap, nil, etcdFlags, "bootstrap <cloud> [<controller>] | bootstrap <controller> <cloud> [--etcd-endpoints URL,... [--etcd-prefix P] [--etcd-ca F --etcd-cert F --etcd-key F]]"},
+		"enable-ha":            {cmdEnableHA, nil, []string{"n", "c", "controller"}, "enable-ha [-n N] [-c controller]"},
 		"change-user-password": {cmdChangePassword, []string{"reset", "no-prompt"}, []string{"c", "controller"}, "change-user-password [user] [--reset] [--no-prompt] [-c controller]"},
 		"add-user":             {cmdAddUser, nil, []string{"c", "controller"}, "add-user <user> [display name] [-c controller]"},
 		"create-model":         {cmdAddModel, nil, []string{"owner", "c", "controller"}, "add-model <name> [--owner user] [-c controller]"},

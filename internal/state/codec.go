@@ -36,6 +36,7 @@ var rowCodecs = map[Table]func([]byte) (any, error){
 	TableSessions:     decodeJSON[Session],
 	TableSecrets:      decodeJSON[Secret],
 	TableSequences:    decodeJSON[Sequence],
+	TableNodes:        decodeJSON[Node],
 }
 
 func decodeJSON[T any](b []byte) (any, error) {

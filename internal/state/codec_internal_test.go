@@ -91,7 +91,7 @@ func TestSchemaGolden(t *testing.T) {
 	}
 	sort.Strings(got)
 	want := []string{
-		"applications id", "controller id", "machines id", "model_grants id", "model_grants user",
+		"applications id", "controller id", "controller_nodes id", "machines id", "model_grants id", "model_grants user",
 		"models id", "models owner_name", "registration_secrets id", "removed_users id",
 		"sequences id", "sessions id", "sessions user", "units id", "users id",
 	}

@@ -33,6 +33,7 @@ const (
 	TableSessions     Table = "sessions"
 	TableSecrets      Table = "registration_secrets"
 	TableSequences    Table = "sequences"
+	TableNodes        Table = "controller_nodes"
 )
 
 // Index names. IndexModel and IndexOwner are prefix scans of compound
@@ -80,6 +81,22 @@ type Controller struct {
 	// certificates are signed by it and clients pin CACert. Made at
 	// bootstrap, or on the first open of a controller from before.
 	CACert, CAKey string `json:",omitempty"`
+	// Destroyed is set, on a backend shared by several controllers, by
+	// the DestroyController that destroyed it: every controller process
+	// on it then closes.
+	Destroyed bool `json:",omitempty"`
+}
+
+// Node is one controller process serving the API, when several share one
+// state (a backend that is a store.Follower): each records its API
+// addresses at Open or Bootstrap under its node id, so that every
+// controller can list all of them (Controller.Servers). Rows stay when
+// their process stops: a node restarted under the same id replaces its
+// row.
+type Node struct {
+	ID      string
+	Addrs   []string
+	Started time.Time // when the process recorded the row
 }
 
 // User is a user's row: the public value, the controller access (None once
@@ -213,6 +230,7 @@ func schema() *memdb.DBSchema {
 		table(TableSessions, field(func(s Session) string { return s.TokenHash }), map[Index]memdb.Indexer{IndexUser: field(func(s Session) string { return s.User })}),
 		table(TableSecrets, field(func(s Secret) string { return s.User }), nil),
 		table(TableSequences, compound(field(func(s Sequence) string { return s.ModelUUID }), field(func(s Sequence) string { return s.Name })), nil),
+		table(TableNodes, field(func(n Node) string { return n.ID }), nil),
 	}
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
 	for _, t := range ts {
@@ -224,5 +242,5 @@ func schema() *memdb.DBSchema {
 // Tables lists the table names in a fixed order.
 func Tables() []Table {
 	return []Table{TableController, TableUsers, TableRemovedUsers, TableModels, TableGrants,
-		TableApplications, TableUnits, TableMachines, TableSessions, TableSecrets, TableSequences}
+		TableApplications, TableUnits, TableMachines, TableSessions, TableSecrets, TableSequences, TableNodes}
 }

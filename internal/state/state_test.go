@@ -124,6 +124,7 @@ func TestReloadEveryTable(t *testing.T) {
 		state.TableGrants, state.Grant{ModelUUID: "mu", User: "tom", Level: acl.Admin},
 		state.TableApplications, models.Application{ModelUUID: "mu", Name: "mysql", Charm: "mysql"},
 		state.TableSequences, state.Sequence{ModelUUID: "mu", Name: "machine", Next: 3},
+		state.TableNodes, state.Node{ID: "n1", Addrs: []string{"a:1", "b:1"}, Started: now},
 		state.TableUnits, models.Unit{ModelUUID: "mu", Name: "mysql/0", Application: "mysql", Machine: "0"},
 		state.TableMachines, models.Machine{ModelUUID: "mu", ID: "0", InstanceID: "juju-mu-0", Status: models.Started},
 		state.TableMachines, models.Machine{ModelUUID: "mu", ID: "1"},

@@ -8,6 +8,7 @@ package fakeprovider
 import (
 	"context"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -45,7 +46,9 @@ type Provider struct {
 	faults    map[Method]*fault
 	calls     map[Method]int
 	delay     func(ctx context.Context, op Method, answer bool)
-	path      string // set by Open: where the state is kept
+	path      string   // set by Open: where the state is kept
+	shared    bool     // set by OpenShared: the file is loaded under its lock at every call
+	lockf     *os.File // the lock file, while a call holds it (OpenShared)
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -125,9 +128,24 @@ func (p *Provider) Calls(op Method) int {
 	return p.calls[op]
 }
 
-// enter counts the call and applies any fault. It is called with p.mu
-// held and may release it while hanging.
+// enter counts the call and applies any fault, then, for a provider
+// opened with OpenShared, takes the file's lock and loads the file. It is
+// called with p.mu held (released by unlock) and may release it while
+// hanging.
 func (p *Provider) enter(ctx context.Context, op Method) error {
+	if err := p.enterFaults(ctx, op); err != nil {
+		return err
+	}
+	return p.lockShared()
+}
+
+// unlock releases the file's lock, if held, and p.mu.
+func (p *Provider) unlock() {
+	p.unlockShared()
+	p.mu.Unlock()
+}
+
+func (p *Provider) enterFaults(ctx context.Context, op Method) error {
 	p.calls[op]++
 	if err := ctx.Err(); err != nil {
 		return err
@@ -180,7 +198,7 @@ func key(space, name string) string { return space + "/" + name }
 func (p *Provider) Bootstrap(ctx context.Context, c provider.ControllerSpec) (provider.Instance, error) {
 	defer p.answer(ctx, Bootstrap)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if err := p.enter(ctx, Bootstrap); err != nil {
 		return provider.Instance{}, err
 	}
@@ -204,7 +222,7 @@ func (p *Provider) Bootstrap(ctx context.Context, c provider.ControllerSpec) (pr
 func (p *Provider) DestroyController(ctx context.Context, c provider.ControllerSpec) error {
 	defer p.answer(ctx, DestroyController)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if err := p.enter(ctx, DestroyController); err != nil {
 		return err
 	}
@@ -225,7 +243,7 @@ func (p *Provider) DestroyController(ctx context.Context, c provider.ControllerS
 func (p *Provider) CreateModel(ctx context.Context, m provider.ModelSpec) error {
 	defer p.answer(ctx, CreateModel)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if err := p.enter(ctx, CreateModel); err != nil {
 		return err
 	}
@@ -248,7 +266,7 @@ func (p *Provider) CreateModel(ctx context.Context, m provider.ModelSpec) error 
 func (p *Provider) DestroyModel(ctx context.Context, m provider.ModelSpec) error {
 	defer p.answer(ctx, DestroyModel)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if err := p.enter(ctx, DestroyModel); err != nil {
 		return err
 	}
@@ -265,7 +283,7 @@ func (p *Provider) DestroyModel(ctx context.Context, m provider.ModelSpec) error
 func (p *Provider) StartInstance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
 	defer p.answer(ctx, Start)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if err := p.enter(ctx, Start); err != nil {
 		return provider.Instance{}, err
 	}
@@ -290,7 +308,7 @@ func (p *Provider) StartInstance(ctx context.Context, s provider.InstanceSpec) (
 func (p *Provider) StopInstance(ctx context.Context, s provider.InstanceSpec) error {
 	defer p.answer(ctx, Stop)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if err := p.enter(ctx, Stop); err != nil {
 		return err
 	}
@@ -302,7 +320,7 @@ func (p *Provider) StopInstance(ctx context.Context, s provider.InstanceSpec) er
 func (p *Provider) Instance(ctx context.Context, s provider.InstanceSpec) (provider.Instance, error) {
 	defer p.answer(ctx, Instance)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if err := p.enter(ctx, Instance); err != nil {
 		return provider.Instance{}, err
 	}
@@ -318,7 +336,7 @@ func (p *Provider) Instance(ctx context.Context, s provider.InstanceSpec) (provi
 func (p *Provider) Instances(ctx context.Context, f provider.Filter) ([]provider.Instance, error) {
 	defer p.answer(ctx, List)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.unlock()
 	if err := p.enter(ctx, List); err != nil {
 		return nil, err
 	}

@@ -34,26 +34,95 @@ func Open(path string) (*Provider, error) {
 	if err != nil {
 		return nil, herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read fake provider state "+path)
 	}
+	if err := p.load(b); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// OpenShared is Open for several processes using the fake cloud at once,
+// such as several controller processes of one controller in high
+// availability: every call takes an exclusive lock (flock, on path +
+// ".lock"), loads the file, and saves its change before it lets the lock
+// go, so each process sees the others' machines and model spaces. Unix
+// only; elsewhere it fails with herd.ErrFailedPrecondition.
+func OpenShared(path string) (*Provider, error) {
+	p := New()
+	p.path, p.shared = path, true
+	p.mu.Lock()
+	defer p.unlock()
+	if err := p.lockShared(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// lockShared, for OpenShared, takes the file's lock and loads the file
+// (creating it if missing). Called with p.mu held; unlockShared undoes it.
+func (p *Provider) lockShared() error {
+	if !p.shared || p.lockf != nil {
+		return nil
+	}
+	f, err := os.OpenFile(p.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return herd.Wrap(herd.ErrFailedPrecondition, err, "cannot lock fake provider state")
+	}
+	if err := flock(f); err != nil {
+		f.Close()
+		return herd.Wrap(herd.ErrFailedPrecondition, err, "cannot lock fake provider state")
+	}
+	p.lockf = f
+	b, err := os.ReadFile(p.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		clear(p.models)
+		clear(p.instances)
+		err = p.save()
+	case err != nil:
+		err = herd.Wrap(herd.ErrFailedPrecondition, err, "cannot read fake provider state "+p.path)
+	default:
+		err = p.load(b)
+	}
+	if err != nil {
+		p.unlockShared()
+	}
+	return err
+}
+
+func (p *Provider) unlockShared() {
+	if p.lockf != nil {
+		funlock(p.lockf)
+		p.lockf.Close()
+		p.lockf = nil
+	}
+}
+
+// load replaces the machines and model spaces with the file's b.
+func (p *Provider) load(b []byte) error {
+	path := p.path
 	var st fileState
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, herd.Wrap(herd.ErrInvalid, err, "fake provider state "+path+" is not valid")
+		return herd.Wrap(herd.ErrInvalid, err, "fake provider state "+path+" is not valid")
 	}
 	if st.Version != 1 {
-		return nil, herd.Errorf(herd.ErrInvalid, "fake provider state %s has version %d, want 1", path, st.Version)
+		return herd.Errorf(herd.ErrInvalid, "fake provider state %s has version %d, want 1", path, st.Version)
 	}
+	models := map[string]provider.ModelSpec{}
+	instances := map[string]provider.Instance{}
 	for k, m := range st.Models {
 		if k == "" || m.ModelUUID != k {
-			return nil, herd.Errorf(herd.ErrInvalid, "fake provider state %s: model %q is not valid", path, k)
+			return herd.Errorf(herd.ErrInvalid, "fake provider state %s: model %q is not valid", path, k)
 		}
-		p.models[k] = m
+		models[k] = m
 	}
 	for k, inst := range st.Instances {
 		if k != key(inst.ModelUUID, inst.ID) {
-			return nil, herd.Errorf(herd.ErrInvalid, "fake provider state %s: instance %q is not valid", path, k)
+			return herd.Errorf(herd.ErrInvalid, "fake provider state %s: instance %q is not valid", path, k)
 		}
-		p.instances[k] = inst
+		instances[k] = inst
 	}
-	return p, nil
+	p.models, p.instances = models, instances
+	return nil
 }
 
 // save writes the state atomically; it is called with p.mu held.

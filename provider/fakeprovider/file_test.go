@@ -71,3 +71,39 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// Two providers opened with OpenShared on one file, as two processes
+// would, each see the other's model spaces and machines at their next call.
+func TestOpenShared(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "fake.json")
+	a, err := fakeprovider.OpenShared(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fakeprovider.OpenShared(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := provider.ModelSpec{ControllerUUID: "c", ModelUUID: "m1", ModelName: "admin-m1"}
+	if err := a.CreateModel(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := b.StartInstance(ctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "0"})
+	if err != nil {
+		t.Fatalf("b starts a machine in a's model space: %v", err)
+	}
+	got, err := a.Instances(ctx, provider.Filter{ModelUUID: "m1"})
+	if err != nil || len(got) != 1 || got[0].ID != inst.ID {
+		t.Fatalf("a lists %+v, %v; want b's %s", got, err, inst.ID)
+	}
+	if err := a.StopInstance(ctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DestroyModel(ctx, m); err != nil {
+		t.Fatalf("b destroys the model space a emptied: %v", err)
+	}
+	if _, err := a.StartInstance(ctx, provider.InstanceSpec{ControllerUUID: "c", ModelUUID: "m1", MachineID: "1"}); !errors.Is(err, herd.ErrNotFound) {
+		t.Errorf("b starts a machine in a model space a destroyed: %v", err)
+	}
+}
