@@ -266,11 +266,23 @@ func syncWith(ctx context.Context, f store.Follower) error {
 // refusal stands, and is linearizable too: the state it was decided on was
 // still the newest when catchUp read the newest revision.
 // A refusal that no state could change (an invalid argument, a closed
-// controller, a context ended) is not checked.
-func (c *Controller) staleRefusal(ctx context.Context, err error, since int64) bool {
-	if c.follow.Load() == nil || ctx.Err() != nil || errors.Is(err, herd.ErrInvalid) || errors.Is(err, herd.ErrClosed) ||
+// controller, a context ended) is not checked. When the other
+// controllers' commits cannot be read (the store is unreachable), the
+// refusal cannot be confirmed: unconfirmed is then an error wrapping
+// herd.ErrFailedPrecondition that says so, returned instead of it.
+func (c *Controller) staleRefusal(ctx context.Context, err error, since int64) (stale bool, unconfirmed error) {
+	fl := c.follow.Load()
+	if fl == nil || ctx.Err() != nil || errors.Is(err, herd.ErrInvalid) || errors.Is(err, herd.ErrClosed) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
+		return false, nil
 	}
-	return c.catchUp(ctx, since)
+	cctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	if serr := syncWith(cctx, fl.f); serr != nil {
+		// The refusal was decided on state that may be stale, and the
+		// store cannot say: do not give it as the answer (a client would
+		// take "not found" for a user another controller created).
+		return false, herd.Wrap(herd.ErrFailedPrecondition, serr, "cannot confirm the refusal ("+err.Error()+") with the other controllers")
+	}
+	return fl.f.Revision() > since, nil
 }

@@ -34,8 +34,12 @@ func (c *Controller) update(ctx context.Context, fn func(*state.Txn) error) erro
 		})
 		if refused && !fresh && attempt < maxAttempts {
 			fresh = true
-			if c.staleRefusal(ctx, err, since) {
+			stale, unconfirmed := c.staleRefusal(ctx, err, since)
+			if stale {
 				continue // decided on state another controller had changed
+			}
+			if unconfirmed != nil {
+				return unconfirmed
 			}
 		}
 		if err == nil || !isConflict(err) || attempt == maxAttempts {
