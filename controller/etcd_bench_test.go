@@ -126,3 +126,45 @@ func BenchmarkEtcdJoin(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkEtcdAuthorize: an authorization check on a controller that
+// follows others through etcd (here the second of two on a shared
+// three-member cluster, the session made on the first) against the same
+// check on a controller alone in memory, in the same run: checks are
+// answered from the working set's fast path and never touch etcd.
+//
+//	go test ./controller -run XXX -bench 'EtcdAuthorize' -count 6
+func BenchmarkEtcdAuthorize(b *testing.B) {
+	ctx := context.Background()
+	cl := etcdtest.Shared(b)
+	w := etcdControllers(b, cl, 2)
+	alone, err := controller.Bootstrap(ctx, "alone", controller.Options{Hasher: controllertest.TestHasher{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer alone.Controller.Close()
+	for _, c := range []struct {
+		name  string
+		admin *controller.Session
+		other *controller.Controller
+	}{
+		{"memory", alone.Admin, alone.Controller},
+		{"etcd-follower", w.boot.Admin, w.ctls[1]},
+	} {
+		if err := c.other.Sync(ctx); err != nil {
+			b.Fatal(err)
+		}
+		s, err := c.other.Resume(ctx, c.admin.Token())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			if err := s.Authorize("admin/default", acl.Read); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				_ = s.Authorize("admin/default", acl.Read)
+			}
+		})
+	}
+}
