@@ -824,7 +824,11 @@ func MachinesStarted(st ModelStatus, apps []string, givenUp func(models.Machine)
 // WaitRemoved waits until a model being destroyed is gone (model read
 // access while it exists): it returns nil once the model is removed, or
 // at once if it is not found. It fails with ctx's error when ctx ends
-// first.
+// first. A user whose access came from a grant on the model loses it with
+// the model: asked after the removal, WaitRemoved then answers
+// herd.ErrPermissionDenied, as for any model the user cannot see (a
+// missing model is not told apart from a hidden one); the owner and
+// superusers get nil.
 func (s *Session) WaitRemoved(ctx context.Context, model string) error {
 	w, err := s.Watch(ctx, model)
 	if errors.Is(err, herd.ErrNotFound) {
