@@ -181,41 +181,16 @@ func (c *Controller) awaitWinner(ctx context.Context, err error) bool {
 	return werr == nil && store.ConflictRevision(err) != 0
 }
 
-// catchUpWait bounds catchUp.
+// catchUpWait bounds confirmRefusal's catching up.
 const catchUpWait = time.Second
 
 // followed returns the follower's revision (0 without a follower): take
-// it before a read that catchUp may have to repeat.
+// it before a read that confirmRefusal may have to repeat.
 func (c *Controller) followed() int64 {
 	if fl := c.follow.Load(); fl != nil {
 		return fl.f.Revision()
 	}
 	return 0
-}
-
-// catchUp waits until the working set holds every commit acknowledged on
-// the shared backend before it was called (a linearizable read of the
-// newest revision, then a wait for the follower), at most catchUpWait. It
-// reports whether the working set holds commits it did not hold at
-// revision since (from followed, taken before the read to repeat): false
-// without a follower, or when it could not catch up (the error is logged).
-//
-// Reads are served from the working set and never wait for the backend;
-// only a call that would fail for want of another controller's recent
-// commit catches up and looks again: a session resumed on this controller
-// right after it logged in on another, a login right after a password
-// change on another.
-func (c *Controller) catchUp(ctx context.Context, since int64) bool {
-	fl := c.follow.Load()
-	if fl == nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
-	defer cancel()
-	if err := syncWith(ctx, fl.f); err != nil {
-		c.opts.Logger.Warn("cannot catch up with other controllers' commits", "err", err)
-	}
-	return fl.f.Revision() > since
 }
 
 // Sync returns once the controller's state holds every change committed
@@ -260,29 +235,42 @@ func syncWith(ctx context.Context, f store.Follower) error {
 // working set as it was at revision since, was decided on stale state:
 // it catches up with the other controllers and reports whether they had
 // committed anything since. The write then runs again, once: the state it
-// then decides on is at least as new as catchUp's read of the newest
+// then decides on is at least as new as confirmRefusal's read of the newest
 // revision, made during the call, so any refusal from it is linearizable
 // (that state was the newest at some moment of the call). Otherwise the
 // refusal stands, and is linearizable too: the state it was decided on was
-// still the newest when catchUp read the newest revision.
+// still the newest when confirmRefusal read the newest revision.
 // A refusal that no state could change (an invalid argument, a closed
 // controller, a context ended) is not checked. When the other
 // controllers' commits cannot be read (the store is unreachable), the
 // refusal cannot be confirmed: unconfirmed is then an error wrapping
 // herd.ErrFailedPrecondition that says so, returned instead of it.
 func (c *Controller) staleRefusal(ctx context.Context, err error, since int64) (stale bool, unconfirmed error) {
-	fl := c.follow.Load()
-	if fl == nil || ctx.Err() != nil || errors.Is(err, herd.ErrInvalid) || errors.Is(err, herd.ErrClosed) ||
+	if ctx.Err() != nil || errors.Is(err, herd.ErrInvalid) || errors.Is(err, herd.ErrClosed) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false, nil
+	}
+	return c.confirmRefusal(ctx, since, err.Error())
+}
+
+// confirmRefusal catches up with the other controllers after a refusal
+// decided on the working set as of revision since: stale says they had
+// committed something since (decide again, once); unconfirmed, an error
+// wrapping herd.ErrFailedPrecondition, says their commits could not be
+// read, so the refusal (what) must not be given as the answer: a client
+// would take "not found" for a user another controller created, or a
+// refused token for one another controller just issued. Without other
+// controllers it returns (false, nil).
+func (c *Controller) confirmRefusal(ctx context.Context, since int64, what string) (stale bool, unconfirmed error) {
+	fl := c.follow.Load()
+	if fl == nil || ctx.Err() != nil {
 		return false, nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, catchUpWait)
 	defer cancel()
 	if serr := syncWith(cctx, fl.f); serr != nil {
-		// The refusal was decided on state that may be stale, and the
-		// store cannot say: do not give it as the answer (a client would
-		// take "not found" for a user another controller created).
-		return false, herd.Wrap(herd.ErrFailedPrecondition, serr, "cannot confirm the refusal ("+err.Error()+") with the other controllers")
+		c.opts.Logger.Warn("cannot catch up with other controllers' commits", "err", serr)
+		return false, herd.Wrap(herd.ErrFailedPrecondition, serr, "cannot confirm the refusal ("+what+") with the other controllers")
 	}
 	return fl.f.Revision() > since, nil
 }

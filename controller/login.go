@@ -39,8 +39,14 @@ func (c *Controller) Login(ctx context.Context, name, password string) (*Session
 	}
 	since := c.followed()
 	u, err := c.loginUser(id, password)
-	if err != nil && c.catchUp(ctx, since) { // another controller may have just changed the user
-		u, err = c.loginUser(id, password)
+	if err != nil { // another controller may have just changed the user
+		stale, unconfirmed := c.confirmRefusal(ctx, since, "login")
+		if unconfirmed != nil {
+			return nil, unconfirmed
+		}
+		if stale {
+			u, err = c.loginUser(id, password)
+		}
 	}
 	if err != nil {
 		c.opts.Logger.Info("login failed", "user", id)
@@ -158,8 +164,14 @@ func (c *Controller) Resume(ctx context.Context, token string) (*Session, error)
 	hash := hashString(token)
 	since := c.followed()
 	sess, ok := state.Get[state.Session](c.st.Read(), state.TableSessions, state.IndexID, hash)
-	if !ok && c.catchUp(ctx, since) { // logged in on another controller just now
-		sess, ok = state.Get[state.Session](c.st.Read(), state.TableSessions, state.IndexID, hash)
+	if !ok { // logged in on another controller just now?
+		stale, unconfirmed := c.confirmRefusal(ctx, since, "session not valid")
+		if unconfirmed != nil {
+			return nil, unconfirmed
+		}
+		if stale {
+			sess, ok = state.Get[state.Session](c.st.Read(), state.TableSessions, state.IndexID, hash)
+		}
 	}
 	if !ok {
 		return nil, herd.Errorf(herd.ErrUnauthenticated, "session not valid: log in again")

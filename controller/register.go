@@ -124,7 +124,9 @@ func (c *Controller) Register(ctx context.Context, token, password string) (*Ses
 	if err := users.ValidatePassword(password); err != nil {
 		return nil, err
 	}
-	if key, ok := c.pendingKey(c.st.Read(), id); !ok || subtle.ConstantTimeCompare(key, tok.SecretKey) != 1 {
+	if ok, err := c.keyMatches(ctx, id, tok.SecretKey); err != nil {
+		return nil, err
+	} else if !ok {
 		c.refused(ctx, id)
 		return nil, errRegistration()
 	}
@@ -145,6 +147,24 @@ func (c *Controller) Register(ctx context.Context, token, password string) (*Ses
 	return s, nil
 }
 
+// keyMatches reports whether key is id's pending registration key,
+// catching up once with the other controllers (one may have issued it
+// just now) before it says no; a refusal it cannot confirm with them is
+// an error (see confirmRefusal).
+func (c *Controller) keyMatches(ctx context.Context, id string, key []byte) (bool, error) {
+	since := c.followed()
+	cur, ok := c.pendingKey(c.st.Read(), id)
+	if ok && subtle.ConstantTimeCompare(cur, key) == 1 {
+		return true, nil
+	}
+	stale, unconfirmed := c.confirmRefusal(ctx, since, "registration")
+	if !stale {
+		return false, unconfirmed
+	}
+	cur, ok = c.pendingKey(c.st.Read(), id)
+	return ok && subtle.ConstantTimeCompare(cur, key) == 1, nil
+}
+
 // RegisterExchange answers the body of Juju's `POST /register` (see the
 // apiserver package): it opens the client's box with the user's pending
 // key (which proves the client holds the token), sets the password and
@@ -162,7 +182,17 @@ func (c *Controller) RegisterExchange(ctx context.Context, body []byte) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	since := c.followed()
 	key, ok := c.pendingKey(c.st.Read(), id)
+	if !ok { // issued on another controller just now?
+		stale, unconfirmed := c.confirmRefusal(ctx, since, "registration")
+		if unconfirmed != nil {
+			return nil, unconfirmed
+		}
+		if stale {
+			key, ok = c.pendingKey(c.st.Read(), id)
+		}
+	}
 	if !ok {
 		_ = register.Decoy(nonce, box) // the same work as opening a real box
 		c.refused(ctx, id)
