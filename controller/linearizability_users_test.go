@@ -249,15 +249,15 @@ func (s *luShared) publish(ls luSession) {
 	s.mu.Unlock()
 }
 
-// Register and Login decide a refusal on the controller's memory, which
-// may lag another controller's commit: Register refuses a token added on
-// another controller a moment before (it does not catch up at all), and
-// Login, which catches up on a refusal, refuses a user registered on
-// another controller when it cannot reach etcd to catch up (a
-// partitioned controller). Neither refusal is linearizable. So a client
-// here Syncs before it registers or logs in (inside the operation's
-// interval), unless HERD_LINEARIZABILITY_NOSYNC=1 asks to show those.
-var luNoSync = os.Getenv("HERD_LINEARIZABILITY_NOSYNC") != ""
+// Register and Login once decided a refusal on the controller's memory,
+// which may lag another controller's commit: Register refused a token
+// added on another controller a moment before, and Login, when it could
+// not reach etcd to catch up, refused a user registered on another
+// controller. Neither refusal is linearizable; both now confirm a
+// refusal with the other controllers first (or answer that they cannot).
+// HERD_LINEARIZABILITY_SYNC=1 makes clients Sync before they register or
+// log in, as this test did before the fix.
+var luNoSync = os.Getenv("HERD_LINEARIZABILITY_SYNC") == ""
 
 // luSyncFirst Syncs c before a register or login, and reports whether the
 // operation is to go on (a failed Sync is counted in dropped).
