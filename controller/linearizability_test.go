@@ -56,25 +56,32 @@ type linOutput struct {
 
 var linLevels = []acl.Level{acl.None, acl.Read, acl.Write, acl.Admin}
 
+// byUser partitions a history by the user each operation is about (user
+// reads it from an operation's input): operations on different users do
+// not constrain each other.
+func byUser(user func(input any) string) func([]porcupine.Operation) [][]porcupine.Operation {
+	return func(h []porcupine.Operation) [][]porcupine.Operation {
+		by := map[string][]porcupine.Operation{}
+		var order []string
+		for _, o := range h {
+			u := user(o.Input)
+			if _, ok := by[u]; !ok {
+				order = append(order, u)
+			}
+			by[u] = append(by[u], o)
+		}
+		var out [][]porcupine.Operation
+		for _, u := range order {
+			out = append(out, by[u])
+		}
+		return out
+	}
+}
+
 func linModel() porcupine.Model {
 	nm := &porcupine.NondeterministicModel{
-		Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-			by := map[string][]porcupine.Operation{}
-			var order []string
-			for _, o := range h {
-				u := o.Input.(linInput).user
-				if _, ok := by[u]; !ok {
-					order = append(order, u)
-				}
-				by[u] = append(by[u], o)
-			}
-			var out [][]porcupine.Operation
-			for _, u := range order {
-				out = append(out, by[u])
-			}
-			return out
-		},
-		Init: func() []interface{} { return []interface{}{0} },
+		Partition: byUser(func(in any) string { return in.(linInput).user }),
+		Init:      func() []interface{} { return []interface{}{0} },
 		Step: func(state, input, output interface{}) []interface{} {
 			cur, in, out := state.(int), input.(linInput), output.(linOutput)
 			var next int

@@ -82,23 +82,8 @@ const luMaxSessions = 64
 
 func luModel() porcupine.Model {
 	nm := &porcupine.NondeterministicModel{
-		Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-			by := map[string][]porcupine.Operation{}
-			var order []string
-			for _, o := range h {
-				u := o.Input.(luInput).user
-				if _, ok := by[u]; !ok {
-					order = append(order, u)
-				}
-				by[u] = append(by[u], o)
-			}
-			var out [][]porcupine.Operation
-			for _, u := range order {
-				out = append(out, by[u])
-			}
-			return out
-		},
-		Init: func() []interface{} { return []interface{}{luState{}} },
+		Partition: byUser(func(in any) string { return in.(luInput).user }),
+		Init:      func() []interface{} { return []interface{}{luState{}} },
 		Step: func(state, input, output interface{}) []interface{} {
 			cur, in, out := state.(luState), input.(luInput), output.(luOutput)
 			bit := uint64(1) << in.sid
