@@ -128,24 +128,28 @@ func linModel() porcupine.Model {
 	return nm.ToModel()
 }
 
-// linHistory records operations with their times since start.
-type linHistory struct {
+// history records operations with their times since start; an output
+// that says its outcome is unknown returns at the end of time (it may
+// take effect at any time after its call).
+type history[I any, O interface{ unknown() bool }] struct {
 	start time.Time
 	mu    sync.Mutex
 	ops   []porcupine.Operation
 }
 
-func (h *linHistory) now() int64 { return int64(time.Since(h.start)) }
+func (h *history[I, O]) now() int64 { return int64(time.Since(h.start)) }
 
-func (h *linHistory) add(client int, in linInput, call int64, out linOutput) {
+func (h *history[I, O]) add(client int, in I, call int64, out O) {
 	ret := h.now()
-	if out.result == "unknown" {
-		ret = math.MaxInt64 // it may take effect at any time after its call
+	if out.unknown() {
+		ret = math.MaxInt64
 	}
 	h.mu.Lock()
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
 	h.mu.Unlock()
 }
+
+func (o linOutput) unknown() bool { return o.result == "unknown" }
 
 // linResult maps a write's error to what the client knows of it.
 func linResult(err error) string {
@@ -223,7 +227,7 @@ func TestEtcdLinearizableGrants(t *testing.T) {
 				}
 				sessions = append(sessions, s)
 			}
-			h := &linHistory{start: time.Now()}
+			h := &history[linInput, linOutput]{start: time.Now()}
 			check := func(client int, c *controller.Controller, s *controller.Session, u string) {
 				in := linInput{op: "check", user: u}
 				call := h.now()

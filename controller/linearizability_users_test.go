@@ -166,24 +166,7 @@ func luResult(err, refusal error) string {
 	return "unknown"
 }
 
-// luHistory records operations with their times since start.
-type luHistory struct {
-	start time.Time
-	mu    sync.Mutex
-	ops   []porcupine.Operation
-}
-
-func (h *luHistory) now() int64 { return int64(time.Since(h.start)) }
-
-func (h *luHistory) add(client int, in luInput, call int64, out luOutput) {
-	ret := h.now()
-	if out.result == "unknown" {
-		ret = math.MaxInt64 // it may take effect at any time after its call
-	}
-	h.mu.Lock()
-	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
-	h.mu.Unlock()
-}
+func (o luOutput) unknown() bool { return o.result == "unknown" }
 
 // luSession is a session some client opened, for every client to use.
 type luSession struct {
@@ -315,7 +298,7 @@ func TestEtcdLinearizableUsers(t *testing.T) {
 					t.Errorf("kill controller %d: %v", i, err)
 				}
 			}
-			h := &luHistory{start: time.Now()}
+			h := &history[luInput, luOutput]{start: time.Now()}
 			sh := &luShared{tokens: map[string]string{}, next: map[string]int{}}
 			var dropped atomic.Int64 // reads (and a register's Sync) that failed and tell nothing
 			var moved atomic.Int64   // clients that moved off the killed controller
